@@ -1,0 +1,25 @@
+/**
+ * One jest run, three projects: `npm test` runs them all, `npm run test:<name>` one alone.
+ * ts-jest transpiles only (tsconfig has isolatedModules); `npm run typecheck` checks types.
+ */
+const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
+
+const project = (name, extra = {}) => ({
+  displayName: name,
+  testEnvironment: 'node',
+  transform,
+  testMatch: [`<rootDir>/test/${name}/**/*.test.ts`],
+  ...extra,
+});
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    project('unit'),
+    project('cdk'),
+    project('integration', {
+      globalSetup: '<rootDir>/test/integration/global-setup.ts',
+      globalTeardown: '<rootDir>/test/integration/global-teardown.ts',
+    }),
+  ],
+};

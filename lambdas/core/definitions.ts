@@ -1,0 +1,109 @@
+/**
+ * The shape of every stateful resource, in one place. The CDK construct (lib/) builds the
+ * real tables and queues from these; the local harness (local/) creates the emulated ones
+ * from the same objects; adapters read the attribute names from here. Change a key here and
+ * all three follow.
+ */
+
+export type AttributeType = 'S' | 'N' | 'B';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface IndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+}
+
+export interface TableDefinition {
+  /** Used as the construct id in CDK and as the table name locally. */
+  readonly id: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey: KeyAttribute;
+  /** Epoch seconds; DynamoDB deletes the item some time after. Code must still check it. */
+  readonly timeToLiveAttribute: string;
+  readonly globalSecondaryIndexes: readonly IndexDefinition[];
+}
+
+/**
+ * Single-table control plane: connections (`CONN#<customerId>`), OAuth states
+ * (`STATE#<state>`), queries (`QUERY#<queryId>`), file tasks, leases, rate-limit buckets and
+ * idempotency records. `gsi1` is sparse: items that need a second access path (connections
+ * by status for the scheduler, queries awaiting a notification) set `gsi1pk`/`gsi1sk`.
+ */
+export const controlTable = {
+  id: 'ControlTable',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  timeToLiveAttribute: 'expiresAt',
+  globalSecondaryIndexes: [
+    {
+      indexName: 'gsi1',
+      partitionKey: { name: 'gsi1pk', type: 'S' },
+      sortKey: { name: 'gsi1sk', type: 'S' },
+    },
+  ],
+} as const satisfies TableDefinition;
+
+/**
+ * Imported records: partition `<customerId>#<dataset>`, sort `<eventDate or ->#<sha256 of the
+ * canonical record>`, so re-importing an overlapping window upserts instead of duplicating.
+ */
+export const recordsTable = {
+  id: 'RecordsTable',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  timeToLiveAttribute: 'expiresAt',
+  globalSecondaryIndexes: [],
+} as const satisfies TableDefinition;
+
+export const tables = [controlTable, recordsTable] as const;
+
+export interface QueueDefinition {
+  /** Used as the construct id prefix in CDK and as the queue name locally. */
+  readonly id: string;
+  readonly description: string;
+  /**
+   * Must be at least six times the timeout of the function that consumes the queue (the
+   * function construct refuses a consumer that breaks this), so a message is not handed to a
+   * second consumer while the first is still working on it.
+   */
+  readonly visibilityTimeoutSeconds: number;
+}
+
+/** The pipeline's work queues, in flow order. Each gets a dead-letter queue. */
+export const pipelineQueues = {
+  imports: {
+    id: 'imports',
+    description: 'Import requests: create a data query for a connection',
+    visibilityTimeoutSeconds: 6 * 60,
+  },
+  completedQueries: {
+    id: 'completed-queries',
+    description: 'Completed queries: list their records into file tasks',
+    visibilityTimeoutSeconds: 6 * 5 * 60,
+  },
+  files: {
+    id: 'files',
+    description: 'File tasks: stream one listed file into S3',
+    visibilityTimeoutSeconds: 6 * 15 * 60,
+  },
+  loads: {
+    id: 'loads',
+    description: 'Load tasks: parse a raw S3 object into records',
+    visibilityTimeoutSeconds: 6 * 15 * 60,
+  },
+} as const satisfies Record<string, QueueDefinition>;
+
+export type PipelineQueueName = keyof typeof pipelineQueues;
+
+export const deadLetterQueueId = (queue: QueueDefinition): string => `${queue.id}-dlq`;
+
+/** Secrets Manager names, under the configured prefix. */
+export const secretNames = {
+  clientCredentials: (prefix: string, brand: string): string => `${prefix}/client/${brand}`,
+  connection: (prefix: string, customerId: string): string => `${prefix}/connections/${customerId}`,
+} as const;

@@ -1,0 +1,276 @@
+import { z } from 'zod';
+import { ConfigurationError } from './errors';
+import { describeIssues } from './validation';
+
+/**
+ * The product's settings: one zod schema, read by the CDK app (from context or construct
+ * props) and by the local runtime. Every default below is a documented value from
+ * `shared/reference/ring-data-portability-api.md` or a conservative operational choice; none
+ * stands in for a value the integrator must supply.
+ */
+
+export const BRANDS = ['ring', 'blink'] as const;
+export const Brand = z.enum(BRANDS);
+export type Brand = z.infer<typeof Brand>;
+
+export const REGIONS = ['eu-west-1', 'us-east-1', 'us-west-2'] as const;
+export const Region = z.enum(REGIONS);
+export type Region = z.infer<typeof Region>;
+
+/** The placeholder an intake URL template must contain. */
+export const REGION_PLACEHOLDER = '{region}';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** CloudWatch Logs accepts only these retention periods. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/**
+ * An absolute URL without query or fragment. HTTPS is required, except on a loopback host so
+ * the local sandbox can stand in for Ring.
+ */
+function webUrl() {
+  return z.string().superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value.replaceAll(REGION_PLACEHOLDER, 'eu-west-1'));
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
+      return;
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
+      ctx.addIssue({ code: 'custom', message: 'must use https (http is allowed only on a loopback host)' });
+    }
+    if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+      ctx.addIssue({ code: 'custom', message: 'must not carry credentials, a query or a fragment' });
+    }
+    if (value.endsWith('/')) {
+      ctx.addIssue({ code: 'custom', message: "must not end with '/'" });
+    }
+  });
+}
+
+const origin = z.string().superRefine((value, ctx) => {
+  const parsed = webUrl().safeParse(value);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+    return;
+  }
+  if (new URL(value).origin !== value) {
+    ctx.addIssue({ code: 'custom', message: 'must be an origin only: scheme://host[:port], no path' });
+  }
+});
+
+const hostname = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, {
+    message: 'must be a lower-case DNS host name without scheme, port or path',
+  });
+
+const snsTopicArn = z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, {
+  message: 'must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)',
+});
+
+const positiveInt = z.number().int().positive();
+
+/** `-c key=a,b` arrives as one string; accept a comma-separated list as well as an array. */
+function list<Item extends z.ZodType>(item: Item) {
+  return z.preprocess(
+    (value) =>
+      typeof value === 'string'
+        ? value
+            .split(',')
+            .map((part) => part.trim())
+            .filter((part) => part !== '')
+        : value,
+    z.array(item),
+  );
+}
+
+function unique<T>(values: readonly T[]): boolean {
+  return new Set(values).size === values.length;
+}
+
+const BrandEndpoints = z.strictObject({
+  oauthBaseUrl: webUrl().describe(
+    "OAuth base URL: the authorize page is `<base>/v2/authorize`, the token endpoint `<base>/oauth/token`.",
+  ),
+  intakeBaseUrl: webUrl()
+    .refine((value) => value.includes(REGION_PLACEHOLDER), {
+      message: `must contain the placeholder ${REGION_PLACEHOLDER}`,
+    })
+    .describe(`Intake API base URL template; \`${REGION_PLACEHOLDER}\` is replaced by the connection's region.`),
+});
+export type BrandEndpoints = z.infer<typeof BrandEndpoints>;
+
+/** Ring's production endpoints, from the reference. */
+export const PRODUCTION_ENDPOINTS: Record<Brand, BrandEndpoints> = {
+  ring: {
+    oauthBaseUrl: 'https://oauth.ring.com',
+    intakeBaseUrl: `https://intake.${REGION_PLACEHOLDER}.portability.data.ring.com`,
+  },
+  blink: {
+    oauthBaseUrl: 'https://api.oauth.blink.com',
+    intakeBaseUrl: `https://intake.${REGION_PLACEHOLDER}.portability.data.blink.com`,
+  },
+};
+
+export const DEFAULT_SIGNING_CERT_HOSTS = REGIONS.map((region) => `sns.${region}.amazonaws.com`);
+
+export const Settings = z.strictObject({
+  resourcePrefix: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{1,38}[a-z0-9]$/, {
+      message: 'must be 3-40 characters: lower-case letters, digits and hyphens, starting with a letter',
+    })
+    .default('ring-portability')
+    .describe('Prefix of the Secrets Manager names (`<prefix>/client/<brand>`, `<prefix>/connections/<customerId>`).'),
+  brands: list(Brand)
+    .refine((brands) => brands.length > 0, { message: 'enable at least one brand' })
+    .refine(unique, { message: 'must not list a brand twice' })
+    .default(['ring', 'blink'])
+    .describe('Brands to enable: `ring`, `blink`. One client-credentials secret is created per brand.'),
+  defaultRegion: Region.default('eu-west-1').describe(
+    "Intake region for a connection that does not name one: `eu-west-1`, `us-east-1` or `us-west-2`.",
+  ),
+  scopeId: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,128}$/, { message: 'must be 1-128 characters of letters, digits, ".", "_" or "-"' })
+    .default('data-portability')
+    .describe('Data Portability scope id, used as the OAuth scope and in the intake path.'),
+  endpoints: z
+    .strictObject({
+      ring: BrandEndpoints.default(PRODUCTION_ENDPOINTS.ring),
+      blink: BrandEndpoints.default(PRODUCTION_ENDPOINTS.blink),
+    })
+    .default(PRODUCTION_ENDPOINTS)
+    .describe("Ring's OAuth and intake endpoints per brand; point them at the sandbox for local runs."),
+  publicBaseUrl: webUrl()
+    .optional()
+    .describe(
+      'Public base URL of the API (a custom domain). The OAuth redirect URI is `<publicBaseUrl>/oauth/callback` and must be registered with Ring. Unset: the HTTP API\'s own URL.',
+    ),
+  allowedReturnOrigins: list(origin)
+    .refine(unique, { message: 'must not list an origin twice' })
+    .default([])
+    .describe('Origins the customer may be sent back to after consent (`returnUrl`). Empty: no return URLs accepted.'),
+  notifications: z
+    .strictObject({
+      allowedTopicArns: list(snsTopicArn)
+        .default([])
+        .describe('SNS topic ARNs whose notifications are accepted and whose subscriptions are confirmed.'),
+      signingCertHosts: list(hostname)
+        .refine((hosts) => hosts.length > 0, { message: 'list at least one host' })
+        .default(DEFAULT_SIGNING_CERT_HOSTS)
+        .describe('Hosts SNS signing certificates may be fetched from (HTTPS, path pinned).'),
+      maxMessageAgeSeconds: positiveInt
+        .max(86_400)
+        .default(3_600)
+        .describe('Notifications with an older `Timestamp` are rejected.'),
+    })
+    .prefault({}),
+  schedules: z
+    .strictObject({
+      importIntervalMinutes: positiveInt
+        .min(60)
+        .default(24 * 60)
+        .describe('How often an ACTIVE connection gets a new import.'),
+      overduePollMinutes: positiveInt
+        .min(1)
+        .default(15)
+        .describe('How often queries whose notification is overdue are looked for.'),
+      notificationOverdueMinutes: positiveInt
+        .default(60)
+        .describe('A query without a notification after this long is polled instead.'),
+      tokenKeeperIntervalMinutes: positiveInt
+        .min(5)
+        .default(12 * 60)
+        .describe('How often the token keeper looks for idle connections.'),
+      refreshTokenMaxAgeDays: positiveInt
+        .max(29)
+        .default(20)
+        .describe("Refresh a connection's tokens when its refresh token is older than this (Ring's expire after ~30 days unused)."),
+    })
+    .prefault({}),
+  rateLimits: z
+    .strictObject({
+      scope: z
+        .enum(['app', 'customer'])
+        .default('app')
+        .describe('Whether the limits below apply to the whole app or to each customer.'),
+      createDataQuery: z
+        .strictObject({
+          perSecond: positiveInt.default(5).describe('createDataQuery calls per second (Ring: 5).'),
+          perWindow: positiveInt.default(20).describe('createDataQuery calls per window (Ring: 20 per 20 minutes).'),
+          windowSeconds: positiveInt.default(20 * 60).describe('Length of that window in seconds.'),
+        })
+        .prefault({}),
+      listDataQueryRecords: z
+        .strictObject({
+          perSecond: positiveInt.default(10).describe('listDataQueryRecords calls per second (Ring: 10).'),
+          perDay: positiveInt.default(100_000).describe('listDataQueryRecords calls per day (Ring: 100,000).'),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  pipeline: z
+    .strictObject({
+      maxReceiveCount: positiveInt
+        .min(5)
+        .max(1_000)
+        .default(5)
+        .describe('Deliveries of a message before it moves to its dead-letter queue.'),
+      queueRetentionDays: positiveInt
+        .max(14)
+        .default(14)
+        .describe('How long a message may wait in a pipeline queue or a dead-letter queue.'),
+    })
+    .prefault({}),
+  retention: z
+    .strictObject({
+      removalPolicy: z
+        .enum(['retain', 'destroy'])
+        .default('retain')
+        .describe(
+          '`retain` keeps tables, bucket, key and secrets when the stack is deleted (and turns on deletion protection); `destroy` is for throw-away test stacks.',
+        ),
+      rawDataDays: positiveInt
+        .optional()
+        .describe('Delete raw files from S3 after this many days. Unset: keep them.'),
+      noncurrentVersionDays: positiveInt.default(30).describe('Delete overwritten versions of raw files after this many days.'),
+      abortIncompleteMultipartUploadDays: positiveInt
+        .max(30)
+        .default(1)
+        .describe('Abort multipart uploads left incomplete after this many days.'),
+      accessLogDays: positiveInt.default(365).describe('Keep S3 server access logs this many days.'),
+      logRetentionDays: z
+        .literal(LOG_RETENTION_DAYS)
+        .default(90)
+        .describe(`Lambda log retention in days; one of ${LOG_RETENTION_DAYS.join(', ')}.`),
+    })
+    .prefault({}),
+  alarms: z
+    .strictObject({
+      email: z.email().optional().describe('Subscribe this address to the alarm topic (dead-letter queues, failures).'),
+    })
+    .prefault({}),
+});
+
+export type Settings = z.output<typeof Settings>;
+export type SettingsInput = z.input<typeof Settings>;
+
+/**
+ * Validates settings. `source` names where they came from (a context key, a prop) and prefixes
+ * every key in the error, so `ringPortability.defaultRegion: …` points at the right line.
+ */
+export function parseSettings(input: unknown, source = 'settings'): Settings {
+  const result = Settings.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const problems = describeIssues(result.error, { prefix: source, input, showValues: true });
+  throw new ConfigurationError(
+    `Invalid ring-portability configuration (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  - ${problems.join('\n  - ')}`,
+    problems,
+  );
+}

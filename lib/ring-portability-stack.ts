@@ -1,0 +1,30 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { Settings } from '../lambdas/core/settings';
+import { RingPortability } from './ring-portability';
+
+export interface RingPortabilityStackProps extends StackProps {
+  readonly settings: Settings;
+}
+
+/** Our deployable app: the RingPortability construct and the outputs an operator needs. */
+export class RingPortabilityStack extends Stack {
+  readonly portability: RingPortability;
+
+  constructor(scope: Construct, id: string, props: RingPortabilityStackProps) {
+    super(scope, id, props);
+    this.portability = new RingPortability(this, 'RingPortability', { settings: props.settings });
+    const { stateful, monitoring } = this.portability;
+
+    new CfnOutput(this, 'RawDataBucketName', { value: stateful.rawDataBucket.bucketName });
+    new CfnOutput(this, 'ControlTableName', { value: stateful.controlTable.tableName });
+    new CfnOutput(this, 'RecordsTableName', { value: stateful.recordsTable.tableName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: monitoring.alarmTopic.topicArn });
+    for (const [brand, secret] of Object.entries(stateful.clientSecrets)) {
+      new CfnOutput(this, `ClientCredentialsSecret${brand[0].toUpperCase()}${brand.slice(1)}`, {
+        value: secret.secretName,
+        description: `Put the ${brand} client_id and client_secret here after deploy (see README).`,
+      });
+    }
+  }
+}

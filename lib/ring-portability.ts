@@ -1,0 +1,41 @@
+import { Construct } from 'constructs';
+import { parseSettings, type Settings, type SettingsInput } from '../lambdas/core/settings';
+import { Monitoring } from './monitoring';
+import { removalPolicyOf } from './removal';
+import { StatefulResources } from './stateful/stateful-resources';
+
+export interface RingPortabilityProps {
+  /**
+   * The product's settings. Validated here, so an integrator who adds this construct to their
+   * own app gets the same errors as `cdk synth` of ours. See docs/configuration.md.
+   */
+  readonly settings?: SettingsInput | Settings;
+  /** How the settings are named in error messages. @default 'settings' */
+  readonly settingsSource?: string;
+}
+
+/**
+ * The whole Ring Data Portability import system, as one construct an integrator can add to
+ * their own CDK app. Stateful resources (key, tables, bucket, secrets, queues) live in
+ * `stateful`; the functions, API and schedules that use them are added beside it.
+ */
+export class RingPortability extends Construct {
+  readonly settings: Settings;
+  readonly stateful: StatefulResources;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: RingPortabilityProps = {}) {
+    super(scope, id);
+    this.settings = parseSettings(props.settings ?? {}, props.settingsSource ?? 'settings');
+    const removalPolicy = removalPolicyOf(this.settings);
+
+    this.stateful = new StatefulResources(this, 'Stateful', { settings: this.settings, removalPolicy });
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      key: this.stateful.key,
+      email: this.settings.alarms.email,
+    });
+    for (const { definition, deadLetterQueue } of this.stateful.queues.all) {
+      this.monitoring.alarmOnDeadLetters(`${definition.id}-dead-letters`, deadLetterQueue, definition.id);
+    }
+  }
+}

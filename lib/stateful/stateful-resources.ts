@@ -1,0 +1,80 @@
+import { SecretValue, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import type { Bucket } from 'aws-cdk-lib/aws-s3';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { controlTable, recordsTable, secretNames } from '../../lambdas/core/definitions';
+import type { Brand, Settings } from '../../lambdas/core/settings';
+import { PipelineQueues } from './pipeline-queues';
+import { RawDataBucket } from './raw-data-bucket';
+import { tableFromDefinition } from './tables';
+
+export interface StatefulResourcesProps {
+  readonly settings: Settings;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * Everything that holds data: the key, both tables, the raw-data bucket, the client
+ * credentials and the pipeline's queues. Nothing here depends on code, so redeploying or
+ * replacing the functions never touches stored data.
+ */
+export class StatefulResources extends Construct {
+  readonly key: Key;
+  readonly controlTable: TableV2;
+  readonly recordsTable: TableV2;
+  readonly rawData: RawDataBucket;
+  readonly clientSecrets: Partial<Record<Brand, Secret>>;
+  readonly queues: PipelineQueues;
+
+  constructor(scope: Construct, id: string, props: StatefulResourcesProps) {
+    super(scope, id);
+    const { settings, removalPolicy } = props;
+
+    this.key = new Key(this, 'Key', {
+      description: 'ring-portability: tables, raw data, queues, secrets and alarms',
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+
+    this.controlTable = tableFromDefinition(this, controlTable, { key: this.key, removalPolicy });
+    this.recordsTable = tableFromDefinition(this, recordsTable, { key: this.key, removalPolicy });
+
+    this.rawData = new RawDataBucket(this, 'RawData', {
+      key: this.key,
+      retention: settings.retention,
+      removalPolicy,
+    });
+
+    this.clientSecrets = {};
+    for (const brand of settings.brands) {
+      const secret = new Secret(this, `ClientCredentials-${brand}`, {
+        secretName: secretNames.clientCredentials(settings.resourcePrefix, brand),
+        description: `OAuth client_id and client_secret Ring issued for ${brand}; set them after deploy (see README).`,
+        encryptionKey: this.key,
+        // An empty placeholder, not a credential: the integrator puts the real pair in with
+        // put-secret-value, and CloudFormation leaves it alone on later deploys because this
+        // template value does not change.
+        secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ client_id: '', client_secret: '' })),
+        removalPolicy,
+      });
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Client credentials are issued by Ring at onboarding and can only be rotated by asking Ring for new ones; there is no API a rotation Lambda could call.',
+      });
+      this.clientSecrets[brand] = secret;
+    }
+
+    this.queues = new PipelineQueues(this, 'Queues', {
+      key: this.key,
+      pipeline: settings.pipeline,
+      removalPolicy,
+    });
+  }
+
+  get rawDataBucket(): Bucket {
+    return this.rawData.bucket;
+  }
+}

@@ -1,0 +1,35 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, TableEncryptionV2, TableV2, type Attribute } from 'aws-cdk-lib/aws-dynamodb';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { Construct } from 'constructs';
+import type { KeyAttribute, TableDefinition } from '../../lambdas/core/definitions';
+
+const ATTRIBUTE_TYPES = { S: AttributeType.STRING, N: AttributeType.NUMBER, B: AttributeType.BINARY } as const;
+
+const attribute = (key: KeyAttribute): Attribute => ({ name: key.name, type: ATTRIBUTE_TYPES[key.type] });
+
+/**
+ * A DynamoDB table built from its shared definition: on-demand, encrypted with the stack's key,
+ * point-in-time recovery on, TTL on the definition's attribute, and, when retained, deletion
+ * protection so a stray `cdk destroy` cannot take customer data with it.
+ */
+export function tableFromDefinition(
+  scope: Construct,
+  definition: TableDefinition,
+  props: { key: IKey; removalPolicy: RemovalPolicy },
+): TableV2 {
+  return new TableV2(scope, definition.id, {
+    partitionKey: attribute(definition.partitionKey),
+    sortKey: attribute(definition.sortKey),
+    timeToLiveAttribute: definition.timeToLiveAttribute,
+    globalSecondaryIndexes: definition.globalSecondaryIndexes.map((index) => ({
+      indexName: index.indexName,
+      partitionKey: attribute(index.partitionKey),
+      sortKey: index.sortKey && attribute(index.sortKey),
+    })),
+    encryption: TableEncryptionV2.customerManagedKey(props.key),
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    deletionProtection: props.removalPolicy === RemovalPolicy.RETAIN,
+    removalPolicy: props.removalPolicy,
+  });
+}

@@ -1,0 +1,173 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import type { PipelineQueue } from '../stateful/pipeline-queues';
+
+/** The newest Node.js runtime aws-cdk-lib offers; a CDK test fails when a newer one appears. */
+export const NODE_RUNTIME = Runtime.NODEJS_24_X;
+
+const PROJECT_ROOT = path.join(__dirname, '..', '..');
+
+export interface PortabilityFunctionProps {
+  /** The handler module, e.g. `lambdas/callback/handler.ts`, relative to the project root or absolute. */
+  readonly entry: string;
+  readonly description: string;
+  /** Powertools service name: the Lambda's folder name (`callback`, `fetch`, …). */
+  readonly serviceName: string;
+  readonly logRetention: RetentionDays;
+  readonly removalPolicy?: RemovalPolicy;
+  /** @default 30 seconds */
+  readonly timeout?: Duration;
+  /** @default 512 */
+  readonly memorySize?: number;
+  readonly environment?: Record<string, string>;
+}
+
+export type TableAccess = 'read' | 'readWrite';
+export type BucketAccess = 'read' | 'write' | 'readWrite';
+export type SecretAccess = 'read' | 'readWrite';
+
+export interface ConsumeOptions {
+  /** @default 10 */
+  readonly batchSize?: number;
+  readonly maxBatchingWindow?: Duration;
+  /** Upper bound on concurrent invocations for this queue (2-1000). */
+  readonly maxConcurrency?: number;
+}
+
+const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
+
+/**
+ * Every Lambda of the product is one of these: newest Node runtime, arm64, X-Ray tracing, its
+ * own log group with retention, minified bundle with source maps, and Powertools settings that
+ * never log events or trace responses (they may carry tokens). The `bind*` methods grant
+ * access to a resource and hand its name to the code through one environment variable, so a
+ * grant and the variable that uses it cannot drift apart.
+ */
+export class PortabilityFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: PortabilityFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    // Our own role instead of AWSLambdaBasicExecutionRole, whose log permissions are on "*".
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `ring-portability ${props.serviceName} function`,
+    });
+    logGroup.grantWrite(role);
+
+    super(scope, id, {
+      entry: path.resolve(PROJECT_ROOT, props.entry),
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      handler: 'handler',
+      description: props.description,
+      runtime: NODE_RUNTIME,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(30),
+      tracing: Tracing.ACTIVE,
+      role,
+      logGroup,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: 'RingPortability',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        POWERTOOLS_LOGGER_LOG_EVENT: 'false',
+        POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
+        ...props.environment,
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.EXTERNAL,
+        sourcesContent: false,
+        format: OutputFormat.CJS,
+        target: 'node24',
+        // Bundle the SDK too: the versions tested here are the versions that run.
+        externalModules: [],
+      },
+    });
+
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only the X-Ray actions added by active tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) are on "*"; they do not support resource-level permissions.',
+    });
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(logGroup.node.defaultChild as never)}.Arn>:*]`,
+      reason: "Log streams in the function's own log group are created at run time; the grant is scoped to that group.",
+    });
+  }
+
+  /** Grants access to a table and sets `envName` to its name. */
+  bindTable(envName: string, table: ITableV2, access: TableAccess): this {
+    if (access === 'read') table.grantReadData(this);
+    else table.grantReadWriteData(this);
+    return this.setEnv(envName, table.tableName);
+  }
+
+  /** Grants access to a bucket and sets `envName` to its name. */
+  bindBucket(envName: string, bucket: IBucket, access: BucketAccess): this {
+    if (access === 'read') bucket.grantRead(this);
+    else if (access === 'write') bucket.grantPut(this);
+    else bucket.grantReadWrite(this);
+    return this.setEnv(envName, bucket.bucketName);
+  }
+
+  /** Grants sending to a queue and sets `envName` to its URL. */
+  bindQueue(envName: string, queue: IQueue): this {
+    queue.grantSendMessages(this);
+    return this.setEnv(envName, queue.queueUrl);
+  }
+
+  /** Grants access to a secret and sets `envName` to its ARN. */
+  bindSecret(envName: string, secret: ISecret, access: SecretAccess): this {
+    secret.grantRead(this);
+    if (access === 'readWrite') secret.grantWrite(this);
+    return this.setEnv(envName, secret.secretArn);
+  }
+
+  /**
+   * Makes this function the consumer of a pipeline queue, reporting partial batch failures so
+   * one bad message never sends its whole batch back. Refuses a queue whose visibility timeout
+   * is under six times this function's timeout (AWS's guidance for SQS event sources).
+   */
+  consume(pipelineQueue: PipelineQueue, options: ConsumeOptions = {}): this {
+    const timeoutSeconds = this.timeout?.toSeconds() ?? 3;
+    const visibility = pipelineQueue.definition.visibilityTimeoutSeconds;
+    if (visibility < 6 * timeoutSeconds) {
+      throw new Error(
+        `Queue ${pipelineQueue.definition.id} has a visibility timeout of ${visibility} s, under 6 × the ${timeoutSeconds} s timeout of ${this.node.path}: raise visibilityTimeoutSeconds in lambdas/core/definitions.ts or lower the timeout`,
+      );
+    }
+    this.addEventSource(
+      new SqsEventSource(pipelineQueue.queue, {
+        batchSize: options.batchSize ?? 10,
+        maxBatchingWindow: options.maxBatchingWindow,
+        maxConcurrency: options.maxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+    return this;
+  }
+
+  private setEnv(envName: string, value: string): this {
+    if (!ENV_NAME.test(envName)) {
+      throw new Error(`Environment variable name ${JSON.stringify(envName)} of ${this.node.path} must match ${ENV_NAME}`);
+    }
+    this.addEnvironment(envName, value);
+    return this;
+  }
+}
