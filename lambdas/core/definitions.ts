@@ -107,3 +107,9 @@ export const secretNames = {
   clientCredentials: (prefix: string, brand: string): string => `${prefix}/client/${brand}`,
   connection: (prefix: string, customerId: string): string => `${prefix}/connections/${customerId}`,
 } as const;
+
+/**
+ * What a client-credentials secret holds until the integrator puts Ring's pair in. Code that
+ * reads it must treat empty values as "not configured yet" and say so.
+ */
+export const clientCredentialsPlaceholder = { client_id: '', client_secret: '' } as const;

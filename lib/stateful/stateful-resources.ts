@@ -4,7 +4,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { controlTable, recordsTable, secretNames } from '../../lambdas/core/definitions';
+import { clientCredentialsPlaceholder, controlTable, recordsTable, secretNames } from '../../lambdas/core/definitions';
 import type { Brand, Settings } from '../../lambdas/core/settings';
 import { PipelineQueues } from './pipeline-queues';
 import { RawDataBucket } from './raw-data-bucket';
@@ -56,7 +56,7 @@ export class StatefulResources extends Construct {
         // An empty placeholder, not a credential: the integrator puts the real pair in with
         // put-secret-value, and CloudFormation leaves it alone on later deploys because this
         // template value does not change.
-        secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ client_id: '', client_secret: '' })),
+        secretStringValue: SecretValue.unsafePlainText(JSON.stringify(clientCredentialsPlaceholder)),
         removalPolicy,
       });
       Validations.of(secret).acknowledge({

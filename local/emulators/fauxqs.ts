@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { RunningService } from './running-service';
+
+const SERVER_SCRIPT = path.join(__dirname, 'fauxqs-server.mjs');
+const START_TIMEOUT_MS = 15_000;
+
+/**
+ * SQS and S3 via fauxqs 1.9 (2.x needs Node 22), in a child process bound to 127.0.0.1; one
+ * endpoint serves both. Its S3 keeps objects in memory and implements what the product uses
+ * (multipart upload and abort, ranged GET, DeleteObjects), which s3rver does not.
+ */
+export async function startFauxqs(options: { port?: number; region?: string } = {}): Promise<RunningService> {
+  const child = spawn(process.execPath, [SERVER_SCRIPT], {
+    env: {
+      ...process.env,
+      FAUXQS_PORT: String(options.port ?? 0),
+      FAUXQS_DEFAULT_REGION: options.region ?? 'us-east-1',
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`fauxqs did not start within ${START_TIMEOUT_MS} ms: ${stderr}`));
+    }, START_TIMEOUT_MS);
+    const lines = createInterface({ input: child.stdout });
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      try {
+        resolve((JSON.parse(line) as { endpoint: string }).endpoint);
+      } catch {
+        reject(new Error(`fauxqs printed ${JSON.stringify(line)} instead of its endpoint`));
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`fauxqs exited with code ${code} before listening: ${stderr}`));
+    });
+  });
+
+  return {
+    endpoint,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

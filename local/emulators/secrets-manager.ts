@@ -1,0 +1,333 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { closeServer, listenOnLoopback, type RunningService } from './running-service';
+
+/**
+ * A minimal, wire-compatible Secrets Manager for local runs and tests (no emulator for it
+ * exists on npm). It speaks the AWS JSON 1.1 protocol the SDK's SecretsManagerClient uses and
+ * implements only what the product calls: CreateSecret, GetSecretValue, PutSecretValue,
+ * DescribeSecret and DeleteSecret, with AWS's rules for ClientRequestToken idempotency and
+ * the AWSCURRENT / AWSPREVIOUS staging labels. Secrets live in memory. Versions left without
+ * a label are dropped at once (AWS deletes them later), and KMS keys are accepted but unused.
+ */
+
+const ACCOUNT = '000000000000';
+const CURRENT = 'AWSCURRENT';
+const PREVIOUS = 'AWSPREVIOUS';
+const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_SECRET_BYTES = 65_536;
+const NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+
+interface Version {
+  readonly id: string;
+  readonly secretString?: string;
+  readonly secretBinary?: string;
+  readonly createdDate: number;
+  stages: Set<string>;
+}
+
+interface StoredSecret {
+  readonly arn: string;
+  readonly name: string;
+  readonly description?: string;
+  readonly kmsKeyId?: string;
+  readonly createdDate: number;
+  readonly tags?: unknown;
+  lastChangedDate: number;
+  deletedDate?: number;
+  readonly versions: Map<string, Version>;
+}
+
+class ServiceError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Input = Record<string, unknown>;
+
+const now = (): number => Date.now() / 1000;
+
+export class SecretsManagerEmulator {
+  private readonly secrets = new Map<string, StoredSecret>();
+
+  handle(operation: string, input: Input, region: string): unknown {
+    switch (operation) {
+      case 'CreateSecret':
+        return this.createSecret(input, region);
+      case 'GetSecretValue':
+        return this.getSecretValue(input);
+      case 'PutSecretValue':
+        return this.putSecretValue(input);
+      case 'DescribeSecret':
+        return this.describeSecret(input);
+      case 'DeleteSecret':
+        return this.deleteSecret(input);
+      default:
+        throw new ServiceError('UnknownOperationException', `Operation ${operation} is not supported by the local Secrets Manager`);
+    }
+  }
+
+  private createSecret(input: Input, region: string): unknown {
+    const name = requiredString(input, 'Name');
+    if (!NAME.test(name)) throw new ServiceError('InvalidParameterException', 'Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!');
+    const value = secretValue(input, false);
+    const token = clientRequestToken(input);
+    const existing = this.secrets.get(name);
+    if (existing) {
+      const version = existing.versions.get(token);
+      if (version && !existing.deletedDate && sameValue(version, value)) {
+        return { ARN: existing.arn, Name: existing.name, VersionId: version.id };
+      }
+      if (existing.deletedDate) {
+        throw new ServiceError('InvalidRequestException', "You can't create this secret because a secret with this name is already scheduled for deletion.");
+      }
+      throw new ServiceError('ResourceExistsException', `The operation failed because the secret ${name} already exists.`);
+    }
+    const created = now();
+    const secret: StoredSecret = {
+      arn: `arn:aws:secretsmanager:${region}:${ACCOUNT}:secret:${name}-${randomBytes(3).toString('hex')}`,
+      name,
+      description: optionalString(input, 'Description'),
+      kmsKeyId: optionalString(input, 'KmsKeyId'),
+      tags: input.Tags,
+      createdDate: created,
+      lastChangedDate: created,
+      versions: new Map(),
+    };
+    this.secrets.set(name, secret);
+    if (!value) return { ARN: secret.arn, Name: secret.name };
+    secret.versions.set(token, { id: token, ...value, createdDate: created, stages: new Set([CURRENT]) });
+    return { ARN: secret.arn, Name: secret.name, VersionId: token };
+  }
+
+  private getSecretValue(input: Input): unknown {
+    const secret = this.live(input);
+    const versionId = optionalString(input, 'VersionId');
+    const stage = optionalString(input, 'VersionStage') ?? (versionId ? undefined : CURRENT);
+    const version = [...secret.versions.values()].find(
+      (candidate) => (!versionId || candidate.id === versionId) && (!stage || candidate.stages.has(stage)),
+    );
+    if (!version) {
+      throw new ServiceError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value for the given version or staging label.");
+    }
+    return {
+      ARN: secret.arn,
+      Name: secret.name,
+      VersionId: version.id,
+      SecretString: version.secretString,
+      SecretBinary: version.secretBinary,
+      VersionStages: [...version.stages],
+      CreatedDate: version.createdDate,
+    };
+  }
+
+  private putSecretValue(input: Input): unknown {
+    const secret = this.live(input);
+    const value = secretValue(input, true)!;
+    const token = clientRequestToken(input);
+    const existing = secret.versions.get(token);
+    if (existing) {
+      if (!sameValue(existing, value)) {
+        throw new ServiceError('ResourceExistsException', "You can't modify an existing version, you can only create a new version.");
+      }
+      // A retried request with the same token and value is ignored, as AWS does.
+      return { ARN: secret.arn, Name: secret.name, VersionId: existing.id, VersionStages: [...existing.stages] };
+    }
+    const stages = optionalStringList(input, 'VersionStages') ?? [CURRENT];
+    const version: Version = { id: token, ...value, createdDate: now(), stages: new Set() };
+    secret.versions.set(token, version);
+    for (const stage of stages) moveStage(secret, stage, version);
+    secret.lastChangedDate = now();
+    return { ARN: secret.arn, Name: secret.name, VersionId: version.id, VersionStages: [...version.stages] };
+  }
+
+  private describeSecret(input: Input): unknown {
+    const secret = this.find(input);
+    const versionIdsToStages = Object.fromEntries(
+      [...secret.versions.values()].map((version) => [version.id, [...version.stages]]),
+    );
+    return {
+      ARN: secret.arn,
+      Name: secret.name,
+      Description: secret.description,
+      KmsKeyId: secret.kmsKeyId,
+      CreatedDate: secret.createdDate,
+      LastChangedDate: secret.lastChangedDate,
+      DeletedDate: secret.deletedDate,
+      Tags: secret.tags,
+      VersionIdsToStages: versionIdsToStages,
+    };
+  }
+
+  private deleteSecret(input: Input): unknown {
+    const force = input.ForceDeleteWithoutRecovery === true;
+    const windowDays = input.RecoveryWindowInDays;
+    if (force && windowDays !== undefined) {
+      throw new ServiceError('InvalidParameterException', "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.");
+    }
+    const days = windowDays === undefined ? 30 : windowDays;
+    if (!force && (typeof days !== 'number' || !Number.isInteger(days) || days < 7 || days > 30)) {
+      throw new ServiceError('InvalidParameterException', 'RecoveryWindowInDays must be a whole number between 7 and 30.');
+    }
+    const secret = this.find(input);
+    if (force) {
+      this.secrets.delete(secret.name);
+      return { ARN: secret.arn, Name: secret.name, DeletionDate: now() };
+    }
+    secret.deletedDate ??= now();
+    return { ARN: secret.arn, Name: secret.name, DeletionDate: secret.deletedDate + (days as number) * 86_400 };
+  }
+
+  /** Finds a secret by name, full ARN or partial ARN (without the random suffix). */
+  private find(input: Input): StoredSecret {
+    const id = requiredString(input, 'SecretId');
+    const secret =
+      this.secrets.get(id) ??
+      [...this.secrets.values()].find((candidate) => candidate.arn === id || candidate.arn.slice(0, -7) === id);
+    if (!secret) throw new ServiceError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    return secret;
+  }
+
+  private live(input: Input): StoredSecret {
+    const secret = this.find(input);
+    if (secret.deletedDate !== undefined) {
+      throw new ServiceError('InvalidRequestException', "You can't perform this operation on the secret because it was marked for deletion.");
+    }
+    return secret;
+  }
+}
+
+/** Attaches `stage` to `version` alone; AWSCURRENT leaving a version leaves AWSPREVIOUS behind. */
+function moveStage(secret: StoredSecret, stage: string, version: Version): void {
+  for (const other of secret.versions.values()) {
+    if (other === version || !other.stages.has(stage)) continue;
+    other.stages.delete(stage);
+    if (stage === CURRENT) {
+      for (const candidate of secret.versions.values()) candidate.stages.delete(PREVIOUS);
+      other.stages.add(PREVIOUS);
+    }
+  }
+  version.stages.add(stage);
+  for (const [id, candidate] of secret.versions) {
+    if (candidate.stages.size === 0) secret.versions.delete(id);
+  }
+}
+
+function sameValue(version: Version, value: Pick<Version, 'secretString' | 'secretBinary'> | undefined): boolean {
+  return version.secretString === value?.secretString && version.secretBinary === value?.secretBinary;
+}
+
+function secretValue(input: Input, required: boolean): Pick<Version, 'secretString' | 'secretBinary'> | undefined {
+  const secretString = optionalString(input, 'SecretString');
+  const secretBinary = optionalString(input, 'SecretBinary');
+  if (secretString !== undefined && secretBinary !== undefined) {
+    throw new ServiceError('InvalidParameterException', 'You must provide either SecretString or SecretBinary, not both.');
+  }
+  if (secretString === undefined && secretBinary === undefined) {
+    if (required) throw new ServiceError('InvalidRequestException', 'You must provide either SecretString or SecretBinary.');
+    return undefined;
+  }
+  const size = secretString !== undefined ? Buffer.byteLength(secretString) : Buffer.from(secretBinary!, 'base64').length;
+  if (size > MAX_SECRET_BYTES) {
+    throw new ServiceError('InvalidParameterException', `The secret value exceeds the ${MAX_SECRET_BYTES} byte limit.`);
+  }
+  return { secretString, secretBinary };
+}
+
+function clientRequestToken(input: Input): string {
+  const token = optionalString(input, 'ClientRequestToken') ?? randomUUID();
+  if (token.length < 32 || token.length > 64) {
+    throw new ServiceError('InvalidParameterException', 'ClientRequestToken must be 32 to 64 characters long.');
+  }
+  return token;
+}
+
+function requiredString(input: Input, key: string): string {
+  const value = optionalString(input, key);
+  if (value === undefined || value === '') throw new ServiceError('InvalidParameterException', `${key} is required.`);
+  return value;
+}
+
+function optionalString(input: Input, key: string): string | undefined {
+  const value = input[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new ServiceError('InvalidParameterException', `${key} must be a string.`);
+  return value;
+}
+
+function optionalStringList(input: Input, key: string): string[] | undefined {
+  const value = input[key];
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0 || !value.every((item) => typeof item === 'string')) {
+    throw new ServiceError('InvalidParameterException', `${key} must be a non-empty list of strings.`);
+  }
+  return value as string[];
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new ServiceError('InvalidRequestException', 'Request body too large.');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(response: ServerResponse, status: number, body: unknown, errorType?: string): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.1',
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': randomUUID(),
+    ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+  });
+  response.end(text);
+}
+
+/** The region from the SigV4 credential scope: `Credential=<key>/<date>/<region>/secretsmanager/aws4_request`. */
+function regionOf(request: IncomingMessage): string | undefined {
+  return /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\//.exec(request.headers.authorization ?? '')?.[1];
+}
+
+export async function startSecretsManager(options: { port?: number } = {}): Promise<RunningService & { emulator: SecretsManagerEmulator }> {
+  const emulator = new SecretsManagerEmulator();
+  const server: Server = createServer((request, response) => {
+    void (async () => {
+      try {
+        const target = request.headers['x-amz-target'];
+        const operation = typeof target === 'string' && target.startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : undefined;
+        if (request.method !== 'POST' || !operation) {
+          throw new ServiceError('UnknownOperationException', 'Expected a POST with an X-Amz-Target of secretsmanager.<Operation>.');
+        }
+        const region = regionOf(request);
+        if (!region) throw new ServiceError('MissingAuthenticationTokenException', 'Request is missing a SigV4 Authorization header.');
+        const text = await readBody(request);
+        let input: Input;
+        try {
+          input = (text === '' ? {} : JSON.parse(text)) as Input;
+        } catch {
+          throw new ServiceError('SerializationException', 'Request body is not valid JSON.');
+        }
+        send(response, 200, emulator.handle(operation, input, region));
+      } catch (error) {
+        if (error instanceof ServiceError) {
+          send(response, 400, { __type: error.type, message: error.message }, error.type);
+        } else {
+          send(response, 500, { __type: 'InternalServiceError', message: 'Local Secrets Manager failed.' }, 'InternalServiceError');
+        }
+      }
+    })();
+  });
+  const endpoint = await listenOnLoopback(server, options.port);
+  return {
+    endpoint,
+    emulator,
+    stop: () => closeServer(server),
+  };
+}

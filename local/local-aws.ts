@@ -1,0 +1,81 @@
+import { parseSettings, type SettingsInput } from '../lambdas/core/settings';
+import { localAwsClients, type AwsClients, type LocalEndpoints } from './clients';
+import { startDynamoDb } from './emulators/dynamodb';
+import type { RunningService } from './emulators/running-service';
+import { startSecretsManager } from './emulators/secrets-manager';
+import { startFauxqs } from './emulators/fauxqs';
+import { provisionResources, type LocalResources } from './provision';
+
+export const LOCAL_REGION = 'eu-west-1';
+
+/** Everything a process needs to reach a running local AWS: plain data, safe to pass in env. */
+export interface LocalAwsDescriptor {
+  readonly region: string;
+  readonly endpoints: LocalEndpoints;
+  readonly resources: LocalResources;
+}
+
+export interface LocalAws extends LocalAwsDescriptor {
+  readonly clients: AwsClients;
+  /** Stops every emulator this harness started. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts DynamoDB (dynalite), SQS and S3 (fauxqs) and our Secrets Manager stand-in on
+ * 127.0.0.1, each on a free port, and creates the product's resources in them from the same
+ * definitions the CDK construct uses. Used by the integration tests' global setup and by the
+ * local runtime. Whoever starts it stops it.
+ */
+export async function startLocalAws(options: { settings?: SettingsInput } = {}): Promise<LocalAws> {
+  const settings = parseSettings(options.settings ?? {});
+  const started: RunningService[] = [];
+  const track = async <T extends RunningService>(service: Promise<T>): Promise<T> => {
+    const running = await service;
+    started.push(running);
+    return running;
+  };
+  const stopAll = async (): Promise<void> => {
+    const services = started.splice(0);
+    const results = await Promise.allSettled(services.map((service) => service.stop()));
+    const failed = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed.length > 0) throw new AggregateError(failed.map((result) => result.reason as unknown), 'Some local AWS services did not stop cleanly');
+  };
+
+  let clients: AwsClients | undefined;
+  try {
+    const [dynamodb, fauxqs, secretsManager] = await Promise.all([
+      track(startDynamoDb()),
+      track(startFauxqs({ region: LOCAL_REGION })),
+      track(startSecretsManager()),
+    ]);
+    const endpoints: LocalEndpoints = {
+      dynamodb: dynamodb.endpoint,
+      s3: fauxqs.endpoint,
+      sqs: fauxqs.endpoint,
+      secretsManager: secretsManager.endpoint,
+    };
+    clients = localAwsClients(endpoints, LOCAL_REGION);
+    const resources = await provisionResources(clients, settings);
+    const ownClients = clients;
+    return {
+      region: LOCAL_REGION,
+      endpoints,
+      resources,
+      clients: ownClients,
+      stop: async () => {
+        ownClients.destroy();
+        await stopAll();
+      },
+    };
+  } catch (error) {
+    clients?.destroy();
+    await stopAll().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Clients for a harness started elsewhere (e.g. by jest's global setup). */
+export function connectLocalAws(descriptor: LocalAwsDescriptor): AwsClients {
+  return localAwsClients(descriptor.endpoints, descriptor.region);
+}

@@ -1,0 +1,126 @@
+import { CreateTableCommand, type AttributeDefinition, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import {
+  clientCredentialsPlaceholder,
+  deadLetterQueueId,
+  pipelineQueues,
+  secretNames,
+  tables,
+  type PipelineQueueName,
+  type QueueDefinition,
+  type TableDefinition,
+} from '../lambdas/core/definitions';
+import type { Brand, Settings } from '../lambdas/core/settings';
+import type { AwsClients } from './clients';
+
+export interface LocalQueue {
+  readonly url: string;
+  readonly arn: string;
+  readonly deadLetterUrl: string;
+  readonly deadLetterArn: string;
+}
+
+/** Names and URLs of the provisioned resources: what the CDK stack's outputs are on AWS. */
+export interface LocalResources {
+  readonly controlTable: string;
+  readonly recordsTable: string;
+  readonly rawDataBucket: string;
+  readonly queues: Record<PipelineQueueName, LocalQueue>;
+  readonly clientSecrets: Partial<Record<Brand, string>>;
+}
+
+export const LOCAL_BUCKET = 'ring-portability-raw-data';
+
+/**
+ * Creates the tables, bucket, queues and client-credential secrets from the same definitions
+ * (lambdas/core/definitions.ts) and settings the CDK construct uses. What the emulators lack
+ * (TTL, versioning, lifecycle, encryption) is enforced or tested on the CDK side instead.
+ */
+export async function provisionResources(clients: AwsClients, settings: Settings): Promise<LocalResources> {
+  const [controlTable, recordsTable] = await Promise.all(tables.map((table) => createTable(clients, table)));
+  await clients.s3.send(new CreateBucketCommand({ Bucket: LOCAL_BUCKET }));
+
+  const entries = await Promise.all(
+    (Object.keys(pipelineQueues) as PipelineQueueName[]).map(
+      async (name) => [name, await createQueue(clients, pipelineQueues[name], settings.pipeline)] as const,
+    ),
+  );
+
+  const clientSecrets: Partial<Record<Brand, string>> = {};
+  for (const brand of settings.brands) {
+    const created = await clients.secretsManager.send(
+      new CreateSecretCommand({
+        Name: secretNames.clientCredentials(settings.resourcePrefix, brand),
+        SecretString: JSON.stringify(clientCredentialsPlaceholder),
+      }),
+    );
+    clientSecrets[brand] = created.ARN!;
+  }
+
+  return {
+    controlTable,
+    recordsTable,
+    rawDataBucket: LOCAL_BUCKET,
+    queues: Object.fromEntries(entries) as Record<PipelineQueueName, LocalQueue>,
+    clientSecrets,
+  };
+}
+
+async function createTable(clients: AwsClients, table: TableDefinition): Promise<string> {
+  const attributes = new Map<string, AttributeDefinition>();
+  const keySchema = (partition: { name: string }, sort?: { name: string }): KeySchemaElement[] => [
+    { AttributeName: partition.name, KeyType: 'HASH' },
+    ...(sort ? [{ AttributeName: sort.name, KeyType: 'RANGE' as const }] : []),
+  ];
+  for (const key of [table.partitionKey, table.sortKey, ...table.globalSecondaryIndexes.flatMap((index) => [index.partitionKey, index.sortKey])]) {
+    if (key) attributes.set(key.name, { AttributeName: key.name, AttributeType: key.type });
+  }
+  await clients.dynamodb.send(
+    new CreateTableCommand({
+      TableName: table.id,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [...attributes.values()],
+      KeySchema: keySchema(table.partitionKey, table.sortKey),
+      GlobalSecondaryIndexes:
+        table.globalSecondaryIndexes.length === 0
+          ? undefined
+          : table.globalSecondaryIndexes.map((index) => ({
+              IndexName: index.indexName,
+              KeySchema: keySchema(index.partitionKey, index.sortKey),
+              Projection: { ProjectionType: 'ALL' },
+            })),
+    }),
+  );
+  return table.id;
+}
+
+async function createQueue(clients: AwsClients, queue: QueueDefinition, pipeline: Settings['pipeline']): Promise<LocalQueue> {
+  const retention = String(pipeline.queueRetentionDays * 86_400);
+  const deadLetter = await clients.sqs.send(
+    new CreateQueueCommand({ QueueName: deadLetterQueueId(queue), Attributes: { MessageRetentionPeriod: retention } }),
+  );
+  const deadLetterArn = await queueArn(clients, deadLetter.QueueUrl!);
+  const created = await clients.sqs.send(
+    new CreateQueueCommand({
+      QueueName: queue.id,
+      Attributes: {
+        MessageRetentionPeriod: retention,
+        VisibilityTimeout: String(queue.visibilityTimeoutSeconds),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterArn, maxReceiveCount: pipeline.maxReceiveCount }),
+      },
+    }),
+  );
+  return {
+    url: created.QueueUrl!,
+    arn: await queueArn(clients, created.QueueUrl!),
+    deadLetterUrl: deadLetter.QueueUrl!,
+    deadLetterArn,
+  };
+}
+
+async function queueArn(clients: AwsClients, url: string): Promise<string> {
+  const { Attributes } = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+  return Attributes!.QueueArn!;
+}
