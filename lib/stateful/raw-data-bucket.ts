@@ -23,6 +23,9 @@ export class RawDataBucket extends Construct {
   constructor(scope: Construct, id: string, props: RawDataBucketProps) {
     super(scope, id);
     const { retention } = props;
+    // Deliver access logs under a bucket policy, not the legacy log-delivery ACL, whatever the
+    // feature flags of the app this construct is added to (ACLs are disabled on both buckets).
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
 
     // Server access logging can only deliver to SSE-S3 buckets, hence not the stack's key.
     this.accessLogs = new Bucket(this, 'AccessLogs', {

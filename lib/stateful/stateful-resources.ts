@@ -1,5 +1,5 @@
 import { SecretValue, Validations, type RemovalPolicy } from 'aws-cdk-lib';
-import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -22,8 +22,8 @@ export interface StatefulResourcesProps {
  */
 export class StatefulResources extends Construct {
   readonly key: Key;
-  readonly controlTable: TableV2;
-  readonly recordsTable: TableV2;
+  readonly controlTable: Table;
+  readonly recordsTable: Table;
   readonly rawData: RawDataBucket;
   readonly clientSecrets: Partial<Record<Brand, Secret>>;
   readonly queues: PipelineQueues;

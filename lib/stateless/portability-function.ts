@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -112,7 +112,7 @@ export class PortabilityFunction extends NodejsFunction {
   }
 
   /** Grants access to a table and sets `envName` to its name. */
-  bindTable(envName: string, table: ITableV2, access: TableAccess): this {
+  bindTable(envName: string, table: ITable, access: TableAccess): this {
     if (access === 'read') table.grantReadData(this);
     else table.grantReadWriteData(this);
     return this.setEnv(envName, table.tableName);

@@ -265,7 +265,7 @@ function optionalStringList(input: Input, key: string): string[] | undefined {
   if (!Array.isArray(value) || value.length === 0 || !value.every((item) => typeof item === 'string')) {
     throw new ServiceError('InvalidParameterException', `${key} must be a non-empty list of strings.`);
   }
-  return value as string[];
+  return value;
 }
 
 async function readBody(request: IncomingMessage): Promise<string> {

@@ -1,0 +1,234 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { controlTable, deadLetterQueueId, pipelineQueues, recordsTable } from '../../lambdas/core/definitions';
+import { resourcesOf, synthStack } from './support/stack';
+
+const { stack, template } = synthStack();
+const { stateful, monitoring } = stack.portability;
+const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
+  stack.getLogicalId(construct.node.defaultChild as never);
+const keyArn = { 'Fn::GetAtt': [logicalId(stateful.key), 'Arn'] };
+
+/** A resource policy statement that denies any request not made over TLS. */
+const denyInsecureTransport = Match.objectLike({
+  Effect: 'Deny',
+  Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+});
+
+describe('control and records tables', () => {
+  it.each([
+    ['control', () => stateful.controlTable, controlTable],
+    ['records', () => stateful.recordsTable, recordsTable],
+  ] as const)('the %s table is on-demand, KMS-encrypted, with PITR, TTL, deletion protection and Retain', (_name, table, definition) => {
+    const resource = template.findResources('AWS::DynamoDB::Table')[logicalId(table())];
+    expect(logicalId(table())).toMatch(new RegExp(definition.id));
+    expect(resource).toMatchObject({
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [
+          { AttributeName: definition.partitionKey.name, KeyType: 'HASH' },
+          { AttributeName: definition.sortKey.name, KeyType: 'RANGE' },
+        ],
+        TimeToLiveSpecification: { AttributeName: definition.timeToLiveAttribute, Enabled: true },
+        SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: keyArn },
+        DeletionProtectionEnabled: true,
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      },
+    });
+  });
+
+  it('the control table has the GSI of its definition', () => {
+    expect(template.findResources('AWS::DynamoDB::Table')[logicalId(stateful.controlTable)].Properties).toMatchObject({
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: controlTable.globalSecondaryIndexes[0].indexName,
+          KeySchema: [
+            { AttributeName: controlTable.globalSecondaryIndexes[0].partitionKey.name, KeyType: 'HASH' },
+            { AttributeName: controlTable.globalSecondaryIndexes[0].sortKey.name, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    });
+    expect(template.findResources('AWS::DynamoDB::Table')[logicalId(stateful.recordsTable)].Properties).not.toHaveProperty(
+      'GlobalSecondaryIndexes',
+    );
+  });
+
+  it('a throw-away stack (removalPolicy destroy) drops deletion protection and Retain', () => {
+    const destroyable = synthStack({ retention: { removalPolicy: 'destroy' } }).template;
+    const tables = Object.values(resourcesOf(destroyable, 'AWS::DynamoDB::Table'));
+    expect(tables).toHaveLength(2);
+    for (const table of tables) {
+      expect(table.DeletionPolicy).toBe('Delete');
+      expect(table.Properties.DeletionProtectionEnabled).toBe(false);
+    }
+  });
+});
+
+describe('raw-data bucket', () => {
+  const bucketId = logicalId(stateful.rawDataBucket);
+  const logsId = logicalId(stateful.rawData.accessLogs);
+
+  it('is KMS-encrypted, versioned, private, logged and retained', () => {
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [
+            {
+              BucketKeyEnabled: true,
+              ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn },
+            },
+          ],
+        },
+        VersioningConfiguration: { Status: 'Enabled' },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        LoggingConfiguration: { DestinationBucketName: { Ref: logsId }, LogFilePrefix: 'raw-data/' },
+      }),
+    });
+    expect(resourcesOf(template, 'AWS::S3::Bucket')[bucketId]).toBeDefined();
+  });
+
+  it('aborts incomplete multipart uploads and expires old versions, and keeps raw data unless told otherwise', () => {
+    const rules = (resourcesOf(template, 'AWS::S3::Bucket')[bucketId].Properties.LifecycleConfiguration as { Rules: object[] }).Rules;
+    expect(rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),
+        expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 30 }, Status: 'Enabled' }),
+      ]),
+    );
+    expect(rules.some((rule) => 'ExpirationInDays' in rule)).toBe(false);
+  });
+
+  it('expires raw data when retention.rawDataDays is set', () => {
+    const configured = synthStack({ retention: { rawDataDays: 400 } });
+    configured.template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 400 })]) },
+    });
+  });
+
+  it.each([
+    ['raw-data', () => bucketId],
+    ['access-log', () => logsId],
+  ])('the %s bucket refuses requests without TLS', (_name, id) => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: id() },
+      PolicyDocument: { Statement: Match.arrayWith([denyInsecureTransport]) },
+    });
+  });
+});
+
+describe('pipeline queues', () => {
+  const queues = stateful.queues.all;
+
+  it.each(queues.map((queue) => [queue.definition.id, queue] as const))(
+    '%s has a KMS-encrypted DLQ with maxReceiveCount >= 5 and its defined visibility timeout',
+    (_id, { definition, queue, deadLetterQueue }) => {
+      const props = resourcesOf(template, 'AWS::SQS::Queue')[logicalId(queue)].Properties;
+      expect(props).toMatchObject({
+        KmsMasterKeyId: keyArn,
+        VisibilityTimeout: definition.visibilityTimeoutSeconds,
+        MessageRetentionPeriod: 14 * 86_400,
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(deadLetterQueue), 'Arn'] } },
+      });
+      expect((props.RedrivePolicy as { maxReceiveCount: number }).maxReceiveCount).toBeGreaterThanOrEqual(5);
+      expect(resourcesOf(template, 'AWS::SQS::Queue')[logicalId(deadLetterQueue)].Properties).toMatchObject({
+        KmsMasterKeyId: keyArn,
+      });
+      expect(logicalId(deadLetterQueue)).toMatch(deadLetterQueueId(definition).replaceAll('-', ''));
+    },
+  );
+
+  it('covers every queue of the shared definitions', () => {
+    expect(queues.map((queue) => queue.definition)).toEqual(Object.values(pipelineQueues));
+  });
+
+  it.each(queues.flatMap((queue) => [queue.queue, queue.deadLetterQueue]).map((queue) => [queue.node.path, queue] as const))(
+    '%s refuses requests without TLS',
+    (_path, queue) => {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: logicalId(queue) }],
+        PolicyDocument: { Statement: Match.arrayWith([denyInsecureTransport]) },
+      });
+    },
+  );
+
+  it('uses the configured maxReceiveCount', () => {
+    const configured = synthStack({ pipeline: { maxReceiveCount: 8 } }).template;
+    configured.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 8 }) });
+  });
+
+  it.each(queues.map((queue) => [queue.definition.id, queue] as const))(
+    'alarms to the alarm topic as soon as one message sits in the %s DLQ',
+    (_id, { deadLetterQueue }) => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(deadLetterQueue), 'QueueName'] } }],
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: logicalId(monitoring.alarmTopic) }],
+      });
+    },
+  );
+});
+
+describe('alarm topic', () => {
+  it('is KMS-encrypted, TLS-only, and CloudWatch may use the key to publish to it', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: keyArn });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([denyInsecureTransport]) },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('subscribes the configured email address', () => {
+    synthStack({ alarms: { email: 'ops@example.com' } }).template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+  });
+});
+
+describe('client-credential secrets', () => {
+  const secretNamesIn = (t: Template) =>
+    Object.values(resourcesOf(t, 'AWS::SecretsManager::Secret')).map((secret) => secret.Properties.Name);
+
+  it('creates one KMS-encrypted placeholder per enabled brand, named under the prefix', () => {
+    expect(secretNamesIn(template).sort()).toEqual(['ring-portability/client/blink', 'ring-portability/client/ring']);
+    template.hasResource('AWS::SecretsManager::Secret', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        Name: 'ring-portability/client/ring',
+        KmsKeyId: keyArn,
+        SecretString: JSON.stringify({ client_id: '', client_secret: '' }),
+      }),
+    });
+  });
+
+  it('creates none for a brand that is not enabled', () => {
+    expect(secretNamesIn(synthStack({ brands: ['blink'], resourcePrefix: 'acme-ring' }).template)).toEqual([
+      'acme-ring/client/blink',
+    ]);
+  });
+});

@@ -1,0 +1,91 @@
+import { ConfigurationError } from '../../../lambdas/core/errors';
+import { DEFAULT_SIGNING_CERT_HOSTS, parseSettings, PRODUCTION_ENDPOINTS } from '../../../lambdas/core/settings';
+
+const problemsOf = (input: unknown): readonly string[] => {
+  try {
+    parseSettings(input, 'ringPortability');
+  } catch (error) {
+    if (error instanceof ConfigurationError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected the settings to be rejected');
+};
+
+describe('parseSettings', () => {
+  it("defaults to Ring's documented endpoints, limits and a retained, EU-first setup", () => {
+    const settings = parseSettings({});
+    expect(settings).toMatchObject({
+      brands: ['ring', 'blink'],
+      defaultRegion: 'eu-west-1',
+      scopeId: 'data-portability',
+      endpoints: PRODUCTION_ENDPOINTS,
+      allowedReturnOrigins: [],
+      notifications: { allowedTopicArns: [], signingCertHosts: DEFAULT_SIGNING_CERT_HOSTS },
+      rateLimits: {
+        scope: 'app',
+        createDataQuery: { perSecond: 5, perWindow: 20, windowSeconds: 1200 },
+        listDataQueryRecords: { perSecond: 10, perDay: 100_000 },
+      },
+      pipeline: { maxReceiveCount: 5 },
+      retention: { removalPolicy: 'retain' },
+    });
+    expect(settings.publicBaseUrl).toBeUndefined();
+    expect(PRODUCTION_ENDPOINTS.ring.oauthBaseUrl).toBe('https://oauth.ring.com');
+    expect(PRODUCTION_ENDPOINTS.blink.intakeBaseUrl).toBe('https://intake.{region}.portability.data.blink.com');
+  });
+
+  it('keeps defaults for the keys a partial section leaves out', () => {
+    const settings = parseSettings({ rateLimits: { scope: 'customer', createDataQuery: { perWindow: 10 } } });
+    expect(settings.rateLimits).toEqual({
+      scope: 'customer',
+      createDataQuery: { perSecond: 5, perWindow: 10, windowSeconds: 1200 },
+      listDataQueryRecords: { perSecond: 10, perDay: 100_000 },
+    });
+  });
+
+  it('accepts the sandbox on loopback over http, and comma-separated lists', () => {
+    const settings = parseSettings({
+      brands: 'ring',
+      endpoints: {
+        ring: { oauthBaseUrl: 'http://127.0.0.1:4010/ring/oauth', intakeBaseUrl: 'http://127.0.0.1:4010/ring/intake/{region}' },
+      },
+      allowedReturnOrigins: 'https://app.example.com, http://localhost:3000',
+    });
+    expect(settings.brands).toEqual(['ring']);
+    expect(settings.endpoints.ring.oauthBaseUrl).toBe('http://127.0.0.1:4010/ring/oauth');
+    expect(settings.endpoints.blink).toEqual(PRODUCTION_ENDPOINTS.blink);
+    expect(settings.allowedReturnOrigins).toEqual(['https://app.example.com', 'http://localhost:3000']);
+  });
+
+  it.each([
+    [{ defaultRegion: 'eu-central-1' }, 'ringPortability.defaultRegion: Invalid option: expected one of "eu-west-1"|"us-east-1"|"us-west-2" (got "eu-central-1")'],
+    [{ brands: [] }, 'ringPortability.brands: enable at least one brand'],
+    [{ brands: ['ring', 'nest'] }, 'ringPortability.brands.1: Invalid option'],
+    [{ brands: ['ring', 'ring'] }, 'ringPortability.brands: must not list a brand twice'],
+    [{ scopeId: 'data portability' }, 'ringPortability.scopeId: must be 1-128 characters'],
+    [{ endpoints: { ring: { oauthBaseUrl: 'http://oauth.ring.com', intakeBaseUrl: 'https://intake.{region}.x' } } }, 'ringPortability.endpoints.ring.oauthBaseUrl: must use https'],
+    [{ endpoints: { blink: { oauthBaseUrl: 'https://a.example', intakeBaseUrl: 'https://intake.example' } } }, 'ringPortability.endpoints.blink.intakeBaseUrl: must contain the placeholder {region}'],
+    [{ publicBaseUrl: 'https://api.example.com/' }, "ringPortability.publicBaseUrl: must not end with '/'"],
+    [{ publicBaseUrl: 'not a url' }, 'ringPortability.publicBaseUrl: must be an absolute URL'],
+    [{ allowedReturnOrigins: ['https://app.example.com/after'] }, 'ringPortability.allowedReturnOrigins.0: must be an origin only'],
+    [{ notifications: { allowedTopicArns: ['arn:aws:sqs:eu-west-1:123456789012:x'] } }, 'ringPortability.notifications.allowedTopicArns.0: must be an SNS topic ARN'],
+    [{ notifications: { signingCertHosts: ['https://sns.eu-west-1.amazonaws.com'] } }, 'ringPortability.notifications.signingCertHosts.0: must be a lower-case DNS host name'],
+    [{ schedules: { refreshTokenMaxAgeDays: 30 } }, 'ringPortability.schedules.refreshTokenMaxAgeDays: Too big'],
+    [{ rateLimits: { createDataQuery: { perSecond: 0 } } }, 'ringPortability.rateLimits.createDataQuery.perSecond: Too small'],
+    [{ rateLimits: { scope: 'global' } }, 'ringPortability.rateLimits.scope: Invalid option'],
+    [{ pipeline: { maxReceiveCount: 3 } }, 'ringPortability.pipeline.maxReceiveCount: Too small'],
+    [{ retention: { logRetentionDays: 10 } }, 'ringPortability.retention.logRetentionDays: Invalid option'],
+    [{ retention: { removalPolicy: 'snapshot' } }, 'ringPortability.retention.removalPolicy: Invalid option'],
+    [{ alarms: { email: 'ops' } }, 'ringPortability.alarms.email: Invalid email address'],
+    [{ rateLimit: {} }, 'ringPortability.rateLimit: unknown setting'],
+    [{ notifications: { allowedTopics: [] } }, 'ringPortability.notifications.allowedTopics: unknown setting'],
+  ])('rejects %j naming the key', (input, expected) => {
+    expect(problemsOf(input).some((problem) => problem.startsWith(expected))).toBe(true);
+  });
+
+  it('reports every problem at once, in a message that names each key', () => {
+    expect(() => parseSettings({ defaultRegion: 'mars', scopeId: '' }, 'ringPortability')).toThrow(
+      /2 problems[\s\S]*ringPortability\.defaultRegion[\s\S]*ringPortability\.scopeId/,
+    );
+  });
+});
