@@ -93,7 +93,8 @@ export class PortabilityFunction extends NodejsFunction {
       bundling: {
         minify: true,
         sourceMap: true,
-        sourceMapMode: SourceMapMode.EXTERNAL,
+        // Linked, not external: Node's --enable-source-maps finds the map through the comment.
+        sourceMapMode: SourceMapMode.DEFAULT,
         sourcesContent: false,
         format: OutputFormat.CJS,
         target: 'node24',

@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
@@ -135,4 +138,27 @@ describe('PortabilityFunction', () => {
   it('passes cdk-nag AwsSolutions when bound to every kind of resource', () => {
     expect(() => bound.app.synth()).not.toThrow();
   });
+});
+
+describe('PortabilityFunction bundling', () => {
+  it('bundles with the local esbuild (no Docker): minified CommonJS with a linked source map', () => {
+    const outdir = mkdtempSync(path.join(tmpdir(), 'cdk-bundling-'));
+    const app = new App({ outdir }); // bundling on
+    const stack = new Stack(app, 'BundlingTest');
+    new PortabilityFunction(stack, 'Bundled', {
+      entry: ENTRY,
+      description: 'bundling test',
+      serviceName: 'bundled',
+      logRetention: RetentionDays.ONE_DAY,
+    });
+    const assembly = app.synth();
+    const assets = readdirSync(assembly.directory).filter((name) => name.startsWith('asset.'));
+    expect(assets).toHaveLength(1);
+    const files = readdirSync(path.join(assembly.directory, assets[0])).sort();
+    expect(files).toEqual(['index.js', 'index.js.map']);
+    const code = readFileSync(path.join(assembly.directory, assets[0], 'index.js'), 'utf8');
+    expect(code).toContain('sourceMappingURL=index.js.map');
+    expect(code).toMatch(/module\.exports/);
+    rmSync(outdir, { recursive: true, force: true });
+  }, 60_000);
 });
