@@ -1,0 +1,197 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileStats, fileStream, schemaText, type DataFile, type FileStats } from './data/files';
+import { xmlEscape } from './http';
+import type { Sandbox } from './sandbox';
+import type { Query } from './state';
+
+const EXPIRES_SECONDS = 300;
+const ACCESS_KEY = 'ASIASANDBOXRING00000';
+
+type Part = 'data' | 'schema';
+
+/**
+ * Serves the files a listing points to, under URLs shaped like S3 presigned URLs
+ * (`X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Date`, `X-Amz-Expires=300`,
+ * `X-Amz-SignedHeaders`, `X-Amz-Signature`). The signature is checked; past its 5 minutes a
+ * URL answers 403 with S3's XML `AccessDenied` "Request has expired". Files are generated as
+ * they are sent, never held in memory; their size and sha256 are measured once, on demand.
+ */
+export class DownloadService {
+  private readonly stats = new Map<string, Promise<FileStats>>();
+
+  constructor(private readonly sandbox: Sandbox) {}
+
+  presign(query: Query, file: DataFile, part: Part): string {
+    const date = amzDate(this.sandbox.clock.now());
+    const path = `/${query.brand}/files/${query.id}/${encodeURIComponent(file.dataset)}/${file.index}.${part === 'schema' ? 'schema.json' : 'json'}`;
+    const params = new URLSearchParams({
+      'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+      'X-Amz-Credential': `${ACCESS_KEY}/${date.slice(0, 8)}/${query.region}/s3/aws4_request`,
+      'X-Amz-Date': date,
+      'X-Amz-Expires': String(EXPIRES_SECONDS),
+      'X-Amz-Security-Token': randomBytes(12).toString('base64url'),
+      'X-Amz-SignedHeaders': 'host',
+    });
+    params.set('X-Amz-Signature', this.sign(path, params));
+    return `${this.sandbox.baseUrl}${path}?${params.toString()}`;
+  }
+
+  /** Ground truth for a file: measured by generating it once, then remembered. */
+  statsOf(query: Query, file: DataFile): Promise<FileStats> {
+    const key = `${query.id}|${file.id}`;
+    let stats = this.stats.get(key);
+    if (!stats) {
+      stats = fileStats(query.spec, file);
+      this.stats.set(key, stats);
+    }
+    return stats;
+  }
+
+  async serve(rest: string, url: URL, request: IncomingMessage, response: ServerResponse): Promise<void> {
+    // rest: /<queryId>/<dataset>/<index>.json | .schema.json
+    const match = /^\/([0-9a-f-]{36})\/([^/]+)\/(\d+)\.(json|schema\.json)$/.exec(rest);
+    const query = match ? this.sandbox.state.queries.get(match[1]) : undefined;
+    const dataset = match ? decodeURIComponent(match[2]) : '';
+    const file = query?.files.find((candidate) => candidate.dataset === dataset && candidate.index === Number(match![3]));
+    const path = url.pathname;
+
+    const signature = url.searchParams.get('X-Amz-Signature') ?? '';
+    const expected = this.sign(path, url.searchParams);
+    if (!signature || signature.length !== expected.length || !timingSafeEqual(Buffer.from(signature), Buffer.from(expected))) {
+      s3Error(response, 403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
+      return;
+    }
+    const signedAt = parseAmzDate(url.searchParams.get('X-Amz-Date') ?? '');
+    const expires = Number(url.searchParams.get('X-Amz-Expires'));
+    const now = this.sandbox.clock.now();
+    if (!Number.isFinite(signedAt) || now > signedAt + expires * 1000) {
+      s3Error(response, 403, 'AccessDenied', 'Request has expired', {
+        'X-Amz-Expires': String(expires),
+        Expires: new Date(signedAt + expires * 1000).toISOString(),
+        ServerTime: new Date(now).toISOString(),
+      });
+      return;
+    }
+    if (!query || !file) {
+      s3Error(response, 404, 'NoSuchKey', 'The specified key does not exist.');
+      return;
+    }
+
+    const fault = this.sandbox.faults.next('download');
+    if (fault?.latencyMs) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
+    if (fault?.downloadError) {
+      const status = fault.downloadError === 'AccessDenied' ? 403 : fault.downloadError === 'InternalError' ? 500 : 503;
+      s3Error(response, status, fault.downloadError, 'Injected fault');
+      return;
+    }
+
+    if (match![4] === 'schema.json') {
+      const text = schemaText(file.dataset);
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), etag: `"${file.dataset}"` });
+      response.end(request.method === 'HEAD' ? undefined : text);
+      return;
+    }
+
+    const { bytes, sha256 } = await this.statsOf(query, file);
+    const range = parseRange(request.headers.range, bytes);
+    if (range === 'invalid') {
+      s3Error(response, 416, 'InvalidRange', 'The requested range is not satisfiable', {}, { 'content-range': `bytes */${bytes}` });
+      return;
+    }
+    const [start, end] = range ?? [0, bytes - 1];
+    response.writeHead(range ? 206 : 200, {
+      'content-type': 'application/json',
+      'content-length': end - start + 1,
+      etag: `"${sha256.slice(0, 32)}"`,
+      'accept-ranges': 'bytes',
+      ...(range ? { 'content-range': `bytes ${start}-${end}/${bytes}` } : {}),
+    });
+    if (request.method === 'HEAD') {
+      response.end();
+      return;
+    }
+    const cutAfter = fault?.cutAfterBytes;
+    await pipeline(fileStream(query.spec, file), slice(start, end, cutAfter, () => response.destroy()), response).catch(() => {
+      // The client went away, or the injected cut closed the connection: nothing to do.
+    });
+  }
+
+  private sign(path: string, params: URLSearchParams): string {
+    const signed = [...params.entries()]
+      .filter(([key]) => key !== 'X-Amz-Signature')
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, value]) => `${key}=${value}`)
+      .join('&');
+    return createHmac('sha256', this.sandbox.secret).update(`GET\n${path}\n${signed}`).digest('hex');
+  }
+}
+
+/** Passes bytes [start, end] through; with `cutAfter`, destroys the connection after that many. */
+function slice(start: number, end: number, cutAfter: number | undefined, cut: () => void): Transform {
+  let position = 0;
+  let sent = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      const from = Math.max(0, start - position);
+      const to = Math.min(chunk.length, end + 1 - position);
+      position += chunk.length;
+      if (to <= from) return callback();
+      let piece = chunk.subarray(from, to);
+      if (cutAfter !== undefined && sent + piece.length >= cutAfter) {
+        piece = piece.subarray(0, cutAfter - sent);
+        this.push(piece);
+        sent += piece.length;
+        // Let the bytes go out, then drop the connection mid-body.
+        setImmediate(cut);
+        return callback(new Error('download cut (injected fault)'));
+      }
+      sent += piece.length;
+      callback(null, piece);
+    },
+  });
+}
+
+function parseRange(header: string | undefined, size: number): [number, number] | 'invalid' | undefined {
+  if (!header) return undefined;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === '' && match[2] === '')) return 'invalid';
+  let start: number;
+  let end: number;
+  if (match[1] === '') {
+    start = Math.max(0, size - Number(match[2]));
+    end = size - 1;
+  } else {
+    start = Number(match[1]);
+    end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+  }
+  return start >= size || start > end ? 'invalid' : [start, end];
+}
+
+function s3Error(
+  response: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  extra: Record<string, string> = {},
+  headers: Record<string, string> = {},
+): void {
+  const fields = Object.entries(extra)
+    .map(([key, value]) => `<${key}>${xmlEscape(value)}</${key}>`)
+    .join('');
+  const requestId = randomBytes(8).toString('hex').toUpperCase();
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message>${fields}<RequestId>${requestId}</RequestId><HostId>${randomBytes(24).toString('base64')}</HostId></Error>`;
+  response.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), 'x-amz-request-id': requestId, ...headers });
+  response.end(body);
+}
+
+function amzDate(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+}
+
+function parseAmzDate(value: string): number {
+  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
+  return match ? Date.UTC(+match[1], +match[2] - 1, +match[3], +match[4], +match[5], +match[6]) : Number.NaN;
+}

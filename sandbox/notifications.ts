@@ -1,0 +1,308 @@
+import { createHash, createSign, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { ServerResponse } from 'node:http';
+import forge from 'node-forge';
+import { sendText, xmlEscape } from './http';
+import type { Sandbox } from './sandbox';
+import { BRANDS, REGIONS, type App, type Brand, type Query, type Region } from './state';
+
+export const SUBJECT = 'Data Portability Notification 1.0';
+const ACCOUNT = '123456789012';
+const DELIVERY_TIMEOUT_MS = 15_000;
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** A signing identity: a CA of the sandbox's own and a certificate it issued, like SNS's. */
+export interface SigningIdentity {
+  readonly caPem: string;
+  readonly certPem: string;
+  readonly privateKeyPem: string;
+  readonly certId: string;
+}
+
+export function createSigningIdentity(): SigningIdentity {
+  const keyPair = () =>
+    generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  const caKeys = keyPair();
+  const leafKeys = keyPair();
+  const notBefore = new Date(Date.now() - 86_400_000);
+  const notAfter = new Date(Date.now() + 10 * 365 * 86_400_000);
+  const caName = [{ name: 'commonName', value: 'Ring Data Portability Sandbox CA' }];
+
+  const ca = forge.pki.createCertificate();
+  ca.publicKey = forge.pki.publicKeyFromPem(caKeys.publicKey);
+  ca.serialNumber = '01';
+  ca.validity.notBefore = notBefore;
+  ca.validity.notAfter = notAfter;
+  ca.setSubject(caName);
+  ca.setIssuer(caName);
+  ca.setExtensions([{ name: 'basicConstraints', cA: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true }]);
+  ca.sign(forge.pki.privateKeyFromPem(caKeys.privateKey), forge.md.sha256.create());
+
+  const leaf = forge.pki.createCertificate();
+  leaf.publicKey = forge.pki.publicKeyFromPem(leafKeys.publicKey);
+  leaf.serialNumber = randomBytes(8).toString('hex');
+  leaf.validity.notBefore = notBefore;
+  leaf.validity.notAfter = notAfter;
+  leaf.setSubject([{ name: 'commonName', value: 'sns.sandbox.local' }]);
+  leaf.setIssuer(caName);
+  leaf.setExtensions([{ name: 'keyUsage', digitalSignature: true }]);
+  leaf.sign(forge.pki.privateKeyFromPem(caKeys.privateKey), forge.md.sha256.create());
+
+  const certPem = forge.pki.certificateToPem(leaf);
+  return {
+    caPem: forge.pki.certificateToPem(ca),
+    certPem,
+    privateKeyPem: leafKeys.privateKey,
+    certId: createHash('sha256').update(certPem).digest('hex').slice(0, 32),
+  };
+}
+
+type MessageType = 'Notification' | 'SubscriptionConfirmation' | 'UnsubscribeConfirmation';
+
+/** The fields SNS signs, in the documented order, for each message type. */
+const SIGNED_FIELDS: Record<MessageType, readonly string[]> = {
+  Notification: ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type'],
+  SubscriptionConfirmation: ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'],
+  UnsubscribeConfirmation: ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'],
+};
+
+/** SNS's string to sign: each present field as `name\nvalue\n`, in order. */
+export function stringToSign(message: Record<string, string | undefined>): string {
+  const fields = SIGNED_FIELDS[message.Type as MessageType];
+  if (!fields) throw new Error(`unknown SNS message type ${message.Type}`);
+  return fields
+    .filter((field) => message[field] !== undefined)
+    .map((field) => `${field}\n${message[field]}\n`)
+    .join('');
+}
+
+interface Subscription {
+  readonly arn: string;
+  readonly clientId: string;
+  readonly topicArn: string;
+  readonly token: string;
+  confirmed: boolean;
+}
+
+export interface DeliveryRecord {
+  readonly messageId: string;
+  readonly type: MessageType;
+  readonly clientId: string;
+  readonly topicArn: string;
+  readonly queryId?: string;
+  readonly status?: string;
+  readonly attempts: { at: number; outcome: string }[];
+  delivered: boolean;
+  dropped: boolean;
+}
+
+/**
+ * Ring's notifications, as Amazon SNS HTTP(S) deliveries: one topic per brand and region, a
+ * SubscriptionConfirmation to each app's endpoint first, then signed Notifications once the
+ * app has confirmed (SignatureVersion 1 = SHA1withRSA or 2 = SHA256withRSA, per app), with
+ * SNS's retry policy when the endpoint fails.
+ */
+export class NotificationService {
+  readonly identity: SigningIdentity;
+  private readonly subscriptions = new Map<string, Subscription>();
+  readonly deliveries: DeliveryRecord[] = [];
+  private held: (() => void)[] = [];
+
+  constructor(private readonly sandbox: Sandbox) {
+    this.identity = createSigningIdentity();
+  }
+
+  topicArn(brand: Brand, region: Region): string {
+    return `arn:aws:sns:${region}:${ACCOUNT}:ring-data-portability-${brand}`;
+  }
+
+  get signingCertPath(): string {
+    return `/SimpleNotificationService-${this.identity.certId}.pem`;
+  }
+
+  /** Subscribes an app's endpoint to every brand/region topic: each gets a confirmation request. */
+  subscribe(app: App): void {
+    if (!app.notificationUrl) return;
+    assertLoopback(app.notificationUrl);
+    for (const [arn, subscription] of this.subscriptions) if (subscription.clientId === app.clientId) this.subscriptions.delete(arn);
+    for (const brand of BRANDS) {
+      for (const region of REGIONS) {
+        const topicArn = this.topicArn(brand, region);
+        const subscription: Subscription = {
+          arn: `${topicArn}:${randomUUID()}`,
+          clientId: app.clientId,
+          topicArn,
+          token: randomBytes(64).toString('hex'),
+          confirmed: false,
+        };
+        this.subscriptions.set(subscription.arn, subscription);
+        const subscribeUrl = `${this.sandbox.baseUrl}/?Action=ConfirmSubscription&TopicArn=${encodeURIComponent(topicArn)}&Token=${subscription.token}`;
+        this.send(app, {
+          Type: 'SubscriptionConfirmation',
+          MessageId: randomUUID(),
+          Token: subscription.token,
+          TopicArn: topicArn,
+          Message: `You have chosen to subscribe to the topic ${topicArn}.\nTo confirm the subscription, visit the SubscribeURL included in this message.`,
+          SubscribeURL: subscribeUrl,
+          Timestamp: this.timestamp(),
+        });
+      }
+    }
+  }
+
+  subscriptionsOf(clientId: string): { topicArn: string; subscriptionArn: string; confirmed: boolean }[] {
+    return [...this.subscriptions.values()]
+      .filter((subscription) => subscription.clientId === clientId)
+      .map((subscription) => ({ topicArn: subscription.topicArn, subscriptionArn: subscription.arn, confirmed: subscription.confirmed }));
+  }
+
+  /** GET /?Action=ConfirmSubscription&TopicArn=…&Token=… : what SubscribeURL points to. */
+  confirm(url: URL, response: ServerResponse): void {
+    const topicArn = url.searchParams.get('TopicArn');
+    const token = url.searchParams.get('Token');
+    const subscription = [...this.subscriptions.values()].find((candidate) => candidate.topicArn === topicArn && candidate.token === token);
+    if (!subscription) {
+      sendText(
+        response,
+        404,
+        'text/xml',
+        `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>NotFound</Code><Message>Subscription not found or token invalid</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
+      );
+      return;
+    }
+    subscription.confirmed = true;
+    sendText(
+      response,
+      200,
+      'text/xml',
+      `<ConfirmSubscriptionResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><ConfirmSubscriptionResult><SubscriptionArn>${xmlEscape(subscription.arn)}</SubscriptionArn></ConfirmSubscriptionResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></ConfirmSubscriptionResponse>`,
+    );
+  }
+
+  /** Sends the final status of a query to its app, on the topic of the query's region. */
+  notifyQuery(query: Query): void {
+    const app = this.sandbox.state.apps.get(query.clientId);
+    if (!app?.notificationUrl) return;
+    const topicArn = this.topicArn(query.brand, query.region);
+    const subscription = [...this.subscriptions.values()].find((candidate) => candidate.clientId === app.clientId && candidate.topicArn === topicArn);
+    const message = {
+      Type: 'Notification',
+      MessageId: randomUUID(),
+      TopicArn: topicArn,
+      Subject: SUBJECT,
+      Message: JSON.stringify({ id: query.id, version: '1.0', status: query.status }),
+      Timestamp: this.timestamp(),
+      UnsubscribeURL: `${this.sandbox.baseUrl}/?Action=Unsubscribe&SubscriptionArn=${encodeURIComponent(subscription?.arn ?? '')}`,
+    };
+    const record = this.record(app, message, query);
+    if (!subscription?.confirmed) {
+      // SNS delivers nothing to an unconfirmed subscription; the product must poll.
+      record.dropped = true;
+      record.attempts.push({ at: this.sandbox.clock.now(), outcome: 'subscription not confirmed' });
+      return;
+    }
+    const fault = this.sandbox.faults.next('notification');
+    if (fault?.drop) {
+      record.dropped = true;
+      record.attempts.push({ at: this.sandbox.clock.now(), outcome: 'dropped (injected fault)' });
+      return;
+    }
+    const deliver = () => {
+      this.deliver(app, message, record, 0, subscription.arn);
+      if (fault?.duplicate) this.deliver(app, message, record, 0, subscription.arn);
+      const held = this.held;
+      this.held = [];
+      for (const release of held) release();
+    };
+    if (fault?.reorder) {
+      this.held.push(() => this.deliver(app, message, record, 0, subscription.arn));
+      // Released by the next notification, or after 10 s at the latest.
+      this.sandbox.clock.schedule(10_000, () => this.held.splice(0).forEach((release) => release()));
+      return;
+    }
+    if (fault?.delayMs) this.sandbox.clock.schedule(fault.delayMs, deliver);
+    else deliver();
+  }
+
+  /** PEM of the signing certificate, served at SigningCertURL. */
+  servePem(response: ServerResponse): void {
+    sendText(response, 200, 'application/x-x509-ca-cert', this.identity.certPem);
+  }
+
+  private send(app: App, message: Record<string, string>): void {
+    this.deliver(app, message, this.record(app, message), 0);
+  }
+
+  private record(app: App, message: Record<string, string>, query?: Query): DeliveryRecord {
+    const record: DeliveryRecord = {
+      messageId: message.MessageId,
+      type: message.Type as MessageType,
+      clientId: app.clientId,
+      topicArn: message.TopicArn,
+      queryId: query?.id,
+      status: query?.status,
+      attempts: [],
+      delivered: false,
+      dropped: false,
+    };
+    this.deliveries.push(record);
+    return record;
+  }
+
+  private signed(app: App, message: Record<string, string>): Record<string, string> {
+    const version = app.signatureVersion;
+    const signature = createSign(version === '1' ? 'RSA-SHA1' : 'RSA-SHA256')
+      .update(stringToSign(message), 'utf8')
+      .sign(this.identity.privateKeyPem, 'base64');
+    return { ...message, SignatureVersion: version, Signature: signature, SigningCertURL: `${this.sandbox.baseUrl}${this.signingCertPath}` };
+  }
+
+  /** One HTTP POST; on failure, SNS's policy here: 3 retries, 20 s apart, same MessageId. */
+  private deliver(app: App, message: Record<string, string>, record: DeliveryRecord, attempt: number, subscriptionArn?: string): void {
+    const url = app.notificationUrl;
+    if (!url) return;
+    const body = JSON.stringify(this.signed(app, message));
+    const headers: Record<string, string | number> = {
+      'content-type': 'text/plain; charset=UTF-8',
+      'content-length': Buffer.byteLength(body),
+      'user-agent': 'Amazon Simple Notification Service Agent',
+      'x-amz-sns-message-type': message.Type,
+      'x-amz-sns-message-id': message.MessageId,
+      'x-amz-sns-topic-arn': message.TopicArn,
+      ...(subscriptionArn ? { 'x-amz-sns-subscription-arn': subscriptionArn } : {}),
+    };
+    const target = new URL(url);
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const done = (outcome: string, ok: boolean) => {
+      record.attempts.push({ at: this.sandbox.clock.now(), outcome });
+      if (ok) {
+        record.delivered = true;
+        return;
+      }
+      if (attempt < this.sandbox.options.notificationRetries && !this.sandbox.stopped) {
+        this.sandbox.clock.schedule(this.sandbox.options.notificationRetryDelayMs, () => this.deliver(app, message, record, attempt + 1, subscriptionArn));
+      }
+    };
+    const req = send(target, { method: 'POST', headers, timeout: DELIVERY_TIMEOUT_MS }, (res) => {
+      res.resume();
+      const status = res.statusCode ?? 0;
+      done(`HTTP ${status}`, status >= 200 && status < 300);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (error) => done(`error: ${error.message}`, false));
+    req.end(body);
+  }
+
+  private timestamp(): string {
+    return new Date(this.sandbox.clock.now()).toISOString();
+  }
+}
+
+/** The sandbox only ever calls back to this machine. */
+export function assertLoopback(url: string): void {
+  const parsed = new URL(url);
+  if (!['http:', 'https:'].includes(parsed.protocol) || !LOOPBACK.has(parsed.hostname)) {
+    throw new Error(`notification URL must be http(s) on a loopback host, got ${parsed.protocol}//${parsed.hostname}`);
+  }
+}

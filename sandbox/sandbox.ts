@@ -1,0 +1,205 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SandboxClock } from './clock';
+import { ControlApi } from './control';
+import { DownloadService } from './downloads';
+import { FaultInjector } from './faults';
+import { errorPage } from './pages';
+import { IntakeService } from './intake';
+import { NotificationService } from './notifications';
+import { OAuthService } from './oauth';
+import { SlidingWindowLimiter } from './rate-limiter';
+import { BRANDS, emptyState, REGIONS, type Brand, type Grant, type Query, type Region, type SandboxState } from './state';
+import { sendJson } from './http';
+
+export interface SandboxOptions {
+  /** @default 0 (a free port) */
+  readonly port: number;
+  readonly scopeId: string;
+  /** Scope ids the intake knows; others answer SCOPE_ID_NOT_FOUND. */
+  readonly knownScopes: string[];
+  /** Sandbox time from createDataQuery to COMPLETED/CANCELED. */
+  readonly queryDelayMs: number;
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenIdleMs: number;
+  readonly codeTtlSeconds: number;
+  readonly notificationRetries: number;
+  readonly notificationRetryDelayMs: number;
+  readonly limits: {
+    readonly createPerSecond: number;
+    readonly createPerWindow: number;
+    readonly createWindowMs: number;
+    readonly listPerSecond: number;
+    readonly listPerDay: number;
+  };
+  /** Seed of fault probabilities and of customers created without one. */
+  readonly seed: string;
+}
+
+export const DEFAULT_OPTIONS: SandboxOptions = {
+  port: 0,
+  scopeId: 'data-portability',
+  knownScopes: ['data-portability'],
+  queryDelayMs: 2_000,
+  accessTokenTtlSeconds: 4 * 3600,
+  refreshTokenIdleMs: 30 * 86_400_000,
+  codeTtlSeconds: 300,
+  notificationRetries: 3,
+  notificationRetryDelayMs: 20_000,
+  limits: { createPerSecond: 5, createPerWindow: 20, createWindowMs: 20 * 60_000, listPerSecond: 10, listPerDay: 100_000 },
+  seed: 'ring-sandbox',
+};
+
+export interface CallLogEntry {
+  readonly at: string;
+  readonly method: string;
+  readonly path: string;
+  status: number;
+}
+
+const SECRET_PARAMS = /([?&](?:code|state|client_secret|refresh_token|access_token|code_verifier|code_challenge|Token|X-Amz-Signature|X-Amz-Security-Token|nextPageToken)=)[^&]*/gi;
+const MAX_CALL_LOG = 10_000;
+
+/**
+ * A local, faithful stand-in for Ring's and Blink's Data Portability service, in one process
+ * bound to 127.0.0.1. See sandbox/README.md for the routes and the control API.
+ */
+export class Sandbox {
+  readonly options: SandboxOptions;
+  readonly clock = new SandboxClock();
+  readonly state: SandboxState = emptyState();
+  readonly secret = randomBytes(32);
+  readonly faults: FaultInjector;
+  readonly limiter: SlidingWindowLimiter;
+  readonly oauth: OAuthService;
+  readonly intake: IntakeService;
+  readonly downloads: DownloadService;
+  readonly notifications: NotificationService;
+  readonly control: ControlApi;
+  readonly calls: CallLogEntry[] = [];
+  stopped = false;
+  private server?: Server;
+  private port = 0;
+
+  constructor(options: Partial<SandboxOptions> = {}) {
+    this.options = { ...DEFAULT_OPTIONS, ...options, limits: { ...DEFAULT_OPTIONS.limits, ...options.limits } };
+    this.faults = new FaultInjector(this.options.seed);
+    this.limiter = new SlidingWindowLimiter(this.clock);
+    this.oauth = new OAuthService(this);
+    this.intake = new IntakeService(this);
+    this.downloads = new DownloadService(this);
+    this.notifications = new NotificationService(this);
+    this.control = new ControlApi(this);
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** The endpoint templates the product is configured with to use this sandbox. */
+  endpoints(): Record<Brand, { oauthBaseUrl: string; intakeBaseUrl: string }> {
+    const of = (brand: Brand) => ({ oauthBaseUrl: `${this.baseUrl}/${brand}/oauth`, intakeBaseUrl: `${this.baseUrl}/${brand}/intake/{region}` });
+    return { ring: of('ring'), blink: of('blink') };
+  }
+
+  async start(): Promise<string> {
+    const server = createServer((request, response) => {
+      void this.dispatch(request, response);
+    });
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 60_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+    this.clock.start();
+    return this.baseUrl;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.clock.stop();
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  /** Whether a consent still authorizes imports at this moment. */
+  grantIsActive(grant: Grant): boolean {
+    return !grant.revoked && (grant.expiresAt === undefined || grant.expiresAt > this.clock.now());
+  }
+
+  /** Ends a query: COMPLETED, or CANCELED when the consent ended or the account is on hold. */
+  finishQuery(query: Query, forced?: 'COMPLETED' | 'CANCELED'): void {
+    if (query.status !== 'IN_PROGRESS') return;
+    query.cancelCompletion?.();
+    const grant = this.state.grants.get(query.grantId)!;
+    const customer = this.state.customers.get(query.customerId)!;
+    query.status = forced ?? (this.grantIsActive(grant) && !customer.onHold ? 'COMPLETED' : 'CANCELED');
+    query.completedAt = this.clock.now();
+    // A one-time transfer ends with its first completed query.
+    if (query.status === 'COMPLETED' && grant.choice.duration === 'once' && grant.expiresAt === undefined) grant.expiresAt = this.clock.now();
+    this.notifications.notifyQuery(query);
+  }
+
+  private async dispatch(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', this.baseUrl);
+    const entry: CallLogEntry = {
+      at: new Date(this.clock.now()).toISOString(),
+      method: request.method ?? 'GET',
+      path: (request.url ?? '/').replace(SECRET_PARAMS, '$1[redacted]'),
+      status: 0,
+    };
+    response.once('finish', () => {
+      entry.status = response.statusCode;
+    });
+    if (!url.pathname.startsWith('/__sandbox')) {
+      this.calls.push(entry);
+      if (this.calls.length > MAX_CALL_LOG) this.calls.splice(0, this.calls.length - MAX_CALL_LOG);
+    }
+    try {
+      await this.route(url, request, response);
+    } catch (error) {
+      if (!response.headersSent) sendJson(response, 500, { error: 'sandbox_error', message: (error as Error).message, requestId: randomUUID() });
+      else response.destroy();
+    }
+  }
+
+  private async route(url: URL, request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = url.pathname;
+    const method = request.method ?? 'GET';
+    if (path.startsWith('/__sandbox')) return this.control.handle(path.slice('/__sandbox'.length), url, request, response);
+    if (path === '/' && url.searchParams.get('Action') === 'ConfirmSubscription') return this.notifications.confirm(url, response);
+    if (path === this.notifications.signingCertPath && method === 'GET') return this.notifications.servePem(response);
+
+    const match = /^\/(ring|blink)(\/.*)$/.exec(path);
+    if (match) {
+      const brand = match[1] as Brand;
+      const rest = match[2];
+      if (rest === '/oauth/v2/authorize' && method === 'GET') return this.oauth.authorize(brand, url, request, response);
+      const step = /^\/oauth\/v2\/authorize\/(signin|consent|preferences)$/.exec(rest);
+      if (step && method === 'POST') return this.oauth.step(brand, step[1], request, response);
+      if (rest === '/oauth/oauth/token' && method === 'POST') return this.oauth.token(brand, request, response);
+      const intake = /^\/intake\/([a-z0-9-]+)(\/.*)?$/.exec(rest);
+      if (intake && (REGIONS as readonly string[]).includes(intake[1])) {
+        return this.intake.handle(brand, intake[1] as Region, intake[2] ?? '/', url, request, response);
+      }
+      if (rest.startsWith('/files/') && (method === 'GET' || method === 'HEAD')) return this.downloads.serve(rest.slice('/files'.length), url, request, response);
+      if (intake) return sendJson(response, 404, { message: `unknown region ${intake[1]}` });
+    }
+    if ((BRANDS as readonly string[]).some((brand) => path.startsWith(`/${brand}/oauth`))) {
+      response.statusCode = 404;
+      response.setHeader('content-type', 'text/html; charset=utf-8');
+      response.end(errorPage(path.startsWith('/blink') ? 'blink' : 'ring', 'Not found', 'There is nothing here.'));
+      return;
+    }
+    sendJson(response, 404, { message: 'Not found' });
+  }
+}
