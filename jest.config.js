@@ -17,6 +17,7 @@ module.exports = {
   projects: [
     project('unit'),
     project('cdk'),
+    project('sandbox'),
     project('integration', {
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
       globalTeardown: '<rootDir>/test/integration/global-teardown.ts',
