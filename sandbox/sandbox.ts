@@ -37,6 +37,9 @@ export interface SandboxOptions {
   readonly seed: string;
 }
 
+/** What a caller may set: any option, and any subset of the limits. */
+export type SandboxInit = Partial<Omit<SandboxOptions, 'limits'>> & { readonly limits?: Partial<SandboxOptions['limits']> };
+
 export const DEFAULT_OPTIONS: SandboxOptions = {
   port: 0,
   scopeId: 'data-portability',
@@ -82,7 +85,7 @@ export class Sandbox {
   private server?: Server;
   private port = 0;
 
-  constructor(options: Partial<SandboxOptions> = {}) {
+  constructor(options: SandboxInit = {}) {
     this.options = { ...DEFAULT_OPTIONS, ...options, limits: { ...DEFAULT_OPTIONS.limits, ...options.limits } };
     this.faults = new FaultInjector(this.options.seed);
     this.limiter = new SlidingWindowLimiter(this.clock);

@@ -1,14 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Sandbox, type SandboxOptions } from '../../sandbox/sandbox';
+import { Sandbox, type SandboxInit } from '../../sandbox/sandbox';
 
 export { eventually } from '../support/eventually';
 import type { Brand, ConsentChoice, Region } from '../../sandbox/state';
 
 export const REDIRECT_URI = 'http://127.0.0.1:9/oauth/callback';
 
-export async function startSandbox(options: Partial<SandboxOptions> = {}): Promise<Sandbox> {
+export async function startSandbox(options: SandboxInit = {}): Promise<Sandbox> {
   const sandbox = new Sandbox(options);
   await sandbox.start();
   return sandbox;
