@@ -209,11 +209,9 @@ export class NotificationService {
       return;
     }
     const deliver = () => {
-      this.deliver(app, message, record, 0, subscription.arn);
+      // Messages held back for reordering go out once this one has been answered.
+      this.deliver(app, message, record, 0, subscription.arn, () => this.held.splice(0).forEach((release) => release()));
       if (fault?.duplicate) this.deliver(app, message, record, 0, subscription.arn);
-      const held = this.held;
-      this.held = [];
-      for (const release of held) release();
     };
     if (fault?.reorder) {
       this.held.push(() => this.deliver(app, message, record, 0, subscription.arn));
@@ -259,7 +257,14 @@ export class NotificationService {
   }
 
   /** One HTTP POST; on failure, SNS's policy here: 3 retries, 20 s apart, same MessageId. */
-  private deliver(app: App, message: Record<string, string>, record: DeliveryRecord, attempt: number, subscriptionArn?: string): void {
+  private deliver(
+    app: App,
+    message: Record<string, string>,
+    record: DeliveryRecord,
+    attempt: number,
+    subscriptionArn?: string,
+    onFirstAnswer?: () => void,
+  ): void {
     const url = app.notificationUrl;
     if (!url) return;
     const body = JSON.stringify(this.signed(app, message));
@@ -276,6 +281,7 @@ export class NotificationService {
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const done = (outcome: string, ok: boolean) => {
       record.attempts.push({ at: this.sandbox.clock.now(), outcome });
+      onFirstAnswer?.();
       if (ok) {
         record.delivered = true;
         return;

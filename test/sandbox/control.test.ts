@@ -1,0 +1,57 @@
+import type { Sandbox } from '../../sandbox/sandbox';
+import { connect, control, intake, startSandbox } from './support';
+
+let sandbox: Sandbox;
+beforeAll(async () => {
+  sandbox = await startSandbox({ queryDelayMs: 100 });
+});
+afterAll(() => sandbox.stop());
+
+describe('control API', () => {
+  it('describes itself with the endpoint templates to configure', async () => {
+    expect(await control(sandbox, 'GET', '/')).toMatchObject({
+      baseUrl: sandbox.baseUrl,
+      endpoints: {
+        ring: { oauthBaseUrl: `${sandbox.baseUrl}/ring/oauth`, intakeBaseUrl: `${sandbox.baseUrl}/ring/intake/{region}` },
+        blink: { oauthBaseUrl: `${sandbox.baseUrl}/blink/oauth`, intakeBaseUrl: `${sandbox.baseUrl}/blink/intake/{region}` },
+      },
+    });
+  });
+
+  it('logs received calls with codes, tokens, secrets and signatures redacted', async () => {
+    await control(sandbox, 'DELETE', '/calls');
+    const { tokens } = await connect(sandbox);
+    const { body } = await intake(sandbox, 'POST', '/data-portability/data-queries', { token: tokens.access_token });
+    await control(sandbox, 'POST', '/clock/advance', { ms: 100 });
+    const list = await intake(sandbox, 'GET', `/data-portability/data-queries/${String(body.id)}/records`, { token: tokens.access_token });
+    await fetch((list.body.records as { file: string }[])[0].file);
+
+    const calls = await control<{ method: string; path: string; status: number }[]>(sandbox, 'GET', '/calls');
+    expect(calls.map((call) => `${call.method} ${call.path.split('?')[0]} ${call.status}`)).toEqual([
+      'GET /ring/oauth/v2/authorize 302',
+      'POST /ring/oauth/oauth/token 200',
+      'POST /ring/intake/eu-west-1/data-portability/data-queries 201',
+      `GET /ring/intake/eu-west-1/data-portability/data-queries/${String(body.id)}/records 200`,
+      expect.stringMatching(/^GET \/ring\/files\/.* 200$/),
+    ]);
+    const logged = JSON.stringify(calls);
+    expect(logged).not.toContain(tokens.access_token);
+    expect(logged).toContain('code_challenge=[redacted]');
+    expect(logged).toContain('X-Amz-Signature=[redacted]');
+  });
+
+  it('answers a bad request with 400 naming the field', async () => {
+    const response = await fetch(`${sandbox.baseUrl}/__sandbox/customers`, { method: 'POST', body: JSON.stringify({ brand: 'nest' }) });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: expect.stringContaining('brand') });
+    expect((await fetch(`${sandbox.baseUrl}/__sandbox/faults`, { method: 'PUT', body: JSON.stringify({ rules: [{ operation: 'token' }] }) })).status).toBe(400);
+    expect((await fetch(`${sandbox.baseUrl}/__sandbox/nothing-here`)).status).toBe(404);
+  });
+
+  it('moves the clock only forward', async () => {
+    const before = await control<{ epochMs: number }>(sandbox, 'GET', '/clock');
+    const after = await control<{ epochMs: number }>(sandbox, 'POST', '/clock/advance', { hours: 2 });
+    expect(after.epochMs - before.epochMs).toBeGreaterThanOrEqual(2 * 3_600_000);
+    await control(sandbox, 'POST', '/clock/advance', { ms: -1 }, 400);
+  });
+});
