@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { DATASET_NAMES, type DatasetName } from './data/datasets';
+import { addRecordHashes } from './data/files';
 import { FaultRule } from './faults';
 import { readBody, sendJson, sendText } from './http';
 import { assertLoopback } from './notifications';
@@ -286,7 +287,7 @@ export class ControlApi {
     for (const file of query.files) {
       const stats = await this.sandbox.downloads.statsOf(query, file);
       const set = uniques.get(file.dataset) ?? new Set<string>();
-      for (const hash of stats.uniqueRecordHashes) set.add(hash);
+      addRecordHashes(query.spec, file, set);
       uniques.set(file.dataset, set);
       files.push({ id: file.id, dataset: file.dataset, index: file.index, bytes: stats.bytes, sha256: stats.sha256, records: stats.records, malformed: file.malformed });
     }

@@ -7,7 +7,12 @@ export function hash32(text: string): number {
     hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
-  // murmur3's finalizer: neighbouring strings must not give neighbouring sequences.
+  return mix32(hash);
+}
+
+/** murmur3's finalizer: neighbouring inputs must not give neighbouring sequences. */
+export function mix32(value: number): number {
+  let hash = value >>> 0;
   hash ^= hash >>> 16;
   hash = Math.imul(hash, 0x85ebca6b);
   hash ^= hash >>> 13;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { Rng } from '../random';
+import { hash32, mix32, Rng } from '../random';
 import { DATASET_NAMES, DATASETS, schemaFor, type DatasetName } from './datasets';
 
 /** What a query's data is generated from: fixed when the query is created. */
@@ -30,8 +30,6 @@ export interface FileStats {
   readonly bytes: number;
   readonly sha256: string;
   readonly records: number;
-  /** Distinct records (by sorted-key JSON) in this file. */
-  readonly uniqueRecordHashes: ReadonlySet<string>;
 }
 
 const BATCH = 256;
@@ -64,8 +62,14 @@ function customerWorld(seed: string): { locationIds: string[]; deviceNames: stri
 }
 
 /** Record `i` of a dataset: a pure function of the spec, so any file can be regenerated alone. */
-export function recordAt(spec: DataSpec, dataset: DatasetName, i: number, world = customerWorld(spec.seed)): Record<string, unknown> {
-  const rng = new Rng(`${spec.seed}|${dataset}|${i}`);
+export function recordAt(
+  spec: DataSpec,
+  dataset: DatasetName,
+  i: number,
+  world = customerWorld(spec.seed),
+  datasetSeed = hash32(`${spec.seed}|${dataset}`),
+): Record<string, unknown> {
+  const rng = new Rng(mix32(datasetSeed + Math.imul(i + 1, 0x9e3779b9)));
   const count = spec.counts[dataset] ?? 1;
   const span = Math.max(0, spec.windowEnd - spec.windowStart);
   // Spread records evenly over the window, each at a jittered point of its own slot.
@@ -77,6 +81,7 @@ export function recordAt(spec: DataSpec, dataset: DatasetName, i: number, world 
 /** The data file as a stream of bytes, generated batch by batch as it is read. */
 export function fileStream(spec: DataSpec, file: DataFile): Readable {
   const world = customerWorld(spec.seed);
+  const datasetSeed = hash32(`${spec.seed}|${file.dataset}`);
   let next = 0;
   let started = false;
   return new Readable({
@@ -86,7 +91,7 @@ export function fileStream(spec: DataSpec, file: DataFile): Readable {
       started = true;
       const end = Math.min(file.recordCount, next + BATCH);
       for (; next < end; next++) {
-        let json = JSON.stringify(recordAt(spec, file.dataset, file.firstRecord + next, world));
+        let json = JSON.stringify(recordAt(spec, file.dataset, file.firstRecord + next, world, datasetSeed));
         const last = next === file.recordCount - 1;
         if (file.malformed && next === Math.min(1, file.recordCount - 1)) {
           // The reference's HistoryLog sample: an object without its closing `},`.
@@ -110,23 +115,28 @@ export function schemaText(dataset: DatasetName): string {
   return `${JSON.stringify(schemaFor(dataset), null, 2)}\n`;
 }
 
-/** Generates the file once to measure it (bytes, sha256, records, distinct records). */
-export async function fileStats(spec: DataSpec, file: DataFile, options: { uniques?: boolean } = {}): Promise<FileStats> {
+/** Generates the file once to measure it: bytes, sha256, records. Memory stays flat. */
+export async function fileStats(spec: DataSpec, file: DataFile): Promise<FileStats> {
   const hash = createHash('sha256');
   let bytes = 0;
   for await (const chunk of fileStream(spec, file) as AsyncIterable<Buffer>) {
     hash.update(chunk);
     bytes += chunk.length;
   }
-  const uniqueRecordHashes = new Set<string>();
-  if (options.uniques !== false) {
-    const world = customerWorld(spec.seed);
-    for (let i = 0; i < file.recordCount; i++) {
-      const record = recordAt(spec, file.dataset, file.firstRecord + i, world);
-      uniqueRecordHashes.add(createHash('sha256').update(canonicalJson(record)).digest('base64').slice(0, 16));
-    }
+  return { bytes, sha256: hash.digest('hex'), records: file.recordCount };
+}
+
+/**
+ * Adds a short hash of each record's canonical JSON to `into`, to count distinct records
+ * across files. Holds one entry per distinct record: for ground truth, not for streaming.
+ */
+export function addRecordHashes(spec: DataSpec, file: DataFile, into: Set<string>): void {
+  const world = customerWorld(spec.seed);
+  const datasetSeed = hash32(`${spec.seed}|${file.dataset}`);
+  for (let i = 0; i < file.recordCount; i++) {
+    const record = recordAt(spec, file.dataset, file.firstRecord + i, world, datasetSeed);
+    into.add(createHash('sha256').update(canonicalJson(record)).digest('base64').slice(0, 16));
   }
-  return { bytes, sha256: hash.digest('hex'), records: file.recordCount, uniqueRecordHashes };
 }
 
 /** JSON with object keys sorted at every level: equal records give equal text. */
