@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', 'coverage/', '**/*.d.ts'] },
+  { ignores: ['node_modules/', 'cdk.out/', 'coverage/', '.build/', '**/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -22,7 +22,7 @@ export default tseslint.config(
     languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly' } },
   },
   {
-    files: ['test/**/*.ts', 'scripts/**/*.ts', 'local/**/*.ts', 'sandbox/main.ts'],
+    files: ['test/**/*.ts', 'scripts/**/*.ts', 'local/**/*.ts', 'bench/**/*.ts', 'sandbox/main.ts'],
     rules: { 'no-console': 'off' },
   },
   {

@@ -32,7 +32,7 @@ export interface FileStats {
   readonly records: number;
 }
 
-const BATCH = 256;
+const BATCH = 64;
 
 export function planFiles(spec: DataSpec): DataFile[] {
   const files: DataFile[] = [];
