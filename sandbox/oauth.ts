@@ -43,7 +43,7 @@ export class OAuthService {
   constructor(private readonly sandbox: Sandbox) {}
 
   /** GET <brand>/oauth/v2/authorize */
-  authorize(brand: Brand, url: URL, request: IncomingMessage, response: ServerResponse): void {
+  async authorize(brand: Brand, url: URL, request: IncomingMessage, response: ServerResponse): Promise<void> {
     const { sandbox } = this;
     const params = url.searchParams;
     const clientId = params.get('client_id') ?? '';
@@ -62,6 +62,7 @@ export class OAuthService {
     const fail = (code: string, description: string) => redirect(response, withParams(redirectUri, { error: code, error_description: description, state }));
 
     const fault = sandbox.faults.next('authorize');
+    if (fault?.latencyMs) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
     if (fault?.oauthError) return fail(fault.oauthError, 'Injected fault');
     if (params.get('response_type') !== 'code') return fail('unsupported_response_type', 'response_type must be code');
     const scope = params.get('scope') ?? '';

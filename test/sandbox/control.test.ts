@@ -55,3 +55,43 @@ describe('control API', () => {
     await control(sandbox, 'POST', '/clock/advance', { ms: -1 }, 400);
   });
 });
+
+describe('fault injection', () => {
+  afterEach(() => control(sandbox, 'DELETE', '/faults'));
+
+  it('fails authorize and token calls with OAuth errors on the Nth call', async () => {
+    await control(sandbox, 'PUT', '/faults', {
+      rules: [
+        { operation: 'authorize', nth: [1], oauthError: 'temporarily_unavailable' },
+        { operation: 'token', nth: [1], oauthError: 'server_error' },
+      ],
+    });
+    await expect(connect(sandbox)).rejects.toThrow(/error=temporarily_unavailable/);
+    await expect(connect(sandbox)).rejects.toThrow(/token exchange failed: 500 .*server_error/);
+    await expect(connect(sandbox)).resolves.toMatchObject({ tokens: { token_type: 'Bearer' } });
+  });
+
+  it('fires by probability, repeatably for the same seed, and counts what fired', async () => {
+    const run = async () => {
+      await control(sandbox, 'PUT', '/faults', { rules: [{ operation: 'createDataQuery', probability: 0.5, error: 'INTERNAL_SERVER_ERROR' }] });
+      const statuses: number[] = [];
+      for (let i = 0; i < 40; i++) statuses.push((await intake(sandbox, 'POST', '/data-portability/data-queries', { token: null })).status);
+      return statuses;
+    };
+    const first = await run();
+    expect(await run()).toEqual(first);
+    const injected = first.filter((status) => status === 500).length;
+    expect(injected).toBeGreaterThan(10);
+    expect(injected).toBeLessThan(30);
+    expect(first.filter((status) => status !== 500).every((status) => status === 403)).toBe(true); // the rest: no Authorization header
+    const { rules } = await control<{ rules: { fired: number }[] }>(sandbox, 'GET', '/faults');
+    expect(rules[0].fired).toBe(injected);
+  });
+
+  it('adds latency', async () => {
+    await control(sandbox, 'PUT', '/faults', { rules: [{ operation: 'createDataQuery', nth: [1], latencyMs: 300 }] });
+    const started = Date.now();
+    await intake(sandbox, 'POST', '/data-portability/data-queries', { token: null });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+  });
+});
