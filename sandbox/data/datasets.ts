@@ -65,6 +65,7 @@ const CITIES: readonly [string, string, string, number, number][] = [
 ];
 const IMPULSES = ['network-stats.update-delta', 'command.complete', 'device.update', 'security-panel.mode-switched', 'sensor.fault'];
 const LIGHT_IMPULSES = ['light-mode.default', 'command.complete', 'light-mode.motion', 'light-mode.schedule'];
+const LIGHT_DEVICE_TYPES = ['switch.transformer.beams', 'switch.multilevel.beams', 'group.light-group.beams', 'motion-sensor.beams'];
 const ALARM_DEVICE_TYPES = ['sensor.motion', 'sensor.contact', 'lock', 'adapter.zwave', 'adapter.ringnet', 'security-panel', 'keypad', 'range-extender.zwave'];
 const HUB_CATEGORIES = ['security-panel', 'sensor.motion', 'sensor.contact', 'keypad', 'siren', 'comp.bluejay.sensor_bluejay_ws'];
 const HUB_STATUSES = ['ok', 'ok', 'ok', 'waiting-for-join', 'error', 'offline'];
@@ -89,6 +90,25 @@ const withoutUndefined = (record: Record<string, unknown>): Record<string, unkno
 const plusSeconds = (iso: string, seconds: number): string => new Date(Date.parse(iso) + seconds * 1000).toISOString().replace('.000Z', 'Z');
 /** Ring's Alarm datasets write fractional seconds as `.00Z`. */
 const alarmDate = (iso: string): string => iso.replace(/(\.\d+)?Z$/, '.00Z');
+
+/** HistoryLog and SmartLightingHistoryLog share their shape; only the devices and impulses differ. */
+const historyLogProperties = { locationId: str, eventDate: dateTime, deviceType: str, initiatingEntityType: str, affectedEntityType: str, impulseTypes: strings };
+
+function historyLog(
+  deviceTypes: readonly string[],
+  impulses: readonly string[],
+  odds: { initiatedByUser: number; withImpulses: number; maxImpulses: number },
+): DatasetDefinition['generate'] {
+  return ({ rng, eventDate, locationIds }) =>
+    withoutUndefined({
+      locationId: rng.pick(locationIds),
+      eventDate: alarmDate(eventDate),
+      deviceType: rng.pick(deviceTypes),
+      initiatingEntityType: maybe(rng, odds.initiatedByUser, () => 'user'),
+      affectedEntityType: 'device',
+      impulseTypes: maybe(rng, odds.withImpulses, () => Array.from({ length: rng.int(1, odds.maxImpulses) }, () => rng.pick(impulses))),
+    });
+}
 
 const definitions: DatasetDefinition[] = [
   {
@@ -238,30 +258,14 @@ const definitions: DatasetDefinition[] = [
   {
     name: 'Ring.Alarm.HistoryLog',
     dated: true,
-    properties: { locationId: str, eventDate: dateTime, deviceType: str, initiatingEntityType: str, affectedEntityType: str, impulseTypes: strings },
-    generate: ({ rng, eventDate, locationIds }) =>
-      withoutUndefined({
-        locationId: rng.pick(locationIds),
-        eventDate: alarmDate(eventDate),
-        deviceType: rng.pick(ALARM_DEVICE_TYPES),
-        initiatingEntityType: maybe(rng, 0.4, () => 'user'),
-        affectedEntityType: 'device',
-        impulseTypes: maybe(rng, 0.5, () => Array.from({ length: rng.int(1, 30) }, () => rng.pick(IMPULSES))),
-      }),
+    properties: historyLogProperties,
+    generate: historyLog(ALARM_DEVICE_TYPES, IMPULSES, { initiatedByUser: 0.4, withImpulses: 0.5, maxImpulses: 30 }),
   },
   {
     name: 'Ring.Alarm.SmartLightingHistoryLog',
     dated: true,
-    properties: { locationId: str, eventDate: dateTime, deviceType: str, initiatingEntityType: str, affectedEntityType: str, impulseTypes: strings },
-    generate: ({ rng, eventDate, locationIds }) =>
-      withoutUndefined({
-        locationId: rng.pick(locationIds),
-        eventDate: alarmDate(eventDate),
-        deviceType: rng.pick(['switch.transformer.beams', 'switch.multilevel.beams', 'group.light-group.beams', 'motion-sensor.beams']),
-        initiatingEntityType: maybe(rng, 0.3, () => 'user'),
-        affectedEntityType: 'device',
-        impulseTypes: maybe(rng, 0.6, () => Array.from({ length: rng.int(1, 3) }, () => rng.pick(LIGHT_IMPULSES))),
-      }),
+    properties: historyLogProperties,
+    generate: historyLog(LIGHT_DEVICE_TYPES, LIGHT_IMPULSES, { initiatedByUser: 0.3, withImpulses: 0.6, maxImpulses: 3 }),
   },
   {
     name: 'Ring.Alarm.DeviceInformation',
