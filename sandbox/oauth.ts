@@ -94,10 +94,10 @@ export class OAuthService {
         this.issueCode(response, transaction, customer, customer.presetConsent);
         return;
       }
-      sendHtml(response, 200, authorizationPage(brand, txn, this.formAction(brand, 'consent'), app.name, scope));
+      sendHtml(response, 200, authorizationPage(brand, txn, this.formAction(brand, 'consent'), app.name, scope), pageHeaders(transaction));
       return;
     }
-    sendHtml(response, 200, signInPage(brand, txn, this.formAction(brand, 'signin')));
+    sendHtml(response, 200, signInPage(brand, txn, this.formAction(brand, 'signin')), pageHeaders(transaction));
   }
 
   /** POST <brand>/oauth/v2/authorize/<step> from the pages. */
@@ -121,24 +121,27 @@ export class OAuthService {
         (candidate) => candidate.brand === brand && candidate.email === form.get('email') && safeEqual(candidate.password, form.get('password') ?? ''),
       );
       if (!customer) {
-        sendHtml(response, 200, signInPage(brand, txn, this.formAction(brand, 'signin'), 'The email or password is incorrect.'));
+        sendHtml(response, 200, signInPage(brand, txn, this.formAction(brand, 'signin'), 'The email or password is incorrect.'), pageHeaders(transaction));
         return;
       }
       transaction.customerId = customer.id;
-      sendHtml(response, 200, authorizationPage(brand, txn, this.formAction(brand, 'consent'), transaction.app.name, transaction.scope), {
-        'set-cookie': `${SESSION_COOKIE}=${customer.sessionId}; Path=/${brand}/oauth; HttpOnly; SameSite=Lax`,
-      });
+      sendHtml(
+        response,
+        200,
+        authorizationPage(brand, txn, this.formAction(brand, 'consent'), transaction.app.name, transaction.scope),
+        pageHeaders(transaction, { 'set-cookie': `${SESSION_COOKIE}=${customer.sessionId}; Path=/${brand}/oauth; HttpOnly; SameSite=Lax` }),
+      );
       return;
     }
 
     const customer = transaction.customerId ? this.sandbox.state.customers.get(transaction.customerId) : undefined;
     if (!customer) {
-      sendHtml(response, 200, signInPage(brand, txn, this.formAction(brand, 'signin')));
+      sendHtml(response, 200, signInPage(brand, txn, this.formAction(brand, 'signin')), pageHeaders(transaction));
       return;
     }
     if (step === 'consent') {
       transaction.confirmed = true;
-      sendHtml(response, 200, preferencesPage(brand, txn, this.formAction(brand, 'preferences'), transaction.app.name));
+      sendHtml(response, 200, preferencesPage(brand, txn, this.formAction(brand, 'preferences'), transaction.app.name), pageHeaders(transaction));
       return;
     }
     if (step === 'preferences' && transaction.confirmed) {
@@ -146,7 +149,7 @@ export class OAuthService {
       const duration = form.get('duration') ?? '';
       const since = form.get('since') || undefined;
       const again = (message: string) =>
-        sendHtml(response, 200, preferencesPage(brand, txn, this.formAction(brand, 'preferences'), transaction.app.name, message));
+        sendHtml(response, 200, preferencesPage(brand, txn, this.formAction(brand, 'preferences'), transaction.app.name, message), pageHeaders(transaction));
       if (form.get('authorizeEuData') !== 'yes') return again('Tick "I authorize the third party to receive my EU data" to continue, or Cancel.');
       if (!isOneOf(HISTORY_CHOICES, history) || !isOneOf(DURATION_CHOICES, duration)) return again('Choose how much data and for how long.');
       const choice: ConsentChoice = { history, duration, since };
@@ -320,6 +323,17 @@ export class OAuthService {
 }
 
 export const SESSION_COOKIE_NAME = SESSION_COOKIE;
+
+/**
+ * The pages' forms post to the sandbox, which then redirects to the app: CSP's form-action
+ * applies to that redirect too, so it must name the app's origin or browsers stop there.
+ */
+function pageHeaders(transaction: Transaction, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${new URL(transaction.redirectUri).origin}`,
+    ...extra,
+  };
+}
 
 function withParams(base: string, params: Record<string, string | undefined>): string {
   const url = new URL(base);

@@ -51,6 +51,8 @@ describe('GET /v2/authorize', () => {
   it('walks a person through Sign in, Authorization and User Transfer Preferences, then redirects with a code', async () => {
     const customer = await createCustomer(sandbox, { brand: 'ring' });
     const signIn = await get(authorizeUrl(sandbox, 'ring', app, pkce()));
+    // Browsers apply form-action to the redirect after a form post: it must allow the app.
+    expect(signIn.headers.get('content-security-policy')).toContain(`form-action 'self' ${new URL(REDIRECT_URI).origin}`);
     const signInHtml = await signIn.text();
     expect(signInHtml).toContain('<h1>Sign in</h1>');
     expect(signInHtml).toMatch(/id="email"[\s\S]*id="password"[\s\S]*id="sign-in"/);
@@ -67,6 +69,7 @@ describe('GET /v2/authorize', () => {
     expect(authorization.headers.get('set-cookie')).toMatch(/^ring_sandbox_session=.*HttpOnly/);
 
     const preferences = await post('/ring/oauth/v2/authorize/consent', { txn, action: 'confirm' });
+    expect(preferences.headers.get('content-security-policy')).toContain(`form-action 'self' ${new URL(REDIRECT_URI).origin}`);
     const preferencesHtml = await preferences.text();
     expect(preferencesHtml).toContain('<h1>User Transfer Preferences</h1>');
     for (const label of ['5 days ago', '30 days ago', '60 days ago', '1 year ago', 'Since date', 'One time transfer', 'For the next 30 days', 'For the next 90 days', 'For the next 180 days', 'For the next 1 year', 'I authorize the third party to receive my EU data']) {
