@@ -133,10 +133,12 @@ export class IntakeService {
       limiter.record(`${key}|s`);
       limiter.record(`${key}|w`);
     } else {
+      // The daily quota resets at midnight UTC (sandbox time).
+      const day = `${key}|d${Math.floor(this.sandbox.clock.now() / 86_400_000)}`;
       if (!limiter.allows(`${key}|s`, limits.listPerSecond, 1000)) throw new IntakeError('TOO_MANY_REQUESTS');
-      if (!limiter.allows(`${key}|d`, limits.listPerDay, 86_400_000)) throw new IntakeError('QUOTA_EXCEEDED');
+      if (!limiter.allows(day, limits.listPerDay, 86_400_000)) throw new IntakeError('QUOTA_EXCEEDED');
       limiter.record(`${key}|s`);
-      limiter.record(`${key}|d`);
+      limiter.record(day);
     }
   }
 
