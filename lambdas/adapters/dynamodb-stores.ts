@@ -1,0 +1,127 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { controlTable } from '../core/definitions';
+import type { ConnectionStatusStore, LeaseStore, RateLimitStore, RateLog } from '../core/ports';
+
+const PK = controlTable.partitionKey.name;
+const SK = controlTable.sortKey.name;
+const TTL = controlTable.timeToLiveAttribute;
+
+const conflicted = (error: unknown): boolean => error instanceof ConditionalCheckFailedException || (error as Error | undefined)?.name === 'ConditionalCheckFailedException';
+
+/** Leases in the control table: a conditional put that succeeds when free or expired. */
+export class DynamoDbLeaseStore implements LeaseStore {
+  constructor(
+    private readonly documents: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async acquire(key: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { [PK]: key, [SK]: 'LEASE', holder, leaseUntil: now + ttlMs, [TTL]: Math.ceil((now + ttlMs) / 1000) + 3600 },
+          ConditionExpression: 'attribute_not_exists(#pk) OR leaseUntil < :now',
+          ExpressionAttributeNames: { '#pk': PK },
+          ExpressionAttributeValues: { ':now': now },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (conflicted(error)) return false;
+      throw error;
+    }
+  }
+
+  async release(key: string, holder: string): Promise<void> {
+    try {
+      await this.documents.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { [PK]: key, [SK]: 'LEASE' },
+          ConditionExpression: 'holder = :holder',
+          ExpressionAttributeValues: { ':holder': holder },
+        }),
+      );
+    } catch (error) {
+      if (!conflicted(error)) throw error;
+    }
+  }
+}
+
+/** Connection rows (`CONN#<customerId>`): only the status change the token service needs. */
+export class DynamoDbConnectionStatusStore implements ConnectionStatusStore {
+  constructor(
+    private readonly documents: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async markRelinkRequired(customerId: string, reason: string, now: number): Promise<void> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PK]: `CONN#${customerId}`, [SK]: 'CONNECTION' },
+          UpdateExpression: 'SET #status = :status, statusReason = :reason, statusChangedAt = :now',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#status': 'status', '#pk': PK },
+          ExpressionAttributeValues: { ':status': 'RELINK_REQUIRED', ':reason': reason, ':now': new Date(now).toISOString() },
+        }),
+      );
+    } catch (error) {
+      // No connection row (deleted meanwhile): nothing to mark.
+      if (!conflicted(error)) throw error;
+    }
+  }
+}
+
+/** Rate-limit logs and counters in the control table, with optimistic concurrency. */
+export class DynamoDbRateLimitStore implements RateLimitStore {
+  constructor(
+    private readonly documents: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async readLog(key: string): Promise<RateLog> {
+    const { Item } = await this.documents.send(new GetCommand({ TableName: this.tableName, Key: { [PK]: key, [SK]: 'LOG' }, ConsistentRead: true }));
+    return { times: (Item?.times as number[] | undefined) ?? [], version: (Item?.version as number | undefined) ?? 0 };
+  }
+
+  async writeLog(key: string, times: readonly number[], expectedVersion: number, expiresAt: number): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { [PK]: key, [SK]: 'LOG', times: [...times], version: expectedVersion + 1, [TTL]: expiresAt },
+          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(#pk)' : 'version = :version',
+          ExpressionAttributeNames: expectedVersion === 0 ? { '#pk': PK } : undefined,
+          ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':version': expectedVersion },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (conflicted(error)) return false;
+      throw error;
+    }
+  }
+
+  async incrementBelow(key: string, limit: number, expiresAt: number): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PK]: key, [SK]: 'COUNTER' },
+          UpdateExpression: 'ADD #count :one SET #ttl = :ttl',
+          ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
+          ExpressionAttributeNames: { '#count': 'count', '#ttl': TTL },
+          ExpressionAttributeValues: { ':one': 1, ':limit': limit, ':ttl': expiresAt },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (conflicted(error)) return false;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The small interfaces the domain talks to; `lambdas/adapters/` implements them for Secrets
+ * Manager and DynamoDB, tests may implement them in memory.
+ */
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+export interface Logger {
+  debug(message: string, ...extra: object[]): void;
+  info(message: string, ...extra: object[]): void;
+  warn(message: string, ...extra: object[]): void;
+  error(message: string, ...extra: object[]): void;
+}
+
+export interface StoredSecret {
+  readonly value: string;
+  readonly versionId?: string;
+}
+
+export interface SecretStore {
+  /** The current value, or undefined when the secret does not exist. */
+  read(secretId: string): Promise<StoredSecret | undefined>;
+  /**
+   * Writes a new current version. `clientRequestToken` makes a retried write of the same value
+   * a no-op instead of a second version.
+   */
+  write(secretId: string, value: string, clientRequestToken: string): Promise<void>;
+}
+
+export interface LeaseStore {
+  /** Takes the lease if nobody holds it or the holder's lease has expired. */
+  acquire(key: string, holder: string, now: number, ttlMs: number): Promise<boolean>;
+  /** Releases the lease if `holder` still holds it. */
+  release(key: string, holder: string): Promise<void>;
+}
+
+export interface ConnectionStatusStore {
+  /** The customer must connect again (refresh token revoked, expired or reused). */
+  markRelinkRequired(customerId: string, reason: string, now: number): Promise<void>;
+}
+
+export interface RateLog {
+  readonly times: readonly number[];
+  /** Opaque; passed back to `writeLog` so a concurrent writer is detected. */
+  readonly version: number;
+}
+
+export interface RateLimitStore {
+  readLog(key: string): Promise<RateLog>;
+  /** Replaces the log if its version is still `expectedVersion`; false when someone else wrote first. */
+  writeLog(key: string, times: readonly number[], expectedVersion: number, expiresAt: number): Promise<boolean>;
+  /** Adds one to a counter if it is below `limit`; false when the limit is reached. */
+  incrementBelow(key: string, limit: number, expiresAt: number): Promise<boolean>;
+}
+
+/** What the product knows about a customer's connection, as far as Ring calls need. */
+export interface Connection {
+  readonly customerId: string;
+  readonly brand: string;
+  readonly region: string;
+  /** Secrets Manager id (name or ARN) of the connection's token secret. */
+  readonly secretId: string;
+}

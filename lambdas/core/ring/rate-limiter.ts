@@ -1,0 +1,86 @@
+import type { Clock, RateLimitStore } from '../ports';
+import type { Settings } from '../settings';
+
+export type RingOperation = 'createDataQuery' | 'listDataQueryRecords';
+
+export type Permit = { readonly go: true } | { readonly go: false; readonly waitMs: number };
+
+interface SlidingLimit {
+  readonly kind: 'sliding';
+  readonly name: string;
+  readonly limit: number;
+  readonly windowMs: number;
+}
+
+interface DailyLimit {
+  readonly kind: 'daily';
+  readonly name: string;
+  readonly limit: number;
+}
+
+const DAY_MS = 86_400_000;
+const WRITE_ATTEMPTS = 8;
+
+/**
+ * Ring's published limits, shared by every Lambda through the control table: createDataQuery
+ * 5/s and 20 per 20 minutes, listDataQueryRecords 10/s and 100,000 a (UTC) day, per app or
+ * per customer as configured. Sliding windows are exact logs of call times (Ring counts "within
+ * a 20-minute interval"), kept a margin wider than Ring's so clock skew cannot cause a 429. It
+ * answers go or wait: work over budget waits, it is never dropped.
+ */
+export class RateLimiter {
+  private readonly limits: Record<RingOperation, readonly (SlidingLimit | DailyLimit)[]>;
+
+  constructor(
+    private readonly store: RateLimitStore,
+    private readonly settings: Settings['rateLimits'],
+    private readonly clock: Clock,
+    private readonly marginMs = 250,
+  ) {
+    const { createDataQuery: create, listDataQueryRecords: list } = settings;
+    this.limits = {
+      createDataQuery: [
+        { kind: 'sliding', name: 'second', limit: create.perSecond, windowMs: 1_000 },
+        { kind: 'sliding', name: 'window', limit: create.perWindow, windowMs: create.windowSeconds * 1_000 },
+      ],
+      listDataQueryRecords: [
+        { kind: 'sliding', name: 'second', limit: list.perSecond, windowMs: 1_000 },
+        { kind: 'daily', name: 'day', limit: list.perDay },
+      ],
+    };
+  }
+
+  /** Takes one call's budget for `operation`, or says how long to wait for it. */
+  async acquire(operation: RingOperation, customerId: string): Promise<Permit> {
+    const scope = this.settings.scope === 'customer' ? `customer#${customerId}` : 'app';
+    for (const limit of this.limits[operation]) {
+      const key = `RATE#${operation}#${scope}#${limit.name}`;
+      const permit = limit.kind === 'sliding' ? await this.takeSliding(key, limit) : await this.takeDaily(key, limit);
+      if (!permit.go) return permit;
+    }
+    return { go: true };
+  }
+
+  private async takeSliding(key: string, limit: SlidingLimit): Promise<Permit> {
+    const windowMs = limit.windowMs + this.marginMs;
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const now = this.clock.now();
+      const log = await this.store.readLog(key);
+      const live = log.times.filter((at) => at > now - windowMs);
+      if (live.length >= limit.limit) {
+        const oldest = Math.min(...live);
+        return { go: false, waitMs: Math.max(1, oldest + windowMs - now) };
+      }
+      if (await this.store.writeLog(key, [...live, now], log.version, Math.ceil((now + windowMs) / 1000) + 60)) return { go: true };
+    }
+    // Many writers at once: step back briefly rather than spin.
+    return { go: false, waitMs: 50 };
+  }
+
+  private async takeDaily(key: string, limit: DailyLimit): Promise<Permit> {
+    const now = this.clock.now();
+    const day = Math.floor(now / DAY_MS);
+    const ok = await this.store.incrementBelow(`${key}#${day}`, limit.limit, Math.ceil(((day + 2) * DAY_MS) / 1000));
+    return ok ? { go: true } : { go: false, waitMs: (day + 1) * DAY_MS - now };
+  }
+}
