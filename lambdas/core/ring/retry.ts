@@ -36,7 +36,7 @@ export async function withRetries<T>(operation: (attempt: number) => Promise<T>,
   const schedule = options.scheduleSeconds ?? RETRY_SCHEDULE_SECONDS;
   const jitter = options.jitter ?? 0.2;
   const random = options.random ?? Math.random;
-  const maxTotalMs = (options.maxTotalSeconds ?? schedule.reduce((sum, seconds) => sum + seconds, 0)) * 1000 * (1 + jitter);
+  const maxTotalMs = Math.round((options.maxTotalSeconds ?? schedule.reduce((sum, seconds) => sum + seconds, 0)) * 1000 * (1 + jitter));
   const safetyMs = options.safetyMs ?? 5_000;
   let waitedMs = 0;
   for (let attempt = 0; ; attempt++) {
@@ -45,7 +45,7 @@ export async function withRetries<T>(operation: (attempt: number) => Promise<T>,
     } catch (error) {
       const verdict = classify(error);
       if (!verdict.retry || attempt >= schedule.length) throw error;
-      const scheduled = schedule[attempt] * 1000 * (1 - jitter + 2 * jitter * random());
+      const scheduled = Math.round(schedule[attempt] * 1000 * (1 - jitter + 2 * jitter * random()));
       const waitMs = Math.max(scheduled, (verdict.retryAfterSeconds ?? 0) * 1000);
       const remaining = options.remainingMs?.();
       if (waitedMs + waitMs > maxTotalMs || (remaining !== undefined && waitMs > remaining - safetyMs)) {
