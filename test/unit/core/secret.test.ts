@@ -6,6 +6,7 @@ describe('Secret', () => {
 
   it('never prints its value', () => {
     expect(String(secret)).toBe('[redacted]');
+    // eslint-disable-next-line @typescript-eslint/restrict-template-expressions -- interpolating a Secret is what this checks
     expect(`${secret}`).toBe('[redacted]');
     expect(JSON.stringify({ token: secret })).toBe('{"token":"[redacted]"}');
     expect(inspect({ nested: { secret } })).not.toContain('top-secret');
