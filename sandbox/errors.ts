@@ -49,7 +49,10 @@ export function isIntakeErrorName(name: string): name is IntakeErrorName {
 
 /** Thrown inside an intake handler; turned into the reference's ErrorResponse. */
 export class IntakeError extends Error {
-  constructor(readonly errorName: IntakeErrorName) {
+  constructor(
+    readonly errorName: IntakeErrorName,
+    readonly retryAfterSeconds?: number,
+  ) {
     super(INTAKE_ERRORS[errorName][3]);
   }
 

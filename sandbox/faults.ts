@@ -24,6 +24,8 @@ export const FaultRule = z
     /** S3-style error for a download. */
     downloadError: z.enum(DOWNLOAD_ERRORS).optional(),
     latencyMs: z.number().int().min(0).max(120_000).optional(),
+    /** Intake: send this Retry-After (seconds) with the injected error. */
+    retryAfterSeconds: z.number().int().min(0).max(86_400).optional(),
     /** Download: close the connection after this many body bytes. */
     cutAfterBytes: z.number().int().min(0).optional(),
     /** Notification: not sent at all. */

@@ -38,7 +38,7 @@ export class IntakeService {
       const operation = route.kind;
       const fault = this.sandbox.faults.next(operation);
       if (fault?.latencyMs) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
-      if (fault?.error) throw new IntakeError(fault.error as IntakeErrorName);
+      if (fault?.error) throw new IntakeError(fault.error as IntakeErrorName, fault.retryAfterSeconds);
 
       if (operation === 'createDataQuery') {
         try {
@@ -67,7 +67,7 @@ export class IntakeService {
       sendJson(response, status, body);
     } catch (error) {
       if (error instanceof IntakeError) {
-        sendJson(response, error.status, error.body);
+        sendJson(response, error.status, error.body, error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) });
         return;
       }
       throw error;

@@ -121,7 +121,7 @@ export class IntakeClient {
     const { limiter, clock } = this.deps;
     let waited = 0;
     for (;;) {
-      const permit = await limiter.acquire(operation, connection.customerId);
+      const permit = await limiter.acquire(operation, connection.brand, connection.customerId);
       if (permit.go) return;
       const remaining = options.remainingMs?.() ?? Number.POSITIVE_INFINITY;
       if (waited + permit.waitMs > MAX_BUDGET_WAIT_MS || permit.waitMs > remaining - 5_000) {

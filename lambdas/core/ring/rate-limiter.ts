@@ -35,7 +35,7 @@ export class RateLimiter {
     private readonly store: RateLimitStore,
     private readonly settings: Settings['rateLimits'],
     private readonly clock: Clock,
-    private readonly marginMs = 250,
+    private readonly options: { marginMs?: number; keyPrefix?: string } = {},
   ) {
     const { createDataQuery: create, listDataQueryRecords: list } = settings;
     this.limits = {
@@ -50,11 +50,14 @@ export class RateLimiter {
     };
   }
 
-  /** Takes one call's budget for `operation`, or says how long to wait for it. */
-  async acquire(operation: RingOperation, customerId: string): Promise<Permit> {
+  /**
+   * Takes one call's budget for `operation`, or says how long to wait for it. Each brand is its
+   * own app at Ring (its own client id), so each has its own budget.
+   */
+  async acquire(operation: RingOperation, brand: string, customerId: string): Promise<Permit> {
     const scope = this.settings.scope === 'customer' ? `customer#${customerId}` : 'app';
     for (const limit of this.limits[operation]) {
-      const key = `RATE#${operation}#${scope}#${limit.name}`;
+      const key = `RATE#${this.options.keyPrefix ?? ''}${brand}#${operation}#${scope}#${limit.name}`;
       const permit = limit.kind === 'sliding' ? await this.takeSliding(key, limit) : await this.takeDaily(key, limit);
       if (!permit.go) return permit;
     }
@@ -62,7 +65,7 @@ export class RateLimiter {
   }
 
   private async takeSliding(key: string, limit: SlidingLimit): Promise<Permit> {
-    const windowMs = limit.windowMs + this.marginMs;
+    const windowMs = limit.windowMs + (this.options.marginMs ?? 250);
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
       const now = this.clock.now();
       const log = await this.store.readLog(key);
