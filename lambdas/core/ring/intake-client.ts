@@ -88,8 +88,9 @@ export class IntakeClient {
     const { clock } = this.deps;
     return withRetries(
       async () => {
-        await this.takeBudget(connection, operation, options);
         const { token, refreshed } = await this.deps.tokens.getAccessToken(connection);
+        // Budget last, right before the request, so the recorded time is when Ring sees the call.
+        await this.takeBudget(connection, operation, options);
         try {
           return await this.send(method, url, token);
         } catch (error) {

@@ -51,7 +51,7 @@ export async function ringWorld(options: WorldOptions = {}) {
       else await new Promise((resolve) => setTimeout(resolve, ms));
     },
   };
-  const logger = options.logger ?? new Logger({ serviceName: 'integration', logLevel: 'WARN' });
+  const logger = options.logger ?? new Logger({ serviceName: 'integration', logLevel: 'ERROR' });
   const app = (await (await fetch(`${sandbox.baseUrl}/__sandbox/apps`, { method: 'POST', body: JSON.stringify({ name: 'Integration', redirectUris: [REDIRECT_URI] }) })).json()) as {
     clientId: string;
     clientSecret: string;
