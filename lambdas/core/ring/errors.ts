@@ -85,6 +85,17 @@ export class RingApiError extends PortabilityError {
   }
 }
 
+/**
+ * A failed download of a listed file (an S3 presigned URL): an expired or refused URL is
+ * re-listed for fresh URLs, S3's 5xx and SlowDown are retried.
+ */
+export function downloadFailure(status: number, body: string, retryAfterHeader?: string | null): RingApiError {
+  const code = /<Code>([^<]+)<\/Code>/.exec(body)?.[1];
+  const message = /<Message>([^<]+)<\/Message>/.exec(body)?.[1];
+  const decision: Decision = status === 403 || status === 400 || status === 404 ? 'relist' : status === 429 || status >= 500 || code === 'SlowDown' ? 'retry' : 'fail';
+  return new RingApiError(status, 'S3', code, message, decision, parseRetryAfter(retryAfterHeader));
+}
+
 /** Retry-After as delta-seconds or an HTTP date. */
 export function parseRetryAfter(header: string | null | undefined, now = Date.now()): number | undefined {
   if (!header) return undefined;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PortabilityError } from '../errors';
 import { Secret } from '../secret';
-import { ClientCredentialsError } from './errors';
+import { ClientCredentialsError, RelinkRequiredError } from './errors';
 
 const TokenResponse = z.object({
   access_token: z.string().min(1),
@@ -63,14 +63,30 @@ export class OAuthClient {
     this.fetch = options.fetch ?? fetch;
   }
 
-  exchangeCode(tokenUrl: string, client: ClientCredentials, request: { code: Secret; redirectUri: string; verifier: Secret; scope: string }): Promise<Tokens> {
-    return this.post(tokenUrl, client, {
-      grant_type: 'authorization_code',
-      code: request.code.reveal(),
-      redirect_uri: request.redirectUri,
-      code_verifier: request.verifier.reveal(),
-      scope: request.scope,
-    });
+  /**
+   * Exchanges an authorization code, once. A code is never sent twice: when the answer is lost
+   * (network, timeout, 5xx) or the code is refused, the customer has to connect again, and the
+   * result is a RelinkRequiredError rather than a retry.
+   */
+  async exchangeCode(
+    tokenUrl: string,
+    client: ClientCredentials,
+    request: { code: Secret; redirectUri: string; verifier: Secret; scope: string; customerId?: string },
+  ): Promise<Tokens> {
+    try {
+      return await this.post(tokenUrl, client, {
+        grant_type: 'authorization_code',
+        code: request.code.reveal(),
+        redirect_uri: request.redirectUri,
+        code_verifier: request.verifier.reveal(),
+        scope: request.scope,
+      });
+    } catch (error) {
+      const who = request.customerId ?? '(new connection)';
+      if (error instanceof TokenEndpointUnavailableError) throw new RelinkRequiredError(who, `the code exchange got no usable answer (${error.message}); a code is never sent twice`);
+      if (error instanceof InvalidGrantError) throw new RelinkRequiredError(who, `the authorization code was refused (${error.message})`);
+      throw error;
+    }
   }
 
   refresh(tokenUrl: string, client: ClientCredentials, refreshToken: Secret): Promise<Tokens> {
