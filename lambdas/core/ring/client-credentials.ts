@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Clock, SecretStore } from '../ports';
+import { parseJsonOrUndefined } from '../json';
 import { Secret } from '../secret';
 import { ClientCredentialsError } from './errors';
 import type { ClientCredentials } from './oauth-client';
@@ -26,7 +27,7 @@ export class ClientCredentialsProvider {
     if (cached && cached.until > this.clock.now()) return cached.credentials;
     const secretId = this.secretIdOf(brand);
     const stored = await this.secrets.read(secretId);
-    const parsed = Stored.safeParse(stored ? safeJson(stored.value) : undefined);
+    const parsed = Stored.safeParse(stored ? parseJsonOrUndefined(stored.value) : undefined);
     if (!parsed.success || parsed.data.client_id.trim() === '' || parsed.data.client_secret.trim() === '') {
       throw new ClientCredentialsError(
         `The ${brand} client credentials in ${secretId} are not set: put {"client_id": …, "client_secret": …} there with aws secretsmanager put-secret-value (see README, Deploy).`,
@@ -40,13 +41,5 @@ export class ClientCredentialsProvider {
   /** Forgets cached credentials, e.g. after the token endpoint rejected them. */
   invalidate(brand: string): void {
     this.cache.delete(brand);
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock, Connection, ConnectionStatusStore, LeaseStore, Logger, SecretStore } from '../ports';
+import { parseJsonOrUndefined } from '../json';
 import { Secret } from '../secret';
 import type { ClientCredentialsProvider } from './client-credentials';
 import { RelinkRequiredError, RetryLaterError } from './errors';
@@ -145,7 +146,7 @@ export class TokenService {
       await this.deps.connections.markRelinkRequired(connection.customerId, 'connection secret missing', this.deps.clock.now());
       throw new RelinkRequiredError(connection.customerId, 'the connection secret does not exist');
     }
-    const parsed = ConnectionTokens.safeParse(safeJson(stored.value));
+    const parsed = ConnectionTokens.safeParse(parseJsonOrUndefined(stored.value));
     if (!parsed.success) throw new RelinkRequiredError(connection.customerId, 'the connection secret is not in the expected format');
     return parsed.data;
   }
@@ -156,13 +157,5 @@ export class TokenService {
       (tokens.accessTokenExpiresAt ?? 0) - this.skewMs > this.deps.clock.now() &&
       (rejected === undefined || rejected.reveal() !== tokens.accessToken)
     );
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }
