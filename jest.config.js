@@ -2,12 +2,18 @@
  * One jest run, three projects: `npm test` runs them all, `npm run test:<name>` one alone.
  * ts-jest transpiles only (tsconfig has isolatedModules); `npm run typecheck` checks types.
  */
-const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
+const transform = {
+  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
+  // @middy is ESM-only: compile it to CommonJS for jest (Node 20's jest cannot require ESM).
+  '/node_modules/@middy/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022', esModuleInterop: true }, isolatedModules: true }],
+};
+const transformIgnorePatterns = ['/node_modules/(?!@middy/)'];
 
 const project = (name, extra = {}) => ({
   displayName: name,
   testEnvironment: 'node',
   transform,
+  transformIgnorePatterns,
   testMatch: [`<rootDir>/test/${name}/**/*.test.ts`],
   ...extra,
 });
