@@ -1,3 +1,5 @@
+import type { ConnectionRecord, ConnectionStatus, PendingAuthorization } from './connections/model';
+
 /**
  * The small interfaces the domain talks to; `lambdas/adapters/` implements them for Secrets
  * Manager and DynamoDB, tests may implement them in memory.
@@ -68,4 +70,35 @@ export interface Connection {
   readonly region: string;
   /** Secrets Manager id (name or ARN) of the connection's token secret. */
   readonly secretId: string;
+}
+
+export interface ConnectionRepository {
+  get(customerId: string): Promise<ConnectionRecord | undefined>;
+  /** Creates or replaces the connection row. */
+  put(record: ConnectionRecord): Promise<void>;
+  setStatus(customerId: string, status: ConnectionStatus, reason: string, now: number): Promise<void>;
+}
+
+export interface AuthorizationStateStore {
+  put(pending: PendingAuthorization): Promise<void>;
+  /** Deletes and returns the state in one conditional step; undefined if it was not there. */
+  consume(state: string): Promise<PendingAuthorization | undefined>;
+}
+
+export interface SecretAdmin {
+  /** Creates the secret, or puts a new current version if it exists. Returns its ARN. */
+  upsert(name: string, value: string): Promise<string>;
+  /** Deletes the secret at once (no recovery window); no error if it is gone already. */
+  remove(secretId: string): Promise<void>;
+}
+
+export interface WorkQueue {
+  send(body: object, options?: { delaySeconds?: number }): Promise<void>;
+}
+
+export interface CustomerDataStore {
+  /** Deletes every object under the prefix, page by page; returns how many. */
+  deleteObjects(prefix: string): Promise<number>;
+  /** Deletes every item of a records partition, batch by batch; returns how many. */
+  deleteRecords(partitionKey: string): Promise<number>;
 }

@@ -125,6 +125,7 @@ export async function ringWorld(options: WorldOptions = {}) {
 
   return {
     aws,
+    logger,
     sandbox,
     settings,
     prefix,

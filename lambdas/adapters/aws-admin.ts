@@ -1,0 +1,111 @@
+import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { CreateSecretCommand, DeleteSecretCommand, PutSecretValueCommand, ResourceExistsException, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { recordsTable } from '../core/definitions';
+import type { CustomerDataStore, SecretAdmin, WorkQueue } from '../core/ports';
+
+/** Connection secrets: created with the stack's KMS key, replaced in place on re-connect. */
+export class SecretsManagerAdmin implements SecretAdmin {
+  constructor(
+    private readonly client: SecretsManagerClient,
+    private readonly kmsKeyId?: string,
+  ) {}
+
+  async upsert(name: string, value: string): Promise<string> {
+    try {
+      const created = await this.client.send(new CreateSecretCommand({ Name: name, SecretString: value, KmsKeyId: this.kmsKeyId, Description: 'ring-portability connection tokens' }));
+      return created.ARN!;
+    } catch (error) {
+      if (!(error instanceof ResourceExistsException)) throw error;
+      const put = await this.client.send(new PutSecretValueCommand({ SecretId: name, SecretString: value }));
+      return put.ARN!;
+    }
+  }
+
+  async remove(secretId: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteSecretCommand({ SecretId: secretId, ForceDeleteWithoutRecovery: true }));
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+    }
+  }
+}
+
+export class SqsWorkQueue implements WorkQueue {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async send(body: object, options: { delaySeconds?: number } = {}): Promise<void> {
+    await this.client.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(body), DelaySeconds: options.delaySeconds }));
+  }
+}
+
+const MAX_BATCH_ATTEMPTS = 8;
+
+/**
+ * Deletes a customer's data page by page (1,000 objects, 25 items at a time), so memory stays
+ * flat for millions of objects or items, and a call cut short can simply be made again.
+ */
+export class AwsCustomerDataStore implements CustomerDataStore {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    private readonly documents: DynamoDBDocumentClient,
+    private readonly recordsTableName: string,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  ) {}
+
+  async deleteObjects(prefix: string): Promise<number> {
+    let deleted = 0;
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: 1_000 }));
+      const keys = (page.Contents ?? []).map((object) => ({ Key: object.Key! }));
+      if (keys.length > 0) {
+        const result = await this.s3.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } }));
+        if (result.Errors && result.Errors.length > 0) throw new Error(`S3 refused to delete ${result.Errors.length} objects under ${prefix}: ${result.Errors[0].Code}`);
+        deleted += keys.length;
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return deleted;
+  }
+
+  async deleteRecords(partitionKey: string): Promise<number> {
+    const pk = recordsTable.partitionKey.name;
+    const sk = recordsTable.sortKey.name;
+    let deleted = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.documents.send(
+        new QueryCommand({
+          TableName: this.recordsTableName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': pk, '#sk': sk },
+          ExpressionAttributeValues: { ':pk': partitionKey },
+          ProjectionExpression: '#pk, #sk',
+          ExclusiveStartKey: start,
+          Limit: 500,
+        }),
+      );
+      const keys = (page.Items ?? []).map((item) => ({ [pk]: item[pk] as string, [sk]: item[sk] as string }));
+      for (let i = 0; i < keys.length; i += 25) await this.batchDelete(keys.slice(i, i + 25));
+      deleted += keys.length;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return deleted;
+  }
+
+  private async batchDelete(keys: Record<string, string>[]): Promise<void> {
+    let pending = keys.map((Key) => ({ DeleteRequest: { Key } }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= MAX_BATCH_ATTEMPTS) throw new Error(`DynamoDB left ${pending.length} deletes unprocessed after ${MAX_BATCH_ATTEMPTS} attempts`);
+      if (attempt > 0) await this.sleep(Math.min(2_000, 50 * 2 ** attempt));
+      const result = await this.documents.send(new BatchWriteCommand({ RequestItems: { [this.recordsTableName]: pending } }));
+      pending = (result.UnprocessedItems?.[this.recordsTableName] ?? []) as typeof pending;
+    }
+  }
+}

@@ -1,0 +1,177 @@
+import { PutObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
+import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { ConnectionTokens } from '../../lambdas/core/ring/token-service';
+import { Secret } from '../../lambdas/core/secret';
+import { connectWorld, RETURN_ORIGIN, type ConnectWorld } from './support/connect-world';
+
+let world: ConnectWorld;
+beforeAll(async () => {
+  world = await connectWorld();
+});
+afterAll(() => world.stop());
+
+const bodyOf = (response: APIGatewayProxyStructuredResultV2) => JSON.parse(response.body ?? '{}') as Record<string, unknown>;
+let next = 0;
+const customerId = () => `customer-${Date.now()}-${next++}`;
+
+async function connected(id = customerId(), returnUrl?: string) {
+  const link = await world.createLink({ customerId: id, brand: 'ring', region: 'eu-west-1', returnUrl });
+  expect(link.statusCode).toBe(201);
+  const redirect = await world.consentAt(String(bodyOf(link).authorizeUrl));
+  const response = await world.callback(redirect);
+  return { id, redirect, response };
+}
+
+describe('POST /connections', () => {
+  it('returns an authorize URL at the sandbox, as the reference shows it, and when it expires', async () => {
+    const response = await world.createLink({ customerId: customerId(), brand: 'ring' });
+    expect(response.statusCode).toBe(201);
+    const { authorizeUrl, expiresAt } = bodyOf(response) as { authorizeUrl: string; expiresAt: string };
+    const url = new URL(authorizeUrl);
+    expect(`${url.origin}${url.pathname}`).toBe(`${world.sandbox.baseUrl}/ring/oauth/v2/authorize`);
+    expect([...url.searchParams.keys()]).toEqual(['redirect_uri', 'client_id', 'response_type', 'scope', 'code_challenge', 'code_challenge_method', 'state']);
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+    const ttl = Date.parse(expiresAt) - world.clock.now();
+    expect(ttl).toBeGreaterThan(9 * 60_000);
+    expect(ttl).toBeLessThanOrEqual(10 * 60_000);
+  });
+
+  it.each([
+    [{ customerId: 'ok', brand: 'nest' }, 'body.brand'],
+    [{ customerId: 'no spaces', brand: 'ring' }, 'body.customerId'],
+    [{ customerId: 'x'.repeat(200), brand: 'ring' }, 'body.customerId'],
+    [{ customerId: 'ok', brand: 'ring', region: 'eu-central-1' }, 'body.region'],
+    [{ customerId: 'ok', brand: 'ring', extra: 1 }, 'extra'],
+    [{ customerId: 'ok', brand: 'ring', returnUrl: 'https://evil.example.net/after' }, 'not one of the allowed return origins'],
+    [{ customerId: 'ok', brand: 'ring', returnUrl: 'javascript:alert(1)' }, 'not one of the allowed return origins'],
+  ])('rejects %j with 400 naming the problem', async (body, problem) => {
+    const response = await world.createLink(body);
+    expect(response.statusCode).toBe(400);
+    expect(bodyOf(response)).toEqual({ error: 'bad_request', message: expect.stringContaining(problem) });
+  });
+
+  it('rejects an oversized body with 413', async () => {
+    const response = await world.createLink({ customerId: 'ok', brand: 'ring', returnUrl: `${RETURN_ORIGIN}/${'x'.repeat(20_000)}` });
+    expect(response.statusCode).toBe(413);
+  });
+});
+
+describe('GET /oauth/callback', () => {
+  it('connects: the secret holds a working refresh token, the connection is ACTIVE, one import is queued', async () => {
+    const { id, response } = await connected();
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toContain('Connected');
+
+    const status = await world.status(id);
+    expect(bodyOf(status)).toMatchObject({ customerId: id, status: 'ACTIVE', brand: 'ring', region: 'eu-west-1', scopeId: 'data-portability', connectedAt: expect.any(String) });
+    expect(bodyOf(status)).not.toHaveProperty('secretId');
+
+    const stored = await world.aws.clients.secretsManager.send(new GetSecretValueCommand({ SecretId: `${world.prefix}/connections/${id}` }));
+    const tokens = ConnectionTokens.parse(JSON.parse(stored.SecretString!));
+    const refreshed = await world.oauth.refresh(world.endpointsOf({ brand: 'ring', region: 'eu-west-1' }).tokenUrl, await world.credentials.get('ring'), new Secret(tokens.refreshToken));
+    expect(refreshed.expiresIn).toBe(14_400);
+
+    expect(await world.queuedImports()).toEqual([{ customerId: id, reason: 'connected', requestedAt: expect.any(String) }]);
+  });
+
+  it('redirects to the return URL with status and customerId, never the code', async () => {
+    const { id, redirect, response } = await connected(customerId(), `${RETURN_ORIGIN}/settings?tab=ring`);
+    expect(response.statusCode).toBe(302);
+    const location = response.headers!.location as string;
+    expect(location).toBe(`${RETURN_ORIGIN}/settings?tab=ring&status=connected&customerId=${id}`);
+    expect(location).not.toContain(redirect.code);
+    await world.queuedImports();
+  });
+
+  it('refuses a replayed state without exchanging the code again', async () => {
+    const { redirect } = await connected();
+    await world.control('DELETE', '/calls');
+    const replay = await world.callback(redirect);
+    expect(replay.statusCode).toBe(400);
+    expect(replay.body).toContain('expired or was already used');
+    expect(await world.tokenCalls()).toBe(0);
+    await world.queuedImports();
+  });
+
+  it('refuses an expired state (10 minutes) and a tampered one', async () => {
+    const link = await world.createLink({ customerId: customerId(), brand: 'ring' });
+    const redirect = await world.consentAt(String(bodyOf(link).authorizeUrl));
+    const tampered = await world.callback({ ...redirect, state: `${redirect.state.slice(0, -2)}xx` });
+    expect(tampered.statusCode).toBe(400);
+    world.sandbox.clock.advance(10 * 60_000 + 1);
+    await world.control('DELETE', '/calls');
+    const late = await world.callback(redirect);
+    expect(late.statusCode).toBe(400);
+    expect(await world.tokenCalls()).toBe(0);
+  });
+
+  it('records a refusal (error=access_denied) and sends the customer back with status=denied', async () => {
+    const id = customerId();
+    const link = await world.createLink({ customerId: id, brand: 'ring', returnUrl: `${RETURN_ORIGIN}/done` });
+    const state = new URL(String(bodyOf(link).authorizeUrl)).searchParams.get('state')!;
+    const response = await world.callback({ error: 'access_denied', error_description: 'The resource owner or authorization server denied the request', state });
+    expect(response.statusCode).toBe(302);
+    expect(response.headers!.location).toBe(`${RETURN_ORIGIN}/done?status=denied&customerId=${id}`);
+    expect((await world.status(id)).statusCode).toBe(404);
+  });
+
+  it('replaces the old grant cleanly when the same customer connects again', async () => {
+    const { id } = await connected();
+    const first = ConnectionTokens.parse(JSON.parse((await world.secrets.read(`${world.prefix}/connections/${id}`))!.value));
+    await connected(id);
+    const second = ConnectionTokens.parse(JSON.parse((await world.secrets.read(`${world.prefix}/connections/${id}`))!.value));
+    expect(second.refreshToken).not.toBe(first.refreshToken);
+    expect(bodyOf(await world.status(id))).toMatchObject({ status: 'ACTIVE' });
+    const tokenUrl = world.endpointsOf({ brand: 'ring', region: 'eu-west-1' }).tokenUrl;
+    await expect(world.oauth.refresh(tokenUrl, await world.credentials.get('ring'), new Secret(second.refreshToken))).resolves.toMatchObject({ expiresIn: 14_400 });
+    await world.queuedImports();
+  });
+});
+
+describe('connection management', () => {
+  it('queues an import on request for an ACTIVE connection, 404s an unknown one', async () => {
+    const { id } = await connected();
+    await world.queuedImports();
+    expect((await world.importNow(id)).statusCode).toBe(202);
+    expect(await world.queuedImports()).toEqual([expect.objectContaining({ customerId: id, reason: 'requested' })]);
+    expect((await world.importNow('nobody')).statusCode).toBe(404);
+  });
+
+  it('disconnects with purge: every object and record of the customer goes, nothing of another customer', async () => {
+    const { id } = await connected();
+    const { id: other } = await connected();
+    const { s3, documents } = world.aws.clients;
+    const bucket = world.aws.resources.rawDataBucket;
+    const table = world.aws.resources.recordsTable;
+    for (const who of [id, other]) {
+      for (let i = 0; i < 30; i++) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `raw/${who}/q1/Ring.EventManager.Events/${i}.json`, Body: '[]' }));
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `rejected/${who}/q1.jsonl`, Body: '{}' }));
+      for (const dataset of ['Ring.EventManager.Events', 'Ring.Alarm.HubData']) {
+        const items = Array.from({ length: 60 }, (_, i) => ({ PutRequest: { Item: { pk: `${who}#${dataset}`, sk: `2026-01-01#${i}`, record: { i } } } }));
+        for (let i = 0; i < items.length; i += 25) await documents.send(new BatchWriteCommand({ RequestItems: { [table]: items.slice(i, i + 25) } }));
+      }
+    }
+
+    const response = await world.disconnect(id, true);
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response)).toEqual({ customerId: id, status: 'REVOKED', purged: { objects: 31, records: 120 } });
+
+    const remaining = async (who: string) => {
+      const raw = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `raw/${who}/` }));
+      const rejected = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `rejected/${who}/` }));
+      const records = await documents.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `${who}#Ring.EventManager.Events` } }));
+      return { objects: (raw.KeyCount ?? 0) + (rejected.KeyCount ?? 0), records: records.Count };
+    };
+    expect(await remaining(id)).toEqual({ objects: 0, records: 0 });
+    expect(await remaining(other)).toEqual({ objects: 31, records: 60 });
+    expect(bodyOf(await world.status(id))).toMatchObject({ status: 'REVOKED' });
+    await expect(world.aws.clients.secretsManager.send(new GetSecretValueCommand({ SecretId: `${world.prefix}/connections/${id}` }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+    expect((await world.importNow(id)).statusCode).toBe(409);
+
+    // Idempotent: a second call (e.g. after a timeout) finishes cleanly.
+    expect(bodyOf(await world.disconnect(id, true))).toEqual({ customerId: id, status: 'REVOKED', purged: { objects: 0, records: 0 } });
+    await world.queuedImports();
+  });
+});
