@@ -16,6 +16,11 @@ export class RingPortabilityStack extends Stack {
     this.portability = new RingPortability(this, 'RingPortability', { settings: props.settings });
     const { stateful, monitoring } = this.portability;
 
+    new CfnOutput(this, 'ApiUrl', { value: this.portability.connectApi.api.apiEndpoint });
+    new CfnOutput(this, 'RedirectUri', {
+      value: this.portability.connectApi.redirectUri,
+      description: 'Register this exact URI with Ring as your OAuth redirect URI.',
+    });
     new CfnOutput(this, 'RawDataBucketName', { value: stateful.rawDataBucket.bucketName });
     new CfnOutput(this, 'ControlTableName', { value: stateful.controlTable.tableName });
     new CfnOutput(this, 'RecordsTableName', { value: stateful.recordsTable.tableName });

@@ -3,6 +3,7 @@ import { parseSettings, type Settings, type SettingsInput } from '../lambdas/cor
 import { Monitoring } from './monitoring';
 import { removalPolicyOf } from './removal';
 import { StatefulResources } from './stateful/stateful-resources';
+import { ConnectApi } from './stateless/connect-api';
 
 export interface RingPortabilityProps {
   /**
@@ -23,6 +24,7 @@ export class RingPortability extends Construct {
   readonly settings: Settings;
   readonly stateful: StatefulResources;
   readonly monitoring: Monitoring;
+  readonly connectApi: ConnectApi;
 
   constructor(scope: Construct, id: string, props: RingPortabilityProps = {}) {
     super(scope, id);
@@ -37,5 +39,6 @@ export class RingPortability extends Construct {
     for (const { definition, deadLetterQueue } of this.stateful.queues.all) {
       this.monitoring.alarmOnDeadLetters(`${definition.id}-dead-letters`, deadLetterQueue, definition.id);
     }
+    this.connectApi = new ConnectApi(this, 'ConnectApi', { settings: this.settings, stateful: this.stateful, removalPolicy });
   }
 }

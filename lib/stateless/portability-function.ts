@@ -1,7 +1,8 @@
 import * as path from 'node:path';
-import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -32,8 +33,8 @@ export interface PortabilityFunctionProps {
   readonly environment?: Record<string, string>;
 }
 
-export type TableAccess = 'read' | 'readWrite';
-export type BucketAccess = 'read' | 'write' | 'readWrite';
+export type TableAccess = 'read' | 'write' | 'readWrite';
+export type BucketAccess = 'read' | 'write' | 'readWrite' | 'delete';
 export type SecretAccess = 'read' | 'readWrite';
 
 export interface ConsumeOptions {
@@ -116,6 +117,7 @@ export class PortabilityFunction extends NodejsFunction {
   /** Grants access to a table and sets `envName` to its name. */
   bindTable(envName: string, table: ITable, access: TableAccess): this {
     if (access === 'read') table.grantReadData(this);
+    else if (access === 'write') table.grantWriteData(this);
     else table.grantReadWriteData(this);
     this.acknowledgeWildcards(
       [`Resource::${arnReference(table)}/index/*`],
@@ -129,7 +131,11 @@ export class PortabilityFunction extends NodejsFunction {
   bindBucket(envName: string, bucket: IBucket, access: BucketAccess): this {
     if (access === 'read') bucket.grantRead(this);
     else if (access === 'write') bucket.grantPut(this);
-    else bucket.grantReadWrite(this);
+    else if (access === 'delete') {
+      // Listing (to find a customer's objects) and deleting them; no reading of contents.
+      bucket.grantDelete(this);
+      this.addToRolePolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
+    } else bucket.grantReadWrite(this);
     this.acknowledgeWildcards(
       [`Resource::${arnReference(bucket)}/*`, 'Action::s3:Abort*', 'Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*', 'Action::s3:DeleteObject*'],
       "Object keys are per customer and query, known only at run time; CDK's bucket grant is limited to this bucket, and s3:Abort* lets a failed multipart upload be aborted.",
@@ -150,6 +156,24 @@ export class PortabilityFunction extends NodejsFunction {
     secret.grantRead(this);
     if (access === 'readWrite') secret.grantWrite(this);
     return this.setEnv(envName, secret.secretArn);
+  }
+
+  /**
+   * Grants Secrets Manager actions on every secret whose name starts with `namePrefix` (the
+   * per-connection secrets, created at run time), and KMS use of their key when given.
+   */
+  grantSecretsUnder(namePrefix: string, actions: string[], key?: IKey): this {
+    // Pseudo parameters, not the stack's resolved region/account: the same policy (and cdk-nag
+    // finding) whether the stack is environment-agnostic or not.
+    this.addToRolePolicy(
+      new PolicyStatement({ actions, resources: [`arn:${Aws.PARTITION}:secretsmanager:${Aws.REGION}:${Aws.ACCOUNT_ID}:secret:${namePrefix}*`] }),
+    );
+    if (key) key.grantEncryptDecrypt(this);
+    this.acknowledgeWildcards(
+      [`Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${namePrefix}*`, 'Action::kms:ReEncrypt*', 'Action::kms:GenerateDataKey*'],
+      'Connection secrets are created per customer at run time; the grant covers only names under the connections prefix.',
+    );
+    return this;
   }
 
   /**

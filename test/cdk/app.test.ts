@@ -21,6 +21,21 @@ describe('the CDK app (bin/ring-portability.ts)', () => {
     expect(stack.portability.settings.brands).toEqual(['ring', 'blink']);
   });
 
+  it('is nag-clean in a concrete account and region too, as `cdk deploy` synthesizes it', () => {
+    const saved = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
+    process.env.CDK_DEFAULT_ACCOUNT = '123456789012';
+    process.env.CDK_DEFAULT_REGION = 'eu-west-1';
+    try {
+      const { app } = buildApp({ context: { ...cdkJson.context, ...NO_BUNDLING } });
+      expect(() => app.synth()).not.toThrow();
+    } finally {
+      for (const [key, value] of [['CDK_DEFAULT_ACCOUNT', saved.account], ['CDK_DEFAULT_REGION', saved.region]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
+
   it('fails synth on a cdk-nag finding (the checks are really applied)', () => {
     const { app, stack } = buildApp({ context: { ...cdkJson.context, ...NO_BUNDLING } });
     new Bucket(stack, 'NonCompliantBucket');

@@ -89,9 +89,12 @@ describe('PortabilityFunction', () => {
         }),
       },
     });
-    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-      (policy) => (policy as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement,
-    );
+    // Only this function's own policy (the construct adds other functions of its own).
+    const roleId = logicalId(bound.fn.role as never);
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .map((policy) => (policy as { Properties: { Roles: unknown[]; PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }).Properties)
+      .filter((properties) => JSON.stringify(properties.Roles).includes(`"${roleId}"`))
+      .flatMap((properties) => properties.PolicyDocument.Statement);
     const actionsOn = (resourceId: string) =>
       statements
         .filter((statement) => JSON.stringify(statement.Resource).includes(`"${resourceId}"`))

@@ -1,0 +1,86 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { AwsCustomerDataStore, SecretsManagerAdmin, SqsWorkQueue } from '../adapters/aws-admin';
+import { DynamoDbAuthorizationStateStore, DynamoDbConnectionRepository } from '../adapters/connection-stores';
+import { SecretsManagerStore } from '../adapters/secrets-manager-store';
+import type { ConnectDeps } from '../core/connections/connect';
+import type { ManageDeps } from '../core/connections/manage';
+import { secretNames } from '../core/definitions';
+import { systemClock } from '../core/ports';
+import { ClientCredentialsProvider } from '../core/ring/client-credentials';
+import { OAuthClient } from '../core/ring/oauth-client';
+import { parseSettings, type Settings } from '../core/settings';
+
+/** The product's settings, handed to every function as one JSON variable and validated with the same schema as synth. */
+export const SettingsVariable = z.string().transform((text, ctx): Settings => {
+  try {
+    return parseSettings(JSON.parse(text), 'SETTINGS');
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+const name = z.string().min(1);
+
+export const ConnectEnv = z.object({
+  SETTINGS: SettingsVariable,
+  CONTROL_TABLE: name,
+  IMPORTS_QUEUE_URL: z.url(),
+  REDIRECT_URI: z.url(),
+  KMS_KEY_ID: name,
+});
+
+export const ManageEnv = z.object({
+  CONTROL_TABLE: name,
+  RECORDS_TABLE: name,
+  RAW_BUCKET: name,
+  IMPORTS_QUEUE_URL: z.url(),
+});
+
+/** One set of SDK clients per container, reused across invocations. */
+function clients() {
+  const dynamodb = new DynamoDBClient({});
+  return {
+    documents: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
+    secretsManager: new SecretsManagerClient({}),
+    sqs: new SQSClient({}),
+    s3: new S3Client({}),
+  };
+}
+
+export const logger = new Logger();
+
+export function connectDeps(env: z.output<typeof ConnectEnv>): ConnectDeps {
+  const aws = clients();
+  const secrets = new SecretsManagerStore(aws.secretsManager);
+  return {
+    settings: env.SETTINGS,
+    redirectUri: env.REDIRECT_URI,
+    states: new DynamoDbAuthorizationStateStore(aws.documents, env.CONTROL_TABLE),
+    connections: new DynamoDbConnectionRepository(aws.documents, env.CONTROL_TABLE),
+    secretAdmin: new SecretsManagerAdmin(aws.secretsManager, env.KMS_KEY_ID),
+    imports: new SqsWorkQueue(aws.sqs, env.IMPORTS_QUEUE_URL),
+    credentials: new ClientCredentialsProvider(secrets, (brand) => secretNames.clientCredentials(env.SETTINGS.resourcePrefix, brand), systemClock),
+    oauth: new OAuthClient(),
+    clock: systemClock,
+    logger,
+  };
+}
+
+export function manageDeps(env: z.output<typeof ManageEnv>): ManageDeps {
+  const aws = clients();
+  return {
+    connections: new DynamoDbConnectionRepository(aws.documents, env.CONTROL_TABLE),
+    secretAdmin: new SecretsManagerAdmin(aws.secretsManager),
+    imports: new SqsWorkQueue(aws.sqs, env.IMPORTS_QUEUE_URL),
+    data: new AwsCustomerDataStore(aws.s3, env.RAW_BUCKET, aws.documents, env.RECORDS_TABLE),
+    clock: systemClock,
+    logger,
+  };
+}

@@ -1,0 +1,140 @@
+import { Duration, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { CfnStage, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { secretNames } from '../../lambdas/core/definitions';
+import type { Settings } from '../../lambdas/core/settings';
+import type { StatefulResources } from '../stateful/stateful-resources';
+import { PortabilityFunction } from './portability-function';
+
+export interface ConnectApiProps {
+  readonly settings: Settings;
+  readonly stateful: StatefulResources;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/** API-wide throttle; the public callback has a tighter one of its own. */
+export const API_THROTTLE = { rateLimit: 50, burstLimit: 100 };
+export const PUBLIC_ROUTE_THROTTLE = { rateLimit: 10, burstLimit: 20 };
+
+/**
+ * The HTTP API of the connect flow: the integrator's backend creates connect links and manages
+ * connections with SigV4-signed (IAM) calls; Ring sends the customer's browser to the public
+ * OAuth callback. Access logs never include query strings (the callback's carries the code).
+ */
+export class ConnectApi extends Construct {
+  readonly api: HttpApi;
+  readonly redirectUri: string;
+  readonly connect: PortabilityFunction;
+  readonly callback: PortabilityFunction;
+  readonly connections: PortabilityFunction;
+  readonly routes: Record<string, HttpRoute>;
+
+  constructor(scope: Construct, id: string, props: ConnectApiProps) {
+    super(scope, id);
+    const { settings, stateful } = props;
+    const logRetention = settings.retention.logRetentionDays as RetentionDays;
+
+    this.api = new HttpApi(this, 'Api', {
+      description: 'ring-portability: connect links, OAuth callback, connection management',
+      createDefaultStage: false,
+      // No CORS: browsers never call this API from another origin.
+    });
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: logRetention, removalPolicy: props.removalPolicy });
+    const stage = new HttpStage(this, 'Stage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: API_THROTTLE,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            time: '$context.requestTime',
+            ip: '$context.identity.sourceIp',
+            caller: '$context.identity.caller',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            latencyMs: '$context.responseLatency',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
+    });
+    (stage.node.defaultChild as CfnStage).addPropertyOverride('RouteSettings', {
+      'GET /oauth/callback': { ThrottlingRateLimit: PUBLIC_ROUTE_THROTTLE.rateLimit, ThrottlingBurstLimit: PUBLIC_ROUTE_THROTTLE.burstLimit },
+    });
+
+    this.redirectUri = `${settings.publicBaseUrl ?? this.api.apiEndpoint}/oauth/callback`;
+    const common = { logRetention, removalPolicy: props.removalPolicy };
+    const connectEnvironment = {
+      SETTINGS: JSON.stringify(settings),
+      REDIRECT_URI: this.redirectUri,
+      KMS_KEY_ID: stateful.key.keyArn,
+    };
+    const clientSecrets = Object.values(stateful.clientSecrets);
+    const connectionSecrets = secretNames.connection(settings.resourcePrefix, '');
+
+    this.connect = new PortabilityFunction(this, 'Connect', {
+      ...common,
+      entry: 'lambdas/connect/handler.ts',
+      serviceName: 'connect',
+      description: 'POST /connections: creates a connect link (state + PKCE)',
+      environment: connectEnvironment,
+    })
+      .bindTable('CONTROL_TABLE', stateful.controlTable, 'write')
+      .bindQueue('IMPORTS_QUEUE_URL', stateful.queues.queues.imports.queue);
+    for (const secret of clientSecrets) secret.grantRead(this.connect);
+
+    this.callback = new PortabilityFunction(this, 'Callback', {
+      ...common,
+      entry: 'lambdas/callback/handler.ts',
+      serviceName: 'callback',
+      description: 'GET /oauth/callback: exchanges the code, stores the tokens, starts the first import',
+      environment: connectEnvironment,
+      timeout: Duration.seconds(20),
+    })
+      .bindTable('CONTROL_TABLE', stateful.controlTable, 'readWrite')
+      .bindQueue('IMPORTS_QUEUE_URL', stateful.queues.queues.imports.queue)
+      .grantSecretsUnder(connectionSecrets, ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret'], stateful.key);
+    for (const secret of clientSecrets) secret.grantRead(this.callback);
+
+    this.connections = new PortabilityFunction(this, 'Connections', {
+      ...common,
+      entry: 'lambdas/connections/handler.ts',
+      serviceName: 'connections',
+      description: 'GET/DELETE /connections/{customerId}, POST …/imports: status, import now, disconnect and purge',
+      timeout: Duration.minutes(5),
+      memorySize: 1024,
+    })
+      .bindTable('CONTROL_TABLE', stateful.controlTable, 'readWrite')
+      .bindTable('RECORDS_TABLE', stateful.recordsTable, 'readWrite')
+      .bindBucket('RAW_BUCKET', stateful.rawDataBucket, 'delete')
+      .bindQueue('IMPORTS_QUEUE_URL', stateful.queues.queues.imports.queue)
+      .grantSecretsUnder(connectionSecrets, ['secretsmanager:DeleteSecret', 'secretsmanager:DescribeSecret']);
+
+    const iam = new HttpIamAuthorizer();
+    const route = (path: string, method: HttpMethod, fn: PortabilityFunction, authorized: boolean): HttpRoute[] =>
+      this.api.addRoutes({
+        path,
+        methods: [method],
+        integration: new HttpLambdaIntegration(`${fn.node.id}${method}Integration`, fn),
+        authorizer: authorized ? iam : undefined,
+      });
+    this.routes = {
+      'POST /connections': route('/connections', HttpMethod.POST, this.connect, true)[0],
+      'GET /oauth/callback': route('/oauth/callback', HttpMethod.GET, this.callback, false)[0],
+      'GET /connections/{customerId}': route('/connections/{customerId}', HttpMethod.GET, this.connections, true)[0],
+      'POST /connections/{customerId}/imports': route('/connections/{customerId}/imports', HttpMethod.POST, this.connections, true)[0],
+      'DELETE /connections/{customerId}': route('/connections/{customerId}', HttpMethod.DELETE, this.connections, true)[0],
+    };
+    Validations.of(this.routes['GET /oauth/callback']).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason: "The OAuth redirect URI is called by the customer's browser coming back from Ring: it cannot carry AWS credentials. It accepts only a single-use state created by an IAM-authorized call, and is throttled.",
+    });
+  }
+}
