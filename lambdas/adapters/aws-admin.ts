@@ -3,7 +3,7 @@ import { CreateSecretCommand, DeleteSecretCommand, PutSecretValueCommand, Resour
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { recordsTable } from '../core/definitions';
-import type { CustomerDataStore, SecretAdmin, WorkQueue } from '../core/ports';
+import type { CustomerDataStore, DeletionProgress, SecretAdmin, WorkQueue } from '../core/ports';
 
 /** Connection secrets: created with the stack's KMS key, replaced in place on re-connect. */
 export class SecretsManagerAdmin implements SecretAdmin {
@@ -47,7 +47,8 @@ const MAX_BATCH_ATTEMPTS = 8;
 
 /**
  * Deletes a customer's data page by page (1,000 objects, 25 items at a time), so memory stays
- * flat for millions of objects or items, and a call cut short can simply be made again.
+ * flat for millions of objects or items. Deletion is idempotent: work stopped by `shouldStop`
+ * (the request's time budget) is finished by the next call.
  */
 export class AwsCustomerDataStore implements CustomerDataStore {
   constructor(
@@ -58,10 +59,11 @@ export class AwsCustomerDataStore implements CustomerDataStore {
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   ) {}
 
-  async deleteObjects(prefix: string): Promise<number> {
+  async deleteObjects(prefix: string, shouldStop: () => boolean): Promise<DeletionProgress> {
     let deleted = 0;
     let token: string | undefined;
     do {
+      if (shouldStop()) return { deleted, complete: false };
       const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: 1_000 }));
       const keys = (page.Contents ?? []).map((object) => ({ Key: object.Key! }));
       if (keys.length > 0) {
@@ -71,15 +73,16 @@ export class AwsCustomerDataStore implements CustomerDataStore {
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    return deleted;
+    return { deleted, complete: true };
   }
 
-  async deleteRecords(partitionKey: string): Promise<number> {
+  async deleteRecords(partitionKey: string, shouldStop: () => boolean): Promise<DeletionProgress> {
     const pk = recordsTable.partitionKey.name;
     const sk = recordsTable.sortKey.name;
     let deleted = 0;
     let start: Record<string, unknown> | undefined;
     do {
+      if (shouldStop()) return { deleted, complete: false };
       const page = await this.documents.send(
         new QueryCommand({
           TableName: this.recordsTableName,
@@ -96,7 +99,7 @@ export class AwsCustomerDataStore implements CustomerDataStore {
       deleted += keys.length;
       start = page.LastEvaluatedKey;
     } while (start);
-    return deleted;
+    return { deleted, complete: true };
   }
 
   private async batchDelete(keys: Record<string, string>[]): Promise<void> {

@@ -1,12 +1,16 @@
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { disconnect, getConnection, requestImport, type ManageDeps } from '../core/connections/manage';
 import { CustomerId, NotFoundError } from '../core/connections/model';
 import { rawPrefixes } from '../core/connections/partitions';
 import { httpErrors, json, parse, type HttpEvent, type HttpResult } from '../shared/http';
 
 // (adapter) --> getConnection | requestImport | disconnect --> domain
+/** API Gateway gives an integration 30 s: purge stops in time to answer. */
+const PURGE_BUDGET_MS = 25_000;
+
 export function makeConnectionsHandler(deps: ManageDeps) {
-  return middy(async (event: HttpEvent): Promise<HttpResult> => {
+  return middy(async (event: HttpEvent, context: Context): Promise<HttpResult> => {
     const customerId = parse(CustomerId, event.pathParameters?.customerId, 'customerId');
     switch (event.routeKey) {
       case 'GET /connections/{customerId}':
@@ -15,7 +19,10 @@ export function makeConnectionsHandler(deps: ManageDeps) {
         return json(202, await requestImport(deps, customerId));
       case 'DELETE /connections/{customerId}': {
         const purge = event.queryStringParameters?.purge === 'true';
-        return json(200, await disconnect(deps, customerId, { purge, rawPrefixes }));
+        const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() - 3_000 : PURGE_BUDGET_MS;
+        const result = await disconnect(deps, customerId, { purge, rawPrefixes, deadline: deps.clock.now() + Math.min(PURGE_BUDGET_MS, remaining) });
+        // 202: purge stopped at its time budget; DELETE again to continue.
+        return json(result.purged && !result.purged.complete ? 202 : 200, result);
       }
       default:
         throw new NotFoundError(`no route ${event.routeKey}`);

@@ -96,9 +96,15 @@ export interface WorkQueue {
   send(body: object, options?: { delaySeconds?: number }): Promise<void>;
 }
 
+export interface DeletionProgress {
+  readonly deleted: number;
+  /** False when `shouldStop` ended the work early: call again to continue. */
+  readonly complete: boolean;
+}
+
 export interface CustomerDataStore {
-  /** Deletes every object under the prefix, page by page; returns how many. */
-  deleteObjects(prefix: string): Promise<number>;
-  /** Deletes every item of a records partition, batch by batch; returns how many. */
-  deleteRecords(partitionKey: string): Promise<number>;
+  /** Deletes the objects under the prefix, page by page, until done or `shouldStop()`. */
+  deleteObjects(prefix: string, shouldStop: () => boolean): Promise<DeletionProgress>;
+  /** Deletes the items of a records partition, batch by batch, until done or `shouldStop()`. */
+  deleteRecords(partitionKey: string, shouldStop: () => boolean): Promise<DeletionProgress>;
 }

@@ -3,6 +3,8 @@ import { GetSecretValueCommand, ResourceNotFoundException } from '@aws-sdk/clien
 import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ConnectionTokens } from '../../lambdas/core/ring/token-service';
+import { disconnect } from '../../lambdas/core/connections/manage';
+import { rawPrefixes } from '../../lambdas/core/connections/partitions';
 import { Secret } from '../../lambdas/core/secret';
 import { connectWorld, RETURN_ORIGIN, type ConnectWorld } from './support/connect-world';
 
@@ -156,7 +158,7 @@ describe('connection management', () => {
 
     const response = await world.disconnect(id, true);
     expect(response.statusCode).toBe(200);
-    expect(bodyOf(response)).toEqual({ customerId: id, status: 'REVOKED', purged: { objects: 31, records: 120 } });
+    expect(bodyOf(response)).toEqual({ customerId: id, status: 'REVOKED', purged: { objects: 31, records: 120, complete: true } });
 
     const remaining = async (who: string) => {
       const raw = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `raw/${who}/` }));
@@ -170,8 +172,22 @@ describe('connection management', () => {
     await expect(world.aws.clients.secretsManager.send(new GetSecretValueCommand({ SecretId: `${world.prefix}/connections/${id}` }))).rejects.toBeInstanceOf(ResourceNotFoundException);
     expect((await world.importNow(id)).statusCode).toBe(409);
 
-    // Idempotent: a second call (e.g. after a timeout) finishes cleanly.
-    expect(bodyOf(await world.disconnect(id, true))).toEqual({ customerId: id, status: 'REVOKED', purged: { objects: 0, records: 0 } });
+    // Idempotent: a second call finishes cleanly.
+    expect(bodyOf(await world.disconnect(id, true))).toEqual({ customerId: id, status: 'REVOKED', purged: { objects: 0, records: 0, complete: true } });
+    await world.queuedImports();
+  });
+
+  it('stops a purge at its time budget and continues on the next call (202, then 200)', async () => {
+    const { id } = await connected();
+    const { s3 } = world.aws.clients;
+    const bucket = world.aws.resources.rawDataBucket;
+    for (let i = 0; i < 5; i++) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `raw/${id}/q/${i}.json`, Body: '[]' }));
+    // A budget already spent: nothing is deleted yet, and the answer says to call again.
+    const first = await disconnect(world.manageDeps, id, { purge: true, rawPrefixes, deadline: world.clock.now() });
+    expect(first.purged).toEqual({ objects: 0, records: 0, complete: false });
+    const second = await world.disconnect(id, true);
+    expect(second.statusCode).toBe(200);
+    expect(bodyOf(second)).toMatchObject({ purged: { objects: 5, complete: true } });
     await world.queuedImports();
   });
 });

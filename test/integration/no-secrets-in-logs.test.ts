@@ -2,6 +2,8 @@ import { inspect } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ConnectionTokens } from '../../lambdas/core/ring/token-service';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { connectWorld, RETURN_ORIGIN } from './support/connect-world';
 import { ringWorld } from './support/ring-world';
 
 describe('no secret in any log line or error', () => {
@@ -57,6 +59,40 @@ describe('no secret in any log line or error', () => {
     const printed = [...lines, ...errors.flatMap((error) => [String(error), JSON.stringify(error), inspect(error, { depth: 5 })])].join('\n');
     expect(lines.some((line) => line.includes('refreshed the access token'))).toBe(true);
     expect(secrets.filter((secret) => secret.length >= 8)).toHaveLength(secrets.length);
+    for (const secret of secrets) expect(printed).not.toContain(secret);
+  });
+
+  it('runs the connect flow through its handlers: link, consent, callback, replay, status, import, disconnect; nothing secret is printed', async () => {
+    const lines: string[] = [];
+    const spies = [process.stdout, process.stderr].map((stream) =>
+      jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        lines.push(String(chunk));
+        return true;
+      }),
+    );
+    const secrets: string[] = [];
+    const world = await connectWorld({ logger: new Logger({ serviceName: 'no-secrets', logLevel: 'DEBUG' }) });
+    try {
+      secrets.push(world.app.clientSecret);
+      const customerId = 'log-check-customer';
+      const link = JSON.parse((await world.createLink({ customerId, brand: 'ring', returnUrl: `${RETURN_ORIGIN}/back` })).body!) as { authorizeUrl: string };
+      const state = new URL(link.authorizeUrl).searchParams.get('state')!;
+      const pending = await world.aws.clients.documents.send(new GetCommand({ TableName: world.aws.resources.controlTable, Key: { pk: `STATE#${state}`, sk: 'STATE' } }));
+      secrets.push(String(pending.Item!.verifier), state);
+      const redirect = await world.consentAt(link.authorizeUrl);
+      secrets.push(redirect.code);
+      const response = await world.callback(redirect);
+      lines.push(JSON.stringify(response));
+      lines.push(JSON.stringify(await world.callback(redirect)));
+      const stored = ConnectionTokens.parse(JSON.parse((await world.secrets.read(`${world.prefix}/connections/${customerId}`))!.value));
+      secrets.push(stored.refreshToken, stored.accessToken!);
+      lines.push(JSON.stringify(await world.status(customerId)), JSON.stringify(await world.importNow(customerId)), JSON.stringify(await world.disconnect(customerId, true)));
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+      await world.stop();
+    }
+    const printed = lines.join('\n');
+    expect(printed).toContain('connection established');
     for (const secret of secrets) expect(printed).not.toContain(secret);
   });
 });

@@ -33,15 +33,20 @@ export async function requestImport(deps: ManageDeps, customerId: string): Promi
 export interface DisconnectResult {
   readonly customerId: string;
   readonly status: 'REVOKED';
-  readonly purged?: { readonly objects: number; readonly records: number };
+  /** With purge: what was deleted by this call, and whether everything is gone. */
+  readonly purged?: { readonly objects: number; readonly records: number; readonly complete: boolean };
 }
 
 /**
  * Forgets the customer's tokens and marks the connection REVOKED; with `purge`, also deletes
- * every raw object and record of the customer. Each step is idempotent, so a call cut short
- * (timeout) is finished by calling again.
+ * every raw object and record of the customer, until done or until `deadline` (epoch ms):
+ * then `complete: false` asks the caller to call again, which continues where this stopped.
  */
-export async function disconnect(deps: ManageDeps, customerId: string, options: { purge: boolean; rawPrefixes: (customerId: string) => string[] }): Promise<DisconnectResult> {
+export async function disconnect(
+  deps: ManageDeps,
+  customerId: string,
+  options: { purge: boolean; rawPrefixes: (customerId: string) => string[]; deadline?: number },
+): Promise<DisconnectResult> {
   const { connections, secretAdmin, data, clock, logger } = deps;
   const record = await connections.get(customerId);
   if (!record) throw new NotFoundError(`no connection for customer ${customerId}`);
@@ -50,10 +55,21 @@ export async function disconnect(deps: ManageDeps, customerId: string, options: 
   logger.info('connection revoked', { customerId, purge: options.purge });
   if (!options.purge) return { customerId, status: 'REVOKED' };
 
+  const shouldStop = () => options.deadline !== undefined && clock.now() >= options.deadline;
   let objects = 0;
-  for (const prefix of options.rawPrefixes(customerId)) objects += await data.deleteObjects(prefix);
   let records = 0;
-  for (const partition of DATASET_PARTITIONS) records += await data.deleteRecords(`${customerId}#${partition}`);
-  logger.info('customer data purged', { customerId, objects, records });
-  return { customerId, status: 'REVOKED', purged: { objects, records } };
+  let complete = true;
+  for (const prefix of options.rawPrefixes(customerId)) {
+    const progress = await data.deleteObjects(prefix, shouldStop);
+    objects += progress.deleted;
+    complete &&= progress.complete;
+  }
+  for (const partition of DATASET_PARTITIONS) {
+    if (!complete) break;
+    const progress = await data.deleteRecords(`${customerId}#${partition}`, shouldStop);
+    records += progress.deleted;
+    complete &&= progress.complete;
+  }
+  logger.info('customer data purged', { customerId, objects, records, complete });
+  return { customerId, status: 'REVOKED', purged: { objects, records, complete } };
 }
