@@ -1,0 +1,27 @@
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { CustomerId } from '../core/connections/model';
+import type { WorkQueue } from '../core/ports';
+import { requestDataQuery, type ImportDeps } from '../core/queries/import';
+import { processBatch } from '../shared/sqs';
+
+const ImportMessage = z.object({
+  customerId: CustomerId,
+  reason: z.enum(['connected', 'requested', 'scheduled']),
+  requestedAt: z.string(),
+});
+
+// (adapter) --> requestDataQuery --> domain
+export function makeImportsHandler(deps: ImportDeps & { readonly importsQueue: WorkQueue }) {
+  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    processBatch(event, deps.importsQueue, () => deps.clock.now(), deps.logger, async (body) => {
+      const request = ImportMessage.parse(body);
+      const remainingMs = typeof context.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
+      const outcome = await requestDataQuery(deps, request, { remainingMs });
+      if (outcome.outcome === 'retry-later') return { retryAfterSeconds: outcome.retryAfterSeconds };
+      if (outcome.outcome === 'skipped') deps.logger.info('import request skipped', { customerId: request.customerId, reason: outcome.reason });
+      return { done: true };
+    }),
+  );
+}

@@ -1,0 +1,38 @@
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Logger, WorkQueue } from '../core/ports';
+
+/** SQS allows at most 15 minutes of delay on a message. */
+const MAX_DELAY_SECONDS = 900;
+
+export type RecordResult = { readonly done: true } | { readonly retryAfterSeconds: number };
+
+/**
+ * Processes a batch one record at a time and reports only the failed ones (partial batch
+ * response), so one bad message never sends its batch back. A record that must wait is
+ * re-sent with a delay (carrying `notBefore` when the wait is longer than SQS allows) and
+ * its original deleted: waiting never burns a receive towards the DLQ.
+ */
+export async function processBatch(
+  event: SQSEvent,
+  queue: WorkQueue,
+  now: () => number,
+  logger: Logger,
+  handle: (body: unknown, record: SQSRecord) => Promise<RecordResult>,
+): Promise<SQSBatchResponse> {
+  const batchItemFailures: { itemIdentifier: string }[] = [];
+  for (const record of event.Records) {
+    try {
+      const body = JSON.parse(record.body) as Record<string, unknown>;
+      const notBefore = typeof body.notBefore === 'number' ? body.notBefore : undefined;
+      const result: RecordResult = notBefore !== undefined && notBefore > now() ? { retryAfterSeconds: Math.ceil((notBefore - now()) / 1000) } : await handle(body, record);
+      if ('retryAfterSeconds' in result) {
+        const delay = Math.max(1, Math.ceil(result.retryAfterSeconds));
+        await queue.send({ ...body, notBefore: now() + delay * 1000 }, { delaySeconds: Math.min(MAX_DELAY_SECONDS, delay) });
+      }
+    } catch (error) {
+      logger.error('message failed; it will be retried, then go to the dead-letter queue', { messageId: record.messageId, errorName: (error as Error).name, message: (error as Error).message });
+      batchItemFailures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures };
+}
