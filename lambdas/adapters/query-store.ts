@@ -1,7 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { controlTable } from '../core/definitions';
 import type { QueryRecord } from '../core/queries/model';
+import type { NotificationQueryStore, SubscriptionStore, TransitionResult } from '../core/notifications/handle';
 import type { QueryRepository } from '../core/queries/import';
 
 const PK = controlTable.partitionKey.name;
@@ -38,5 +39,85 @@ export class DynamoDbQueryRepository implements QueryRepository {
     if (!Item) return undefined;
     const { [PK]: _pk, [SK]: _sk, [GSI_PK]: _gpk, [GSI_SK]: _gsk, ...record } = Item;
     return record as QueryRecord;
+  }
+}
+
+/** The notification endpoint's view of queries: conditional transitions and a one-time completion claim. */
+export class DynamoDbNotificationQueryStore implements NotificationQueryStore {
+  private readonly repository: DynamoDbQueryRepository;
+
+  constructor(
+    private readonly documents: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {
+    this.repository = new DynamoDbQueryRepository(documents, tableName);
+  }
+
+  async finish(queryId: string, status: 'COMPLETED' | 'CANCELED', now: number): Promise<TransitionResult> {
+    try {
+      const { Attributes } = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: queryKey(queryId),
+          UpdateExpression: 'SET #status = :status, notifiedAt = :now, #gpk = :gpk',
+          ConditionExpression: 'attribute_exists(#pk) AND #status = :requested',
+          ExpressionAttributeNames: { '#status': 'status', '#pk': PK, '#gpk': GSI_PK },
+          ExpressionAttributeValues: { ':status': status, ':now': new Date(now).toISOString(), ':requested': 'REQUESTED', ':gpk': `QSTATUS#${status}` },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const { [PK]: _pk, [SK]: _sk, [GSI_PK]: _gpk, [GSI_SK]: _gsk, ...query } = Attributes!;
+      return { result: 'transitioned', query: query as QueryRecord };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const query = await this.repository.get(queryId);
+      return query ? { result: 'already', query } : { result: 'unknown' };
+    }
+  }
+
+  async claimCompletion(queryId: string, messageId: string): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: queryKey(queryId),
+          UpdateExpression: 'SET completionClaimedBy = :message',
+          ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(completionClaimedBy)',
+          ExpressionAttributeNames: { '#pk': PK },
+          ExpressionAttributeValues: { ':message': messageId },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async releaseCompletion(queryId: string): Promise<void> {
+    await this.documents.send(new UpdateCommand({ TableName: this.tableName, Key: queryKey(queryId), UpdateExpression: 'REMOVE completionClaimedBy' }));
+  }
+}
+
+/** Subscription confirmations (`SUBSCRIPTION#<TopicArn>`): confirmed, or pending an operator. */
+export class DynamoDbSubscriptionStore implements SubscriptionStore {
+  constructor(
+    private readonly documents: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async keepPending(topicArn: string, subscribeUrl: string, reason: string, now: number): Promise<void> {
+    await this.documents.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { [PK]: `SUBSCRIPTION#${topicArn}`, [SK]: 'SUBSCRIPTION', topicArn, status: 'PENDING', subscribeUrl, reason, receivedAt: new Date(now).toISOString() },
+      }),
+    );
+  }
+
+  async markConfirmed(topicArn: string, now: number): Promise<void> {
+    await this.documents.send(
+      new PutCommand({ TableName: this.tableName, Item: { [PK]: `SUBSCRIPTION#${topicArn}`, [SK]: 'SUBSCRIPTION', topicArn, status: 'CONFIRMED', confirmedAt: new Date(now).toISOString() } }),
+    );
   }
 }
