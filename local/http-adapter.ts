@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { closeServer, listenOnLoopback } from './emulators/running-service';
+
+export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export interface LocalRoute {
+  readonly method: string;
+  /** An API Gateway route path: `/connections/{customerId}`. */
+  readonly path: string;
+  readonly handler: HttpHandler;
+}
+
+const MAX_BODY = 10 * 1024 * 1024;
+
+/**
+ * Serves Lambda HTTP handlers on 127.0.0.1 the way API Gateway's HTTP API calls them:
+ * payload 2.0 events with routeKey, path parameters, raw body (base64 when not text) and
+ * query parameters. No authorization: callers of IAM routes locally are trusted by whoever
+ * started this server.
+ */
+export async function serveHandlers(routes: readonly LocalRoute[], options: { port?: number } = {}): Promise<{ url: string; stop(): Promise<void> }> {
+  const compiled = routes.map((route) => ({
+    ...route,
+    routeKey: `${route.method} ${route.path}`,
+    pattern: new RegExp(`^${route.path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`),
+  }));
+  const server: Server = createServer((request, response) => {
+    void (async () => {
+      const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+      const route = compiled.find((candidate) => candidate.method === request.method && candidate.pattern.test(url.pathname));
+      if (!route) {
+        response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Not Found' }));
+        return;
+      }
+      const body = await readBody(request);
+      const text = /^(text\/|application\/(json|x-www-form-urlencoded))/.test(request.headers['content-type'] ?? 'text/plain');
+      const event = toEvent(request, url, route.routeKey, route.pattern.exec(url.pathname)?.groups ?? {}, body, text);
+      const result = await route.handler(event, localContext());
+      const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([key, value]) => [key, String(value)]));
+      response.writeHead(result.statusCode ?? 200, headers);
+      response.end(result.body === undefined ? undefined : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+    })().catch(() => {
+      if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ message: 'Internal Server Error' }));
+    });
+  });
+  const url = await listenOnLoopback(server, options.port);
+  return { url, stop: () => closeServer(server) };
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new Error('body too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function toEvent(request: IncomingMessage, url: URL, routeKey: string, pathParameters: Record<string, string>, body: Buffer, text: boolean): APIGatewayProxyEventV2 {
+  const headers = Object.fromEntries(Object.entries(request.headers).map(([key, value]) => [key, Array.isArray(value) ? value.join(',') : (value ?? '')]));
+  const query = url.searchParams.size > 0 ? Object.fromEntries(url.searchParams) : undefined;
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    queryStringParameters: query,
+    pathParameters: Object.keys(pathParameters).length > 0 ? Object.fromEntries(Object.entries(pathParameters).map(([key, value]) => [key, decodeURIComponent(value)])) : undefined,
+    body: body.length === 0 ? undefined : text ? body.toString('utf8') : body.toString('base64'),
+    isBase64Encoded: body.length > 0 && !text,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: url.host,
+      domainPrefix: 'local',
+      http: { method: request.method ?? 'GET', path: url.pathname, protocol: 'HTTP/1.1', sourceIp: request.socket.remoteAddress ?? '127.0.0.1', userAgent: request.headers['user-agent'] ?? '' },
+      requestId: randomUUID(),
+      routeKey,
+      stage: '$default',
+      time: new Date().toISOString(),
+      timeEpoch: Date.now(),
+    },
+  };
+}
+
+function localContext(): Context {
+  const deadline = Date.now() + 30_000;
+  return { getRemainingTimeInMillis: () => deadline - Date.now(), awsRequestId: randomUUID(), functionName: 'local' } as unknown as Context;
+}

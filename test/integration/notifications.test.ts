@@ -1,0 +1,144 @@
+import { CreateQueueCommand, DeleteQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { HttpsCertificateFetcher, HttpSubscriptionConfirmer } from '../../lambdas/adapters/certificate-fetcher';
+import { SqsWorkQueue } from '../../lambdas/adapters/aws-admin';
+import { DynamoDbNotificationQueryStore, DynamoDbQueryRepository, DynamoDbSubscriptionStore } from '../../lambdas/adapters/query-store';
+import { SnsSignatureVerifier } from '../../lambdas/core/notifications/sns-verifier';
+import { makeImportsHandler } from '../../lambdas/imports/app';
+import { makeNotificationsHandler } from '../../lambdas/notifications/app';
+import { serveHandlers } from '../../local/http-adapter';
+import { connectWorld, type ConnectWorld } from './support/connect-world';
+import { eventually } from './support/local-aws';
+import { sqsEvent } from './support/sqs-event';
+
+const REGIONS = ['eu-west-1', 'us-east-1', 'us-west-2'];
+const topic = (brand: string, region: string) => `arn:aws:sns:${region}:123456789012:ring-data-portability-${brand}`;
+
+let world: ConnectWorld;
+let endpoint: { url: string; stop(): Promise<void> };
+let completedUrl: string;
+let importHandler: ReturnType<typeof makeImportsHandler>;
+let queries: DynamoDbQueryRepository;
+
+beforeAll(async () => {
+  world = await connectWorld({
+    sandbox: { queryDelayMs: 100 },
+    // Ring's topics are allowed; Blink's are not, so their confirmations wait for an operator.
+    settings: { notifications: { signingCertHosts: ['127.0.0.1'], allowedTopicArns: REGIONS.map((region) => topic('ring', region)) } },
+  });
+  const { aws, settings } = world;
+  completedUrl = (await aws.clients.sqs.send(new CreateQueueCommand({ QueueName: `${world.prefix}-completed` }))).QueueUrl!;
+  queries = new DynamoDbQueryRepository(aws.clients.documents, aws.resources.controlTable);
+  const handler = makeNotificationsHandler({
+    verifier: new SnsSignatureVerifier({
+      allowedTopicArns: settings.notifications.allowedTopicArns,
+      certificateHosts: settings.notifications.signingCertHosts,
+      maxMessageAgeSeconds: settings.notifications.maxMessageAgeSeconds,
+      clock: world.clock,
+      fetcher: new HttpsCertificateFetcher(),
+    }),
+    queries: new DynamoDbNotificationQueryStore(aws.clients.documents, aws.resources.controlTable),
+    completed: new SqsWorkQueue(aws.clients.sqs, completedUrl),
+    subscriptions: new DynamoDbSubscriptionStore(aws.clients.documents, aws.resources.controlTable),
+    confirmer: new HttpSubscriptionConfirmer(),
+    clock: world.clock,
+    logger: world.logger,
+  });
+  endpoint = await serveHandlers([{ method: 'POST', path: '/notifications/v1', handler }]);
+  importHandler = makeImportsHandler({ connections: world.connections, queries, intake: world.intake, clock: world.clock, logger: world.logger, importsQueue: world.connectDeps.imports });
+  await world.control('PATCH', `/apps/${world.app.clientId}`, { notificationUrl: `${endpoint.url}/notifications/v1` });
+  await eventually(async () => {
+    const subscriptions = await world.control<{ topicArn: string; confirmed: boolean }[]>('GET', `/subscriptions?clientId=${encodeURIComponent(world.app.clientId)}`);
+    return subscriptions.filter((subscription) => subscription.confirmed).length === 3 ? true : undefined;
+  }, 'the Ring subscriptions to be confirmed');
+});
+afterAll(async () => {
+  await endpoint.stop();
+  await world.aws.clients.sqs.send(new DeleteQueueCommand({ QueueUrl: completedUrl }));
+  await world.stop();
+});
+beforeEach(() => world.control('DELETE', '/faults'));
+
+const context = { getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+jest.setTimeout(30_000);
+let next = 0;
+
+async function completedMessages(): Promise<{ queryId: string; customerId: string }[]> {
+  const { Messages = [] } = await world.aws.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: completedUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }));
+  return Messages.map((message) => JSON.parse(message.Body!) as { queryId: string; customerId: string });
+}
+
+/** Connect a customer, run its import: the sandbox now has an in-progress query we know. */
+async function requestedQuery(brand: 'ring' | 'blink' = 'ring') {
+  const customerId = `notified-${Date.now()}-${next++}`;
+  const link = JSON.parse((await world.createLink({ customerId, brand })).body!) as { authorizeUrl: string };
+  await world.callback(await world.consentAt(link.authorizeUrl, { brand }));
+  const [request] = await world.queuedImports();
+  await importHandler(sqsEvent([{ body: request }]), context);
+  const known = await world.control<{ id: string; customerId: string; status: string }[]>('GET', '/queries');
+  const queryId = known.filter((query) => query.status === 'IN_PROGRESS').map((query) => query.id).pop()!;
+  return { customerId, queryId };
+}
+
+const deliveries = () => world.control<{ queryId?: string; type: string; delivered: boolean; attempts: { outcome: string }[] }[]>('GET', '/notifications');
+
+describe('notification endpoint with the sandbox’s signed SNS deliveries', () => {
+  it('confirmed the subscriptions of allowed topics itself, and kept the others for an operator', async () => {
+    const subscriptions = await world.control<{ topicArn: string; confirmed: boolean }[]>('GET', `/subscriptions?clientId=${encodeURIComponent(world.app.clientId)}`);
+    expect(subscriptions.filter((subscription) => subscription.confirmed).map((subscription) => subscription.topicArn).sort()).toEqual(REGIONS.map((region) => topic('ring', region)).sort());
+    const pending = await world.aws.clients.documents.send(new GetCommand({ TableName: world.aws.resources.controlTable, Key: { pk: `SUBSCRIPTION#${topic('blink', 'eu-west-1')}`, sk: 'SUBSCRIPTION' } }));
+    expect(pending.Item).toMatchObject({ status: 'PENDING', reason: expect.stringContaining('allowedTopicArns') });
+  });
+
+  it('turns a COMPLETED notification into exactly one completed-queries message, though delivered twice and out of order', async () => {
+    await world.control('PUT', '/faults', { rules: [{ operation: 'notification', nth: [1], reorder: true }, { operation: 'notification', nth: [1, 2], duplicate: true }] });
+    const first = await requestedQuery();
+    world.sandbox.clock.advance(100);
+    const second = await requestedQuery();
+    world.sandbox.clock.advance(100);
+    await eventually(async () => {
+      const all = await deliveries();
+      const attempts = (id: string) => all.find((delivery) => delivery.queryId === id)?.attempts.length ?? 0;
+      // The first is held back until the second has been answered; the second arrives twice.
+      return attempts(first.queryId) >= 1 && attempts(second.queryId) === 2 ? true : undefined;
+    }, 'both notifications');
+
+    const messages = await completedMessages();
+    expect(messages.map((message) => message.queryId).sort()).toEqual([first.queryId, second.queryId].sort());
+    expect(await completedMessages()).toEqual([]);
+    expect(await queries.get(first.queryId)).toMatchObject({ status: 'COMPLETED', notifiedAt: expect.any(String) });
+  });
+
+  it('records CANCELED after the consent was revoked, and queues nothing', async () => {
+    const { queryId, customerId } = await requestedQuery();
+    const sandboxQuery = await world.control<{ customerId: string }>('GET', `/queries/${queryId}`);
+    await world.control('POST', `/customers/${sandboxQuery.customerId}/revoke`, {});
+    world.sandbox.clock.advance(100);
+    await eventually(async () => ((await queries.get(queryId))?.status === 'CANCELED' ? true : undefined), 'the query to be CANCELED');
+    expect(await completedMessages()).toEqual([]);
+    expect(customerId).toBeTruthy();
+  });
+
+  it('answers 200 to a notification for a query it does not know (no oracle, no retries)', async () => {
+    // A query created behind the product's back: the product has no record of it.
+    const { issued } = await world.connect();
+    const created = await fetch(`${world.endpointsOf({ brand: 'ring', region: 'eu-west-1' }).intakeUrl}/data-queries`, { method: 'POST', headers: { authorization: `Bearer ${issued.accessToken.reveal()}` } });
+    const { id } = (await created.json()) as { id: string };
+    world.sandbox.clock.advance(100);
+    await eventually(async () => ((await deliveries()).find((delivery) => delivery.queryId === id)?.delivered ? true : undefined), 'the delivery');
+    const delivery = (await deliveries()).find((candidate) => candidate.queryId === id)!;
+    expect(delivery.attempts).toEqual([expect.objectContaining({ outcome: 'HTTP 200' })]);
+  });
+
+  it('rejects a forged delivery posted straight to the endpoint', async () => {
+    const response = await fetch(`${endpoint.url}/notifications/v1`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ Type: 'Notification', MessageId: 'x', TopicArn: topic('ring', 'eu-west-1'), Message: '{}', Timestamp: new Date(world.clock.now()).toISOString(), SignatureVersion: '1', Signature: 'AAAA', SigningCertURL: `${world.sandbox.baseUrl}${world.sandbox.notifications.signingCertPath}` }),
+    });
+    expect(response.status).toBe(403);
+    const oversized = await fetch(`${endpoint.url}/notifications/v1`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x'.repeat(20_000) });
+    expect(oversized.status).toBe(413);
+  });
+});
