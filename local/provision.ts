@@ -68,7 +68,8 @@ export async function provisionResources(clients: AwsClients, settings: Settings
   };
 }
 
-async function createTable(clients: AwsClients, table: TableDefinition): Promise<string> {
+/** Creates a table from its shared definition; `name` defaults to the definition's id. */
+export async function createTable(clients: AwsClients, table: TableDefinition, name = table.id): Promise<string> {
   const attributes = new Map<string, AttributeDefinition>();
   const keySchema = (partition: { name: string }, sort?: { name: string }): KeySchemaElement[] => [
     { AttributeName: partition.name, KeyType: 'HASH' },
@@ -79,7 +80,7 @@ async function createTable(clients: AwsClients, table: TableDefinition): Promise
   }
   await clients.dynamodb.send(
     new CreateTableCommand({
-      TableName: table.id,
+      TableName: name,
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: [...attributes.values()],
       KeySchema: keySchema(table.partitionKey, table.sortKey),
@@ -93,7 +94,7 @@ async function createTable(clients: AwsClients, table: TableDefinition): Promise
             })),
     }),
   );
-  return table.id;
+  return name;
 }
 
 async function createQueue(clients: AwsClients, queue: QueueDefinition, pipeline: Settings['pipeline']): Promise<LocalQueue> {

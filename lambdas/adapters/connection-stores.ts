@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ConnectionRecord, ConnectionStatus, PendingAuthorization } from '../core/connections/model';
 import { controlTable } from '../core/definitions';
 import type { AuthorizationStateStore, ConnectionRepository } from '../core/ports';
@@ -36,6 +36,46 @@ export class DynamoDbConnectionRepository implements ConnectionRepository {
         Item: { ...connectionKey(record.customerId), ...record, [GSI_PK]: `CONNSTATUS#${record.status}`, [GSI_SK]: record.customerId },
       }),
     );
+  }
+
+  async *listByStatus(status: ConnectionStatus): AsyncIterable<ConnectionRecord> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: controlTable.globalSecondaryIndexes[0].indexName,
+          KeyConditionExpression: '#gpk = :gpk',
+          ExpressionAttributeNames: { '#gpk': GSI_PK },
+          ExpressionAttributeValues: { ':gpk': `CONNSTATUS#${status}` },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const { [PK]: _pk, [SK]: _sk, [GSI_PK]: _gpk, [GSI_SK]: _gsk, ...record } = item;
+        yield record as ConnectionRecord;
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+
+  async setNextImport(customerId: string, nextImportAt: string, expected: string | undefined): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: connectionKey(customerId),
+          UpdateExpression: 'SET nextImportAt = :next',
+          ConditionExpression: expected === undefined ? 'attribute_exists(#pk) AND attribute_not_exists(nextImportAt)' : 'nextImportAt = :expected',
+          ExpressionAttributeNames: expected === undefined ? { '#pk': PK } : undefined,
+          ExpressionAttributeValues: expected === undefined ? { ':next': nextImportAt } : { ':next': nextImportAt, ':expected': expected },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   async setStatus(customerId: string, status: ConnectionStatus, reason: string, now: number): Promise<void> {

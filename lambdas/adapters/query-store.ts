@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { controlTable } from '../core/definitions';
 import type { QueryRecord } from '../core/queries/model';
 import type { NotificationQueryStore, SubscriptionStore, TransitionResult } from '../core/notifications/handle';
@@ -27,6 +27,44 @@ export class DynamoDbQueryRepository implements QueryRepository {
           Item: { ...queryKey(record.queryId), ...record, [GSI_PK]: `QSTATUS#${record.status}`, [GSI_SK]: record.createdAt },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': PK },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async *listRequestedBefore(createdBefore: string): AsyncIterable<QueryRecord> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: controlTable.globalSecondaryIndexes[0].indexName,
+          KeyConditionExpression: '#gpk = :gpk AND #gsk < :before',
+          ExpressionAttributeNames: { '#gpk': GSI_PK, '#gsk': GSI_SK },
+          ExpressionAttributeValues: { ':gpk': 'QSTATUS#REQUESTED', ':before': createdBefore },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const { [PK]: _pk, [SK]: _sk, [GSI_PK]: _gpk, [GSI_SK]: _gsk, ...record } = item;
+        yield record as QueryRecord;
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+
+  async fail(queryId: string, reason: string, now: number): Promise<void> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: queryKey(queryId),
+          UpdateExpression: 'SET #status = :failed, statusReason = :reason, failedAt = :now, #gpk = :gpk',
+          ConditionExpression: '#status = :requested',
+          ExpressionAttributeNames: { '#status': 'status', '#gpk': GSI_PK },
+          ExpressionAttributeValues: { ':failed': 'FAILED', ':reason': reason, ':now': new Date(now).toISOString(), ':requested': 'REQUESTED', ':gpk': 'QSTATUS#FAILED' },
         }),
       );
     } catch (error) {

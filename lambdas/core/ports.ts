@@ -77,6 +77,10 @@ export interface ConnectionRepository {
   /** Creates or replaces the connection row. */
   put(record: ConnectionRecord): Promise<void>;
   setStatus(customerId: string, status: ConnectionStatus, reason: string, now: number): Promise<void>;
+  /** Every connection in a status, page by page. */
+  listByStatus(status: ConnectionStatus): AsyncIterable<ConnectionRecord>;
+  /** Sets when the next recurring import is due, if it is still `expected` (no double scheduling). */
+  setNextImport(customerId: string, nextImportAt: string, expected: string | undefined): Promise<boolean>;
 }
 
 export interface AuthorizationStateStore {

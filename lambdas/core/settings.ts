@@ -179,11 +179,12 @@ export const Settings = z.strictObject({
         .describe('How often an ACTIVE connection gets a new import.'),
       overduePollMinutes: positiveInt
         .min(1)
-        .default(15)
+        .default(5)
         .describe('How often queries whose notification is overdue are looked for.'),
       notificationOverdueMinutes: positiveInt
-        .default(60)
-        .describe('A query without a notification after this long is polled instead.'),
+        .max(45)
+        .default(15)
+        .describe("A query without a notification after this long is polled instead. Under 45: Ring lists a query's records for 1 hour only."),
       tokenKeeperIntervalMinutes: positiveInt
         .min(5)
         .default(12 * 60)

@@ -12,7 +12,7 @@ const requeued: { body: Record<string, unknown>; delaySeconds?: number }[] = [];
 beforeAll(async () => {
   // Queries stay in progress (an hour) unless a test completes them.
   world = await connectWorld({ sleep: 'sandbox', retry: { scheduleSeconds: [] }, sandbox: { queryDelayMs: 3_600_000 } });
-  queries = new DynamoDbQueryRepository(world.aws.clients.documents, world.aws.resources.controlTable);
+  queries = new DynamoDbQueryRepository(world.aws.clients.documents, world.table);
   handle = makeImportsHandler({
     connections: world.connections,
     queries,

@@ -77,7 +77,7 @@ describe('no secret in any log line or error', () => {
       const customerId = 'log-check-customer';
       const link = JSON.parse((await world.createLink({ customerId, brand: 'ring', returnUrl: `${RETURN_ORIGIN}/back` })).body!) as { authorizeUrl: string };
       const state = new URL(link.authorizeUrl).searchParams.get('state')!;
-      const pending = await world.aws.clients.documents.send(new GetCommand({ TableName: world.aws.resources.controlTable, Key: { pk: `STATE#${state}`, sk: 'STATE' } }));
+      const pending = await world.aws.clients.documents.send(new GetCommand({ TableName: world.table, Key: { pk: `STATE#${state}`, sk: 'STATE' } }));
       secrets.push(String(pending.Item!.verifier), state);
       const redirect = await world.consentAt(link.authorizeUrl);
       secrets.push(redirect.code);

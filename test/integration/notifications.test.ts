@@ -29,7 +29,7 @@ beforeAll(async () => {
   });
   const { aws, settings } = world;
   completedUrl = (await aws.clients.sqs.send(new CreateQueueCommand({ QueueName: `${world.prefix}-completed` }))).QueueUrl!;
-  queries = new DynamoDbQueryRepository(aws.clients.documents, aws.resources.controlTable);
+  queries = new DynamoDbQueryRepository(aws.clients.documents, world.table);
   const handler = makeNotificationsHandler({
     verifier: new SnsSignatureVerifier({
       allowedTopicArns: settings.notifications.allowedTopicArns,
@@ -38,9 +38,9 @@ beforeAll(async () => {
       clock: world.clock,
       fetcher: new HttpsCertificateFetcher(),
     }),
-    queries: new DynamoDbNotificationQueryStore(aws.clients.documents, aws.resources.controlTable),
+    queries: new DynamoDbNotificationQueryStore(aws.clients.documents, world.table),
     completed: new SqsWorkQueue(aws.clients.sqs, completedUrl),
-    subscriptions: new DynamoDbSubscriptionStore(aws.clients.documents, aws.resources.controlTable),
+    subscriptions: new DynamoDbSubscriptionStore(aws.clients.documents, world.table),
     confirmer: new HttpSubscriptionConfirmer(),
     clock: world.clock,
     logger: world.logger,
@@ -87,7 +87,7 @@ describe('notification endpoint with the sandbox’s signed SNS deliveries', () 
   it('confirmed the subscriptions of allowed topics itself, and kept the others for an operator', async () => {
     const subscriptions = await world.control<{ topicArn: string; confirmed: boolean }[]>('GET', `/subscriptions?clientId=${encodeURIComponent(world.app.clientId)}`);
     expect(subscriptions.filter((subscription) => subscription.confirmed).map((subscription) => subscription.topicArn).sort()).toEqual(REGIONS.map((region) => topic('ring', region)).sort());
-    const pending = await world.aws.clients.documents.send(new GetCommand({ TableName: world.aws.resources.controlTable, Key: { pk: `SUBSCRIPTION#${topic('blink', 'eu-west-1')}`, sk: 'SUBSCRIPTION' } }));
+    const pending = await world.aws.clients.documents.send(new GetCommand({ TableName: world.table, Key: { pk: `SUBSCRIPTION#${topic('blink', 'eu-west-1')}`, sk: 'SUBSCRIPTION' } }));
     expect(pending.Item).toMatchObject({ status: 'PENDING', reason: expect.stringContaining('allowedTopicArns') });
   });
 

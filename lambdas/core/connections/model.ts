@@ -20,6 +20,8 @@ export interface ConnectionRecord {
   readonly statusReason?: string;
   readonly statusChangedAt?: string;
   readonly lastImport?: Record<string, unknown>;
+  /** When the next recurring import is due (ISO); unset: one interval after connectedAt. */
+  readonly nextImportAt?: string;
 }
 
 /** A started authorization: kept under its state until the callback consumes it, once. */

@@ -50,7 +50,7 @@ export type NotificationOutcome = 'completed' | 'canceled' | 'duplicate' | 'unkn
  */
 export async function handleNotification(deps: NotificationDeps, verified: VerifiedMessage): Promise<NotificationOutcome> {
   const { message } = verified;
-  const { logger, clock } = deps;
+  const { logger } = deps;
   if (message.Type === 'SubscriptionConfirmation') return confirmSubscription(deps, verified);
   if (message.Type === 'UnsubscribeConfirmation') {
     logger.warn('SNS says this endpoint was unsubscribed; notifications stop until Ring subscribes it again', { topicArn: message.TopicArn });
@@ -72,19 +72,29 @@ export async function handleNotification(deps: NotificationDeps, verified: Verif
   }
   const { id, status } = parsed.data;
 
-  const transition = await deps.queries.finish(id, status, clock.now());
-  if (transition.result === 'unknown') {
-    logger.warn('notification for an unknown query id', { queryId: id });
-    return 'unknown-query';
-  }
+  const outcome = await finishQuery(deps, id, status, message.MessageId);
+  if (outcome === 'unknown-query') logger.warn('notification for an unknown query id', { queryId: id });
+  return outcome;
+}
+
+export type FinishDeps = Pick<NotificationDeps, 'queries' | 'completed' | 'clock' | 'logger'>;
+
+/**
+ * A query reached its final state (notification or polling): the conditional transition, and
+ * for COMPLETED exactly one completed-queries message however often this runs.
+ */
+export async function finishQuery(deps: FinishDeps, queryId: string, status: 'COMPLETED' | 'CANCELED', claimId: string): Promise<NotificationOutcome> {
+  const { clock, logger } = deps;
+  const transition = await deps.queries.finish(queryId, status, clock.now());
+  if (transition.result === 'unknown') return 'unknown-query';
   if (status === 'CANCELED') {
-    if (transition.result === 'transitioned') logger.warn('query canceled by Ring (consent revoked, expired or account on hold)', { queryId: id, customerId: transition.query.customerId });
+    if (transition.result === 'transitioned') logger.warn('query canceled by Ring (consent revoked, expired or account on hold)', { queryId, customerId: transition.query.customerId });
     return transition.result === 'transitioned' ? 'canceled' : 'duplicate';
   }
-  if (transition.query.status !== 'COMPLETED' && transition.result === 'already') return 'duplicate';
-  if (!(await deps.queries.claimCompletion(id, message.MessageId))) return 'duplicate';
+  if (transition.query.status !== 'COMPLETED') return 'duplicate';
+  if (!(await deps.queries.claimCompletion(queryId, claimId))) return 'duplicate';
   const completed: CompletedQuery = {
-    queryId: id,
+    queryId,
     customerId: transition.query.customerId,
     brand: transition.query.brand,
     region: transition.query.region,
@@ -93,11 +103,11 @@ export async function handleNotification(deps: NotificationDeps, verified: Verif
   try {
     await deps.completed.send(completed);
   } catch (error) {
-    // Let SNS retry the notification, and let the retry claim it again.
-    await deps.queries.releaseCompletion(id);
+    // Let the notification (or the next poll) claim it again.
+    await deps.queries.releaseCompletion(queryId);
     throw error;
   }
-  logger.info('query completed', { queryId: id, customerId: completed.customerId });
+  logger.info('query completed', { queryId, customerId: completed.customerId });
   return 'completed';
 }
 

@@ -8,6 +8,10 @@ export interface QueryRepository {
   /** Records a new query; a second call with the same id is a no-op (redelivery, Ring's 5-minute cache). */
   create(record: QueryRecord): Promise<void>;
   get(queryId: string): Promise<QueryRecord | undefined>;
+  /** Queries still REQUESTED that were created before `createdBefore` (ISO), oldest first. */
+  listRequestedBefore(createdBefore: string): AsyncIterable<QueryRecord>;
+  /** Ends a query as FAILED with the reason, if it is still REQUESTED. */
+  fail(queryId: string, reason: string, now: number): Promise<void>;
 }
 
 export interface ImportDeps {

@@ -18,13 +18,13 @@ export async function connectWorld(options: WorldOptions = {}) {
   const { aws } = world;
   const { QueueUrl } = await aws.clients.sqs.send(new CreateQueueCommand({ QueueName: `${world.prefix}-imports` }));
   const imports = new SqsWorkQueue(aws.clients.sqs, QueueUrl!);
-  const connections = new DynamoDbConnectionRepository(aws.clients.documents, aws.resources.controlTable);
+  const connections = new DynamoDbConnectionRepository(aws.clients.documents, world.table);
   const secretAdmin = new SecretsManagerAdmin(aws.clients.secretsManager);
   const logger = options.logger ?? world.logger;
   const connectDeps: ConnectDeps = {
     settings: world.settings,
     redirectUri: REDIRECT_URI,
-    states: new DynamoDbAuthorizationStateStore(aws.clients.documents, aws.resources.controlTable),
+    states: new DynamoDbAuthorizationStateStore(aws.clients.documents, world.table),
     connections,
     secretAdmin,
     imports,

@@ -4,7 +4,8 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDbConnectionStatusStore, DynamoDbLeaseStore, DynamoDbRateLimitStore } from '../../../lambdas/adapters/dynamodb-stores';
 import { SecretsManagerStore } from '../../../lambdas/adapters/secrets-manager-store';
-import { secretNames } from '../../../lambdas/core/definitions';
+import { controlTable, secretNames } from '../../../lambdas/core/definitions';
+import { createTable } from '../../../local/provision';
 import type { Clock, Connection, Logger as LoggerPort } from '../../../lambdas/core/ports';
 import { ClientCredentialsProvider } from '../../../lambdas/core/ring/client-credentials';
 import { resolveEndpoints } from '../../../lambdas/core/ring/endpoints';
@@ -61,7 +62,8 @@ export async function ringWorld(options: WorldOptions = {}) {
       new CreateSecretCommand({ Name: secretNames.clientCredentials(prefix, brand), SecretString: JSON.stringify({ client_id: app.clientId, client_secret: app.clientSecret }) }),
     );
   }
-  const table = aws.resources.controlTable;
+  // A control table of its own: scans by status (schedulers) see only this world's items.
+  const table = await createTable(aws.clients, controlTable, `${prefix}-control`);
   const documents = aws.clients.documents;
   const secrets = new SecretsManagerStore(aws.clients.secretsManager);
   const credentials = new ClientCredentialsProvider(secrets, (brand) => secretNames.clientCredentials(prefix, brand), clock);
@@ -125,6 +127,7 @@ export async function ringWorld(options: WorldOptions = {}) {
 
   return {
     aws,
+    table,
     logger,
     sandbox,
     settings,
