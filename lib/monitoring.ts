@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import type { Alarm} from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm, Metric } from 'aws-cdk-lib/aws-cloudwatch';
 import { ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -31,6 +31,19 @@ export class Monitoring extends Construct {
     props.key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
     if (props.email) this.alarmTopic.addSubscription(new EmailSubscription(props.email));
     this.action = new SnsAction(this.alarmTopic);
+  }
+
+  /** Alarms when a metric's value goes over `threshold`, to the alarm topic. */
+  alarm(id: string, metric: Metric, options: { threshold: number; description: string }): Alarm {
+    const alarm = metric.createAlarm(this, id, {
+      alarmDescription: options.description,
+      threshold: options.threshold,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(this.action);
+    return alarm;
   }
 
   /** Alarms as soon as one message sits in a dead-letter queue: that is work we failed to do. */

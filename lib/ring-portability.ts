@@ -4,6 +4,7 @@ import { Monitoring } from './monitoring';
 import { removalPolicyOf } from './removal';
 import { StatefulResources } from './stateful/stateful-resources';
 import { ConnectApi } from './stateless/connect-api';
+import { QueryLifecycle } from './stateless/query-lifecycle';
 
 export interface RingPortabilityProps {
   /**
@@ -25,6 +26,7 @@ export class RingPortability extends Construct {
   readonly stateful: StatefulResources;
   readonly monitoring: Monitoring;
   readonly connectApi: ConnectApi;
+  readonly queryLifecycle: QueryLifecycle;
 
   constructor(scope: Construct, id: string, props: RingPortabilityProps = {}) {
     super(scope, id);
@@ -40,5 +42,12 @@ export class RingPortability extends Construct {
       this.monitoring.alarmOnDeadLetters(`${definition.id}-dead-letters`, deadLetterQueue, definition.id);
     }
     this.connectApi = new ConnectApi(this, 'ConnectApi', { settings: this.settings, stateful: this.stateful, removalPolicy });
+    this.queryLifecycle = new QueryLifecycle(this, 'QueryLifecycle', {
+      settings: this.settings,
+      stateful: this.stateful,
+      api: this.connectApi,
+      monitoring: this.monitoring,
+      removalPolicy,
+    });
   }
 }

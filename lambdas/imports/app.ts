@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { CustomerId } from '../core/connections/model';
 import type { WorkQueue } from '../core/ports';
 import { requestDataQuery, type ImportDeps } from '../core/queries/import';
+import { noMetrics, type Counter } from '../shared/metrics';
 import { processBatch } from '../shared/sqs';
 
 const ImportMessage = z.object({
@@ -13,12 +14,14 @@ const ImportMessage = z.object({
 });
 
 // (adapter) --> requestDataQuery --> domain
-export function makeImportsHandler(deps: ImportDeps & { readonly importsQueue: WorkQueue }) {
+export function makeImportsHandler(deps: ImportDeps & { readonly importsQueue: WorkQueue; readonly metrics?: Counter }) {
+  const metrics = deps.metrics ?? noMetrics;
   return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     processBatch(event, deps.importsQueue, () => deps.clock.now(), deps.logger, async (body) => {
       const request = ImportMessage.parse(body);
       const remainingMs = typeof context.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
       const outcome = await requestDataQuery(deps, request, { remainingMs });
+      if (outcome.outcome === 'requested') metrics.count('QueriesRequested');
       if (outcome.outcome === 'retry-later') return { retryAfterSeconds: outcome.retryAfterSeconds };
       if (outcome.outcome === 'skipped') deps.logger.info('import request skipped', { customerId: request.customerId, reason: outcome.reason });
       return { done: true };

@@ -2,22 +2,31 @@ import middy from '@middy/core';
 import { handleNotification, type NotificationDeps } from '../core/notifications/handle';
 import { CertificateUnavailableError, NotificationRejectedError, type NotificationVerifier } from '../core/notifications/sns-verifier';
 import { json, type HttpEvent, type HttpResult } from '../shared/http';
+import { noMetrics, type Counter } from '../shared/metrics';
 
 /** Notifications are at most 1 KB; anything far larger is not one. */
 export const MAX_NOTIFICATION_BYTES = 16 * 1024;
 
 // (adapter) --> verify --> handleNotification --> domain
-export function makeNotificationsHandler(deps: NotificationDeps & { readonly verifier: NotificationVerifier }) {
+export function makeNotificationsHandler(deps: NotificationDeps & { readonly verifier: NotificationVerifier; readonly metrics?: Counter }) {
+  const metrics = deps.metrics ?? noMetrics;
   return middy(async (event: HttpEvent): Promise<HttpResult> => {
     // SNS posts JSON as text/plain: read the raw body whatever the Content-Type says.
     const raw = event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
     if (Buffer.byteLength(raw) > MAX_NOTIFICATION_BYTES) return json(413, { error: 'payload_too_large', message: `notifications are at most ${MAX_NOTIFICATION_BYTES} bytes` });
     try {
       const verified = await deps.verifier.verify(raw, event.headers);
+      metrics.count('NotificationsVerified');
       const outcome = await handleNotification(deps, verified);
+      if (outcome === 'unknown-query') metrics.count('NotificationsUnknownQuery');
+      if (outcome === 'completed') metrics.count('QueriesCompleted');
+      if (outcome === 'canceled') metrics.count('QueriesCanceled');
+      if (outcome === 'subscription-confirmed') metrics.count('SubscriptionsConfirmed');
+      if (outcome === 'subscription-pending') metrics.count('SubscriptionsPending');
       return json(200, { ok: true, outcome: outcome === 'unknown-query' ? 'accepted' : outcome });
     } catch (error) {
       if (error instanceof NotificationRejectedError) {
+        metrics.count('NotificationsRejected');
         deps.logger.warn('notification rejected', { reason: error.reason });
         return json(error.status, { error: 'rejected', message: error.reason });
       }

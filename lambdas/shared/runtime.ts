@@ -7,7 +7,15 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { AwsCustomerDataStore, SecretsManagerAdmin, SqsWorkQueue } from '../adapters/aws-admin';
 import { DynamoDbAuthorizationStateStore, DynamoDbConnectionRepository } from '../adapters/connection-stores';
+import { HttpsCertificateFetcher, HttpSubscriptionConfirmer } from '../adapters/certificate-fetcher';
+import { DynamoDbConnectionStatusStore, DynamoDbLeaseStore, DynamoDbRateLimitStore } from '../adapters/dynamodb-stores';
+import { DynamoDbNotificationQueryStore, DynamoDbQueryRepository, DynamoDbSubscriptionStore } from '../adapters/query-store';
 import { SecretsManagerStore } from '../adapters/secrets-manager-store';
+import { SnsSignatureVerifier } from '../core/notifications/sns-verifier';
+import { resolveEndpoints } from '../core/ring/endpoints';
+import { IntakeClient } from '../core/ring/intake-client';
+import { RateLimiter } from '../core/ring/rate-limiter';
+import { TokenService } from '../core/ring/token-service';
 import type { ConnectDeps } from '../core/connections/connect';
 import type { ManageDeps } from '../core/connections/manage';
 import { secretNames } from '../core/definitions';
@@ -80,6 +88,72 @@ export function manageDeps(env: z.output<typeof ManageEnv>): ManageDeps {
     secretAdmin: new SecretsManagerAdmin(aws.secretsManager),
     imports: new SqsWorkQueue(aws.sqs, env.IMPORTS_QUEUE_URL),
     data: new AwsCustomerDataStore(aws.s3, env.RAW_BUCKET, aws.documents, env.RECORDS_TABLE),
+    clock: systemClock,
+    logger,
+  };
+}
+
+export const RingEnv = z.object({
+  SETTINGS: SettingsVariable,
+  CONTROL_TABLE: name,
+  IMPORTS_QUEUE_URL: z.url(),
+  COMPLETED_QUEUE_URL: z.url(),
+});
+
+export const NotificationsEnv = z.object({
+  SETTINGS: SettingsVariable,
+  CONTROL_TABLE: name,
+  COMPLETED_QUEUE_URL: z.url(),
+});
+
+/** The Ring client as a Lambda uses it: token service, rate limiter, intake client. */
+export function ringDeps(env: z.output<typeof RingEnv>) {
+  const aws = clients();
+  const settings = env.SETTINGS;
+  const secrets = new SecretsManagerStore(aws.secretsManager);
+  const credentials = new ClientCredentialsProvider(secrets, (brand) => secretNames.clientCredentials(settings.resourcePrefix, brand), systemClock);
+  const endpointsOf = (connection: { brand: string; region: string }) => resolveEndpoints(settings.endpoints, connection.brand, connection.region, settings.scopeId);
+  const tokens = new TokenService({
+    secrets,
+    leases: new DynamoDbLeaseStore(aws.documents, env.CONTROL_TABLE),
+    connections: new DynamoDbConnectionStatusStore(aws.documents, env.CONTROL_TABLE),
+    oauth: new OAuthClient(),
+    credentials,
+    tokenUrl: (connection) => endpointsOf(connection).tokenUrl,
+    clock: systemClock,
+    logger,
+  });
+  const limiter = new RateLimiter(new DynamoDbRateLimitStore(aws.documents, env.CONTROL_TABLE), settings.rateLimits, systemClock);
+  const intake = new IntakeClient({ tokens, limiter, intakeUrl: (connection) => endpointsOf(connection).intakeUrl, clock: systemClock, logger });
+  return {
+    settings,
+    tokens,
+    intake,
+    connections: new DynamoDbConnectionRepository(aws.documents, env.CONTROL_TABLE),
+    queryRecords: new DynamoDbQueryRepository(aws.documents, env.CONTROL_TABLE),
+    queries: new DynamoDbNotificationQueryStore(aws.documents, env.CONTROL_TABLE),
+    imports: new SqsWorkQueue(aws.sqs, env.IMPORTS_QUEUE_URL),
+    completed: new SqsWorkQueue(aws.sqs, env.COMPLETED_QUEUE_URL),
+    clock: systemClock,
+    logger,
+  };
+}
+
+export function notificationDeps(env: z.output<typeof NotificationsEnv>) {
+  const aws = clients();
+  const { notifications } = env.SETTINGS;
+  return {
+    verifier: new SnsSignatureVerifier({
+      allowedTopicArns: notifications.allowedTopicArns,
+      certificateHosts: notifications.signingCertHosts,
+      maxMessageAgeSeconds: notifications.maxMessageAgeSeconds,
+      clock: systemClock,
+      fetcher: new HttpsCertificateFetcher(),
+    }),
+    queries: new DynamoDbNotificationQueryStore(aws.documents, env.CONTROL_TABLE),
+    completed: new SqsWorkQueue(aws.sqs, env.COMPLETED_QUEUE_URL),
+    subscriptions: new DynamoDbSubscriptionStore(aws.documents, env.CONTROL_TABLE),
+    confirmer: new HttpSubscriptionConfirmer(),
     clock: systemClock,
     logger,
   };

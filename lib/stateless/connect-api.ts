@@ -1,4 +1,4 @@
-import { Duration, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, Lazy, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import type { CfnStage} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -34,6 +34,7 @@ export class ConnectApi extends Construct {
   readonly callback: PortabilityFunction;
   readonly connections: PortabilityFunction;
   readonly routes: Record<string, HttpRoute>;
+  private readonly publicRouteKeys: string[] = [];
 
   constructor(scope: Construct, id: string, props: ConnectApiProps) {
     super(scope, id);
@@ -67,9 +68,14 @@ export class ConnectApi extends Construct {
         ),
       },
     });
-    (stage.node.defaultChild as CfnStage).addPropertyOverride('RouteSettings', {
-      'GET /oauth/callback': { ThrottlingRateLimit: PUBLIC_ROUTE_THROTTLE.rateLimit, ThrottlingBurstLimit: PUBLIC_ROUTE_THROTTLE.burstLimit },
-    });
+    // Every public route gets the tighter throttle (routes added later included).
+    (stage.node.defaultChild as CfnStage).addPropertyOverride(
+      'RouteSettings',
+      Lazy.any({
+        produce: () =>
+          Object.fromEntries(this.publicRouteKeys.map((key) => [key, { ThrottlingRateLimit: PUBLIC_ROUTE_THROTTLE.rateLimit, ThrottlingBurstLimit: PUBLIC_ROUTE_THROTTLE.burstLimit }])),
+      }),
+    );
 
     this.redirectUri = `${settings.publicBaseUrl ?? this.api.apiEndpoint}/oauth/callback`;
     const common = { logRetention, removalPolicy: props.removalPolicy };
@@ -120,23 +126,29 @@ export class ConnectApi extends Construct {
       .grantSecretsUnder(connectionSecrets, ['secretsmanager:DeleteSecret', 'secretsmanager:DescribeSecret']);
 
     const iam = new HttpIamAuthorizer();
-    const route = (path: string, method: HttpMethod, fn: PortabilityFunction, authorized: boolean): HttpRoute[] =>
-      this.api.addRoutes({
-        path,
-        methods: [method],
-        integration: new HttpLambdaIntegration(`${fn.node.id}${method}Integration`, fn),
-        authorizer: authorized ? iam : undefined,
-      });
+    const route = (path: string, method: HttpMethod, fn: PortabilityFunction): HttpRoute =>
+      this.api.addRoutes({ path, methods: [method], integration: new HttpLambdaIntegration(`${fn.node.id}${method}Integration`, fn), authorizer: iam })[0];
     this.routes = {
-      'POST /connections': route('/connections', HttpMethod.POST, this.connect, true)[0],
-      'GET /oauth/callback': route('/oauth/callback', HttpMethod.GET, this.callback, false)[0],
-      'GET /connections/{customerId}': route('/connections/{customerId}', HttpMethod.GET, this.connections, true)[0],
-      'POST /connections/{customerId}/imports': route('/connections/{customerId}/imports', HttpMethod.POST, this.connections, true)[0],
-      'DELETE /connections/{customerId}': route('/connections/{customerId}', HttpMethod.DELETE, this.connections, true)[0],
+      'POST /connections': route('/connections', HttpMethod.POST, this.connect),
+      'GET /connections/{customerId}': route('/connections/{customerId}', HttpMethod.GET, this.connections),
+      'POST /connections/{customerId}/imports': route('/connections/{customerId}/imports', HttpMethod.POST, this.connections),
+      'DELETE /connections/{customerId}': route('/connections/{customerId}', HttpMethod.DELETE, this.connections),
     };
-    Validations.of(this.routes['GET /oauth/callback']).acknowledge({
-      id: 'AwsSolutions-APIG4',
-      reason: "The OAuth redirect URI is called by the customer's browser coming back from Ring: it cannot carry AWS credentials. It accepts only a single-use state created by an IAM-authorized call, and is throttled.",
-    });
+    this.addPublicRoute(
+      '/oauth/callback',
+      HttpMethod.GET,
+      this.callback,
+      "The OAuth redirect URI is called by the customer's browser coming back from Ring: it cannot carry AWS credentials. It accepts only a single-use state created by an IAM-authorized call, and is throttled.",
+    );
+  }
+
+  /** A route without an authorizer (Ring or the customer's browser calls it), throttled tightly. */
+  addPublicRoute(path: string, method: HttpMethod, fn: PortabilityFunction, whyPublic: string): HttpRoute {
+    const [route] = this.api.addRoutes({ path, methods: [method], integration: new HttpLambdaIntegration(`${fn.node.id}${method}Integration`, fn) });
+    const key = `${method} ${path}`;
+    this.routes[key] = route;
+    this.publicRouteKeys.push(key);
+    Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: whyPublic });
+    return route;
   }
 }

@@ -1,0 +1,112 @@
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Metric } from 'aws-cdk-lib/aws-cloudwatch';
+import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { secretNames } from '../../lambdas/core/definitions';
+import type { Settings } from '../../lambdas/core/settings';
+import type { Monitoring } from '../monitoring';
+import type { StatefulResources } from '../stateful/stateful-resources';
+import type { ConnectApi } from './connect-api';
+import { PortabilityFunction } from './portability-function';
+
+export interface QueryLifecycleProps {
+  readonly settings: Settings;
+  readonly stateful: StatefulResources;
+  readonly api: ConnectApi;
+  readonly monitoring: Monitoring;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/** How often recurring imports are looked for; each connection's own interval decides if it is due. */
+export const RECURRING_CHECK_MINUTES = 15;
+
+/**
+ * From import request to completed query: the imports consumer (createDataQuery), Ring's
+ * notifications (POST /notifications/v1), and the schedules (polling fallback, recurring
+ * imports, token keeper), with their metrics' alarms.
+ */
+export class QueryLifecycle extends Construct {
+  readonly imports: PortabilityFunction;
+  readonly notifications: PortabilityFunction;
+  readonly schedule: PortabilityFunction;
+  readonly rules: Record<'pollOverdue' | 'recurringImports' | 'tokenKeeper', Rule>;
+
+  constructor(scope: Construct, id: string, props: QueryLifecycleProps) {
+    super(scope, id);
+    const { settings, stateful, monitoring } = props;
+    const { queues } = stateful.queues;
+    const common = { logRetention: settings.retention.logRetentionDays as RetentionDays, removalPolicy: props.removalPolicy, environment: { SETTINGS: JSON.stringify(settings) } };
+    const connectionSecrets = secretNames.connection(settings.resourcePrefix, '');
+
+    /** A function that calls Ring for connections: tokens (read and rotate), rate limits, queues. */
+    const ringCaller = (fn: PortabilityFunction): PortabilityFunction => {
+      fn.bindTable('CONTROL_TABLE', stateful.controlTable, 'readWrite')
+        .bindQueue('IMPORTS_QUEUE_URL', queues.imports.queue)
+        .bindQueue('COMPLETED_QUEUE_URL', queues.completedQueries.queue)
+        .grantSecretsUnder(connectionSecrets, ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret'], stateful.key);
+      for (const secret of Object.values(stateful.clientSecrets)) secret.grantRead(fn);
+      return fn;
+    };
+
+    this.imports = ringCaller(
+      new PortabilityFunction(this, 'Imports', {
+        ...common,
+        entry: 'lambdas/imports/handler.ts',
+        serviceName: 'imports',
+        description: 'Imports queue: createDataQuery for a connection',
+        timeout: Duration.seconds(60),
+      }),
+    ).consume(queues.imports, { batchSize: 5, maxConcurrency: 5 });
+
+    this.schedule = ringCaller(
+      new PortabilityFunction(this, 'Schedule', {
+        ...common,
+        entry: 'lambdas/schedule/handler.ts',
+        serviceName: 'schedule',
+        description: 'Schedules: polling fallback, recurring imports, token keeper',
+        timeout: Duration.minutes(5),
+      }),
+    );
+
+    this.notifications = new PortabilityFunction(this, 'Notifications', {
+      ...common,
+      entry: 'lambdas/notifications/handler.ts',
+      serviceName: 'notifications',
+      description: "POST /notifications/v1: Ring's SNS notifications (no secret access)",
+      timeout: Duration.seconds(10),
+    })
+      .bindTable('CONTROL_TABLE', stateful.controlTable, 'readWrite')
+      .bindQueue('COMPLETED_QUEUE_URL', queues.completedQueries.queue);
+    props.api.addPublicRoute(
+      '/notifications/v1',
+      HttpMethod.POST,
+      this.notifications,
+      "Ring's notifications arrive as Amazon SNS HTTPS deliveries, which cannot sign with AWS credentials; every message's SNS signature, certificate host, topic and age are verified, and the route is throttled.",
+    );
+
+    const rule = (id: string, minutes: number, task: string) => {
+      const created = new Rule(this, id, { schedule: Schedule.rate(Duration.minutes(minutes)), description: `ring-portability ${task}` });
+      created.addTarget(new LambdaFunction(this.schedule, { event: RuleTargetInput.fromObject({ task }), retryAttempts: 2 }));
+      return created;
+    };
+    this.rules = {
+      pollOverdue: rule('PollOverdue', settings.schedules.overduePollMinutes, 'poll-overdue'),
+      recurringImports: rule('RecurringImports', RECURRING_CHECK_MINUTES, 'recurring-imports'),
+      tokenKeeper: rule('TokenKeeper', settings.schedules.tokenKeeperIntervalMinutes, 'token-keeper'),
+    };
+
+    const metric = (name: string, service: string) =>
+      new Metric({ namespace: 'RingPortability', metricName: name, dimensionsMap: { service }, statistic: 'Sum', period: Duration.minutes(5) });
+    monitoring.alarm('RejectedNotifications', metric('NotificationsRejected', 'notifications'), {
+      threshold: 10,
+      description: 'More than 10 notifications rejected in 5 minutes: forged or misconfigured deliveries (check allowedTopicArns and signingCertHosts).',
+    });
+    monitoring.alarm('FailedQueries', metric('QueriesFailed', 'schedule'), {
+      threshold: 0,
+      description: 'Queries failed (no notification and no records in time): they were requested again; look at the schedule function logs.',
+    });
+  }
+}

@@ -1,0 +1,74 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { PUBLIC_ROUTE_THROTTLE } from '../../lib/stateless/connect-api';
+import { RECURRING_CHECK_MINUTES } from '../../lib/stateless/query-lifecycle';
+import { resourcesOf, synthStack } from './support/stack';
+
+const { stack, template } = synthStack({ schedules: { overduePollMinutes: 5, tokenKeeperIntervalMinutes: 720 } });
+const lifecycle = stack.portability.queryLifecycle;
+const logicalId = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
+
+function policyText(fn: { role?: unknown }): string {
+  const roleId = logicalId(fn.role as never);
+  return JSON.stringify(
+    Object.values(resourcesOf(template, 'AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(`"${roleId}"`))
+      .map((policy) => policy.Properties.PolicyDocument),
+  );
+}
+
+describe('query lifecycle', () => {
+  it('exposes POST /notifications/v1 without an authorizer, throttled like the other public route', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /notifications/v1', AuthorizationType: 'NONE' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      RouteSettings: {
+        'POST /notifications/v1': { ThrottlingRateLimit: PUBLIC_ROUTE_THROTTLE.rateLimit, ThrottlingBurstLimit: PUBLIC_ROUTE_THROTTLE.burstLimit },
+        'GET /oauth/callback': Match.anyValue(),
+      },
+    });
+  });
+
+  it('never lets the notification function read a secret', () => {
+    const text = policyText(lifecycle.notifications);
+    expect(text).not.toContain('secretsmanager');
+    expect(text).toContain('sqs:SendMessage');
+  });
+
+  it.each([
+    ['pollOverdue', 'rate(5 minutes)', 'poll-overdue'],
+    ['recurringImports', `rate(${RECURRING_CHECK_MINUTES} minutes)`, 'recurring-imports'],
+    ['tokenKeeper', 'rate(12 hours)', 'token-keeper'],
+  ] as const)('schedules %s (%s) to the schedule function with task %s', (rule, expression, task) => {
+    expect(resourcesOf(template, 'AWS::Events::Rule')[logicalId(lifecycle.rules[rule])].Properties).toMatchObject({
+      ScheduleExpression: expression,
+      State: 'ENABLED',
+      Targets: [expect.objectContaining({ Arn: { 'Fn::GetAtt': [logicalId(lifecycle.schedule), 'Arn'] }, Input: JSON.stringify({ task }) })],
+    });
+  });
+
+  it('has every queue consumer report partial batch failures, with visibility at least 6 × its timeout', () => {
+    const functions = resourcesOf(template, 'AWS::Lambda::Function');
+    const queues = resourcesOf(template, 'AWS::SQS::Queue');
+    const mappings = Object.values(resourcesOf(template, 'AWS::Lambda::EventSourceMapping'));
+    expect(mappings.length).toBeGreaterThan(0);
+    for (const { Properties } of mappings) {
+      expect(Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+      const fn = functions[(Properties.FunctionName as { Ref: string }).Ref].Properties;
+      const queue = queues[(Properties.EventSourceArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0]].Properties;
+      expect(queue.VisibilityTimeout as number).toBeGreaterThanOrEqual(6 * (fn.Timeout as number));
+    }
+  });
+
+  it('alarms on rejected-notification spikes and failed queries', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'RingPortability', MetricName: 'NotificationsRejected', Dimensions: [{ Name: 'service', Value: 'notifications' }], Threshold: 10 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'RingPortability', MetricName: 'QueriesFailed', Threshold: 0 });
+  });
+
+  it('lets the Ring-calling functions rotate connection tokens, and only under the connections prefix', () => {
+    for (const fn of [lifecycle.imports, lifecycle.schedule]) {
+      const text = policyText(fn);
+      expect(text).toContain('secretsmanager:PutSecretValue');
+      expect(text).toContain('secret:ring-portability/connections/*');
+      expect(text).not.toContain('secretsmanager:DeleteSecret');
+    }
+  });
+});
