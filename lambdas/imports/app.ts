@@ -9,8 +9,9 @@ import { processBatch } from '../shared/sqs';
 
 const ImportMessage = z.object({
   customerId: CustomerId,
-  reason: z.enum(['connected', 'requested', 'scheduled']),
+  reason: z.enum(['connected', 'requested', 'scheduled', 'recheck']),
   requestedAt: z.string(),
+  attempt: z.number().int().min(1).max(10).optional(),
 });
 
 // (adapter) --> requestDataQuery --> domain

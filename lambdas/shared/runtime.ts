@@ -104,6 +104,7 @@ export const NotificationsEnv = z.object({
   SETTINGS: SettingsVariable,
   CONTROL_TABLE: name,
   COMPLETED_QUEUE_URL: z.url(),
+  IMPORTS_QUEUE_URL: z.url(),
 });
 
 /** The Ring client as a Lambda uses it: token service, rate limiter, intake client. */
@@ -152,6 +153,7 @@ export function notificationDeps(env: z.output<typeof NotificationsEnv>) {
     }),
     queries: new DynamoDbNotificationQueryStore(aws.documents, env.CONTROL_TABLE),
     completed: new SqsWorkQueue(aws.sqs, env.COMPLETED_QUEUE_URL),
+    imports: new SqsWorkQueue(aws.sqs, env.IMPORTS_QUEUE_URL),
     subscriptions: new DynamoDbSubscriptionStore(aws.documents, env.CONTROL_TABLE),
     confirmer: new HttpSubscriptionConfirmer(),
     clock: systemClock,

@@ -79,7 +79,8 @@ export class QueryLifecycle extends Construct {
       timeout: Duration.seconds(10),
     })
       .bindTable('CONTROL_TABLE', stateful.controlTable, 'readWrite')
-      .bindQueue('COMPLETED_QUEUE_URL', queues.completedQueries.queue);
+      .bindQueue('COMPLETED_QUEUE_URL', queues.completedQueries.queue)
+      .bindQueue('IMPORTS_QUEUE_URL', queues.imports.queue);
     props.api.addPublicRoute(
       '/notifications/v1',
       HttpMethod.POST,

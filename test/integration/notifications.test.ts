@@ -40,6 +40,7 @@ beforeAll(async () => {
     }),
     queries: new DynamoDbNotificationQueryStore(aws.clients.documents, world.table),
     completed: new SqsWorkQueue(aws.clients.sqs, completedUrl),
+    imports: world.connectDeps.imports,
     subscriptions: new DynamoDbSubscriptionStore(aws.clients.documents, world.table),
     confirmer: new HttpSubscriptionConfirmer(),
     clock: world.clock,
@@ -117,7 +118,8 @@ describe('notification endpoint with the sandbox’s signed SNS deliveries', () 
     world.sandbox.clock.advance(100);
     await eventually(async () => ((await queries.get(queryId))?.status === 'CANCELED' ? true : undefined), 'the query to be CANCELED');
     expect(await completedMessages()).toEqual([]);
-    expect(customerId).toBeTruthy();
+    // The connection is re-checked with one more import request.
+    expect(await world.queuedImports()).toEqual([expect.objectContaining({ customerId, reason: 'recheck', attempt: 2 })]);
   });
 
   it('answers 200 to a notification for a query it does not know (no oracle, no retries)', async () => {

@@ -40,8 +40,10 @@ export interface PendingAuthorization {
 /** An import request on the imports queue. */
 export interface ImportRequest {
   readonly customerId: string;
-  readonly reason: 'connected' | 'requested' | 'scheduled';
+  readonly reason: 'connected' | 'requested' | 'scheduled' | 'recheck';
   readonly requestedAt: string;
+  /** 1 for a first request; a re-check after a canceled query is attempt 2, and the last. */
+  readonly attempt?: number;
 }
 
 export class ValidationError extends PortabilityError {

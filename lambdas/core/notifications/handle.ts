@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Clock, Logger, WorkQueue } from '../ports';
+import type { ImportRequest } from '../connections/model';
 import type { CompletedQuery, QueryRecord } from '../queries/model';
 import { NotificationRejectedError, type VerifiedMessage } from './sns-verifier';
 
@@ -35,6 +36,8 @@ export interface SubscriptionConfirmer {
 export interface NotificationDeps {
   readonly queries: NotificationQueryStore;
   readonly completed: WorkQueue;
+  /** Where a canceled query's connection is re-checked: one more import request. */
+  readonly imports: WorkQueue;
   readonly subscriptions: SubscriptionStore;
   readonly confirmer: SubscriptionConfirmer;
   readonly clock: Clock;
@@ -77,7 +80,7 @@ export async function handleNotification(deps: NotificationDeps, verified: Verif
   return outcome;
 }
 
-export type FinishDeps = Pick<NotificationDeps, 'queries' | 'completed' | 'clock' | 'logger'>;
+export type FinishDeps = Pick<NotificationDeps, 'queries' | 'completed' | 'imports' | 'clock' | 'logger'>;
 
 /**
  * A query reached its final state (notification or polling): the conditional transition, and
@@ -88,8 +91,16 @@ export async function finishQuery(deps: FinishDeps, queryId: string, status: 'CO
   const transition = await deps.queries.finish(queryId, status, clock.now());
   if (transition.result === 'unknown') return 'unknown-query';
   if (status === 'CANCELED') {
-    if (transition.result === 'transitioned') logger.warn('query canceled by Ring (consent revoked, expired or account on hold)', { queryId, customerId: transition.query.customerId });
-    return transition.result === 'transitioned' ? 'canceled' : 'duplicate';
+    if (transition.result !== 'transitioned') return 'duplicate';
+    const { customerId, attempt } = transition.query;
+    logger.warn('query canceled by Ring (consent revoked, expired or account on hold)', { queryId, customerId });
+    // Re-check the connection with one more import: a refused token marks it REVOKED, a
+    // granted one imports what the canceled query did not. Once only, so no loop.
+    if ((attempt ?? 1) < 2) {
+      const recheck: ImportRequest = { customerId, reason: 'recheck', requestedAt: new Date(clock.now()).toISOString(), attempt: (attempt ?? 1) + 1 };
+      await deps.imports.send(recheck);
+    }
+    return 'canceled';
   }
   if (transition.query.status !== 'COMPLETED') return 'duplicate';
   if (!(await deps.queries.claimCompletion(queryId, claimId))) return 'duplicate';

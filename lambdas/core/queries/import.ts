@@ -51,7 +51,7 @@ export async function requestDataQuery(deps: ImportDeps, request: ImportRequest,
       scopeId: record.scopeId,
       status: 'REQUESTED',
       createdAt: new Date(clock.now()).toISOString(),
-      attempt: 1,
+      attempt: request.attempt ?? 1,
     });
     logger.info('data query requested', { customerId: record.customerId, queryId, reason: request.reason });
     return { outcome: 'requested', queryId };

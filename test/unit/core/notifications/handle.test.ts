@@ -15,6 +15,7 @@ function deps() {
       releaseCompletion: () => Promise.resolve(),
     },
     completed: { send: () => Promise.resolve() },
+    imports: { send: () => Promise.resolve() },
     subscriptions: {
       keepPending: (topicArn, _url, reason) => Promise.resolve(void pending.push({ topicArn, reason })),
       markConfirmed: () => Promise.resolve(),
