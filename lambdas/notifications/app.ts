@@ -27,6 +27,8 @@ export function makeNotificationsHandler(deps: NotificationDeps & { readonly ver
     } catch (error) {
       if (error instanceof NotificationRejectedError) {
         metrics.count('NotificationsRejected');
+        // The reason's first two words are always ours (no attacker-chosen dimension values).
+        metrics.count('NotificationsRejectedByReason', 1, { reason: error.reason.split(' ').slice(0, 2).join(' ') });
         deps.logger.warn('notification rejected', { reason: error.reason });
         return json(error.status, { error: 'rejected', message: error.reason });
       }
