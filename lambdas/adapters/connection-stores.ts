@@ -1,14 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ConnectionRecord, ConnectionStatus, PendingAuthorization } from '../core/connections/model';
-import { controlTable } from '../core/definitions';
 import type { AuthorizationStateStore, ConnectionRepository } from '../core/ports';
+import { GSI_PK, GSI_SK, PK, queryIndex, SK, TTL, withoutKeys } from './control-table';
 
-const PK = controlTable.partitionKey.name;
-const SK = controlTable.sortKey.name;
-const TTL = controlTable.timeToLiveAttribute;
-const GSI_PK = controlTable.globalSecondaryIndexes[0].partitionKey.name;
-const GSI_SK = controlTable.globalSecondaryIndexes[0].sortKey.name;
 
 const connectionKey = (customerId: string) => ({ [PK]: `CONN#${customerId}`, [SK]: 'CONNECTION' });
 
@@ -24,9 +19,7 @@ export class DynamoDbConnectionRepository implements ConnectionRepository {
 
   async get(customerId: string): Promise<ConnectionRecord | undefined> {
     const { Item } = await this.documents.send(new GetCommand({ TableName: this.tableName, Key: connectionKey(customerId), ConsistentRead: true }));
-    if (!Item) return undefined;
-    const { [PK]: _pk, [SK]: _sk, [GSI_PK]: _gpk, [GSI_SK]: _gsk, ...record } = Item;
-    return record as ConnectionRecord;
+    return Item ? withoutKeys<ConnectionRecord>(Item) : undefined;
   }
 
   async put(record: ConnectionRecord): Promise<void> {
@@ -38,25 +31,8 @@ export class DynamoDbConnectionRepository implements ConnectionRepository {
     );
   }
 
-  async *listByStatus(status: ConnectionStatus): AsyncIterable<ConnectionRecord> {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: controlTable.globalSecondaryIndexes[0].indexName,
-          KeyConditionExpression: '#gpk = :gpk',
-          ExpressionAttributeNames: { '#gpk': GSI_PK },
-          ExpressionAttributeValues: { ':gpk': `CONNSTATUS#${status}` },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const { [PK]: _pk, [SK]: _sk, [GSI_PK]: _gpk, [GSI_SK]: _gsk, ...record } = item;
-        yield record as ConnectionRecord;
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+  listByStatus(status: ConnectionStatus): AsyncIterable<ConnectionRecord> {
+    return queryIndex<ConnectionRecord>(this.documents, this.tableName, `CONNSTATUS#${status}`);
   }
 
   async setNextImport(customerId: string, nextImportAt: string, expected: string | undefined): Promise<boolean> {

@@ -1,11 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { controlTable } from '../core/definitions';
 import type { ConnectionStatusStore, LeaseStore, RateLimitStore, RateLog } from '../core/ports';
+import { PK, SK, TTL } from './control-table';
 
-const PK = controlTable.partitionKey.name;
-const SK = controlTable.sortKey.name;
-const TTL = controlTable.timeToLiveAttribute;
 
 const conflicted = (error: unknown): boolean => error instanceof ConditionalCheckFailedException || (error as Error | undefined)?.name === 'ConditionalCheckFailedException';
 

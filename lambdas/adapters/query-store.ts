@@ -1,14 +1,10 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { controlTable } from '../core/definitions';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GSI_PK, GSI_SK, PK, queryIndex, SK, withoutKeys } from './control-table';
 import type { QueryRecord } from '../core/queries/model';
 import type { NotificationQueryStore, SubscriptionStore, TransitionResult } from '../core/notifications/handle';
 import type { QueryRepository } from '../core/queries/import';
 
-const PK = controlTable.partitionKey.name;
-const SK = controlTable.sortKey.name;
-const GSI_PK = controlTable.globalSecondaryIndexes[0].partitionKey.name;
-const GSI_SK = controlTable.globalSecondaryIndexes[0].sortKey.name;
 
 export const queryKey = (queryId: string) => ({ [PK]: `QUERY#${queryId}`, [SK]: 'QUERY' });
 
@@ -34,25 +30,8 @@ export class DynamoDbQueryRepository implements QueryRepository {
     }
   }
 
-  async *listRequestedBefore(createdBefore: string): AsyncIterable<QueryRecord> {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: controlTable.globalSecondaryIndexes[0].indexName,
-          KeyConditionExpression: '#gpk = :gpk AND #gsk < :before',
-          ExpressionAttributeNames: { '#gpk': GSI_PK, '#gsk': GSI_SK },
-          ExpressionAttributeValues: { ':gpk': 'QSTATUS#REQUESTED', ':before': createdBefore },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const { [PK]: _pk, [SK]: _sk, [GSI_PK]: _gpk, [GSI_SK]: _gsk, ...record } = item;
-        yield record as QueryRecord;
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+  listRequestedBefore(createdBefore: string): AsyncIterable<QueryRecord> {
+    return queryIndex<QueryRecord>(this.documents, this.tableName, 'QSTATUS#REQUESTED', createdBefore);
   }
 
   async fail(queryId: string, reason: string, now: number): Promise<void> {
@@ -74,9 +53,7 @@ export class DynamoDbQueryRepository implements QueryRepository {
 
   async get(queryId: string): Promise<QueryRecord | undefined> {
     const { Item } = await this.documents.send(new GetCommand({ TableName: this.tableName, Key: queryKey(queryId), ConsistentRead: true }));
-    if (!Item) return undefined;
-    const { [PK]: _pk, [SK]: _sk, [GSI_PK]: _gpk, [GSI_SK]: _gsk, ...record } = Item;
-    return record as QueryRecord;
+    return Item ? withoutKeys<QueryRecord>(Item) : undefined;
   }
 }
 
@@ -104,8 +81,7 @@ export class DynamoDbNotificationQueryStore implements NotificationQueryStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const { [PK]: _pk, [SK]: _sk, [GSI_PK]: _gpk, [GSI_SK]: _gsk, ...query } = Attributes!;
-      return { result: 'transitioned', query: query as QueryRecord };
+      return { result: 'transitioned', query: withoutKeys<QueryRecord>(Attributes!) };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const query = await this.repository.get(queryId);

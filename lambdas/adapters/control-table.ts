@@ -1,0 +1,35 @@
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { controlTable } from '../core/definitions';
+
+/** The control table's key attribute names, from its shared definition. */
+export const PK = controlTable.partitionKey.name;
+export const SK = controlTable.sortKey.name;
+export const TTL = controlTable.timeToLiveAttribute;
+export const GSI = controlTable.globalSecondaryIndexes[0].indexName;
+export const GSI_PK = controlTable.globalSecondaryIndexes[0].partitionKey.name;
+export const GSI_SK = controlTable.globalSecondaryIndexes[0].sortKey.name;
+
+/** An item without the table's key attributes: the domain record it stores. */
+export function withoutKeys<T>(item: Record<string, unknown>): T {
+  const { [PK]: _pk, [SK]: _sk, [GSI_PK]: _gpk, [GSI_SK]: _gsk, ...record } = item;
+  return record as T;
+}
+
+/** Every item of a gsi1 partition (optionally with gsi1sk before a value), page by page. */
+export async function* queryIndex<T>(documents: DynamoDBDocumentClient, tableName: string, partition: string, sortBefore?: string): AsyncGenerator<T> {
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await documents.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: GSI,
+        KeyConditionExpression: sortBefore === undefined ? '#gpk = :gpk' : '#gpk = :gpk AND #gsk < :before',
+        ExpressionAttributeNames: sortBefore === undefined ? { '#gpk': GSI_PK } : { '#gpk': GSI_PK, '#gsk': GSI_SK },
+        ExpressionAttributeValues: sortBefore === undefined ? { ':gpk': partition } : { ':gpk': partition, ':before': sortBefore },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) yield withoutKeys<T>(item);
+    start = page.LastEvaluatedKey;
+  } while (start);
+}
