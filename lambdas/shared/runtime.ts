@@ -19,7 +19,8 @@ import { TokenService } from '../core/ring/token-service';
 import type { ConnectDeps } from '../core/connections/connect';
 import type { ManageDeps } from '../core/connections/manage';
 import { secretNames } from '../core/definitions';
-import { systemClock } from '../core/ports';
+import { systemClock, type WorkQueue } from '../core/ports';
+import { ConfigurationError } from '../core/errors';
 import { ClientCredentialsProvider } from '../core/ring/client-credentials';
 import { OAuthClient } from '../core/ring/oauth-client';
 import { parseSettings, type Settings } from '../core/settings';
@@ -39,7 +40,8 @@ const name = z.string().min(1);
 export const ConnectEnv = z.object({
   SETTINGS: SettingsVariable,
   CONTROL_TABLE: name,
-  IMPORTS_QUEUE_URL: z.url(),
+  /** Only the callback queues imports; the connect-link function has no access to the queue. */
+  IMPORTS_QUEUE_URL: z.url().optional(),
   REDIRECT_URI: z.url(),
   KMS_KEY_ID: name,
 });
@@ -73,7 +75,7 @@ export function connectDeps(env: z.output<typeof ConnectEnv>): ConnectDeps {
     states: new DynamoDbAuthorizationStateStore(aws.documents, env.CONTROL_TABLE),
     connections: new DynamoDbConnectionRepository(aws.documents, env.CONTROL_TABLE),
     secretAdmin: new SecretsManagerAdmin(aws.secretsManager, env.KMS_KEY_ID),
-    imports: new SqsWorkQueue(aws.sqs, env.IMPORTS_QUEUE_URL),
+    imports: env.IMPORTS_QUEUE_URL ? new SqsWorkQueue(aws.sqs, env.IMPORTS_QUEUE_URL) : unboundQueue('IMPORTS_QUEUE_URL'),
     credentials: new ClientCredentialsProvider(secrets, (brand) => secretNames.clientCredentials(env.SETTINGS.resourcePrefix, brand), systemClock),
     oauth: new OAuthClient(),
     clock: systemClock,
@@ -97,8 +99,14 @@ export const RingEnv = z.object({
   SETTINGS: SettingsVariable,
   CONTROL_TABLE: name,
   IMPORTS_QUEUE_URL: z.url(),
-  COMPLETED_QUEUE_URL: z.url(),
+  /** Only the schedule (polling) completes queries; the imports consumer has no access to that queue. */
+  COMPLETED_QUEUE_URL: z.url().optional(),
 });
+
+/** A queue this function was given no access to: using it is a wiring bug, said loudly. */
+function unboundQueue(variable: string): WorkQueue {
+  return { send: () => Promise.reject(new ConfigurationError(`${variable} is not set for this function`)) };
+}
 
 export const NotificationsEnv = z.object({
   SETTINGS: SettingsVariable,
@@ -134,7 +142,7 @@ export function ringDeps(env: z.output<typeof RingEnv>) {
     queryRecords: new DynamoDbQueryRepository(aws.documents, env.CONTROL_TABLE),
     queries: new DynamoDbNotificationQueryStore(aws.documents, env.CONTROL_TABLE),
     imports: new SqsWorkQueue(aws.sqs, env.IMPORTS_QUEUE_URL),
-    completed: new SqsWorkQueue(aws.sqs, env.COMPLETED_QUEUE_URL),
+    completed: env.COMPLETED_QUEUE_URL ? new SqsWorkQueue(aws.sqs, env.COMPLETED_QUEUE_URL) : unboundQueue('COMPLETED_QUEUE_URL'),
     clock: systemClock,
     logger,
   };

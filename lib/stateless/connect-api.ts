@@ -93,9 +93,7 @@ export class ConnectApi extends Construct {
       serviceName: 'connect',
       description: 'POST /connections: creates a connect link (state + PKCE)',
       environment: connectEnvironment,
-    })
-      .bindTable('CONTROL_TABLE', stateful.controlTable, 'write')
-      .bindQueue('IMPORTS_QUEUE_URL', stateful.queues.queues.imports.queue);
+    }).bindTable('CONTROL_TABLE', stateful.controlTable, 'write');
     for (const secret of clientSecrets) secret.grantRead(this.connect);
 
     this.callback = new PortabilityFunction(this, 'Callback', {

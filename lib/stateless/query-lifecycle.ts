@@ -41,11 +41,10 @@ export class QueryLifecycle extends Construct {
     const common = { logRetention: settings.retention.logRetentionDays as RetentionDays, removalPolicy: props.removalPolicy, environment: { SETTINGS: JSON.stringify(settings) } };
     const connectionSecrets = secretNames.connection(settings.resourcePrefix, '');
 
-    /** A function that calls Ring for connections: tokens (read and rotate), rate limits, queues. */
+    /** A function that calls Ring for connections: tokens (read and rotate), rate limits, the imports queue. */
     const ringCaller = (fn: PortabilityFunction): PortabilityFunction => {
       fn.bindTable('CONTROL_TABLE', stateful.controlTable, 'readWrite')
         .bindQueue('IMPORTS_QUEUE_URL', queues.imports.queue)
-        .bindQueue('COMPLETED_QUEUE_URL', queues.completedQueries.queue)
         .grantSecretsUnder(connectionSecrets, ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret'], stateful.key);
       for (const secret of Object.values(stateful.clientSecrets)) secret.grantRead(fn);
       return fn;
@@ -69,7 +68,7 @@ export class QueryLifecycle extends Construct {
         description: 'Schedules: polling fallback, recurring imports, token keeper',
         timeout: Duration.minutes(5),
       }),
-    );
+    ).bindQueue('COMPLETED_QUEUE_URL', queues.completedQueries.queue);
 
     this.notifications = new PortabilityFunction(this, 'Notifications', {
       ...common,

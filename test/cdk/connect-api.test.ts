@@ -83,3 +83,11 @@ describe('connect API', () => {
     }
   });
 });
+
+describe('queues reachable from the connect API', () => {
+  it('lets only the callback and the connections function queue imports, not the connect-link function', () => {
+    const imports = logicalId(stateful.queues.queues.imports.queue);
+    expect(permissionsOf(api.connect).text).not.toContain(imports);
+    expect(permissionsOf(api.callback).text).toContain(imports);
+  });
+});

@@ -72,3 +72,12 @@ describe('query lifecycle', () => {
     }
   });
 });
+
+describe('completed-queries queue access', () => {
+  it('is sent to by the notification and schedule functions only, not by the imports consumer', () => {
+    const completed = logicalId(stack.portability.stateful.queues.queues.completedQueries.queue);
+    expect(policyText(lifecycle.imports)).not.toContain(completed);
+    expect(policyText(lifecycle.schedule)).toContain(completed);
+    expect(policyText(lifecycle.notifications)).toContain(completed);
+  });
+});
