@@ -135,9 +135,22 @@ export class JsonElementSplitter {
             continue;
           }
           if (this.inString) {
-            if (this.escaped) this.escaped = false;
-            else if (byte === BACKSLASH) this.escaped = true;
-            else if (byte === QUOTE) {
+            if (this.escaped) {
+              this.escaped = false;
+              continue;
+            }
+            if (byte !== QUOTE && byte !== BACKSLASH) {
+              // Skip the string's plain bytes natively: jump to its next quote or backslash.
+              const jump = this.nextSpecial(chunk, i);
+              if (jump === -1) {
+                i = chunk.length - 1;
+                continue;
+              }
+              i = jump - 1;
+              continue;
+            }
+            if (byte === BACKSLASH) this.escaped = true;
+            else {
               this.inString = false;
               if (this.stack.length === 0) {
                 out.push(this.finish(chunk, sliceStart, i + 1, offset + 1));
@@ -175,6 +188,25 @@ export class JsonElementSplitter {
     if (this.state === State.Done || (this.format === 'ndjson' && this.state === State.AfterElement)) return [];
     if (this.state === State.BeforeStart) throw new MalformedJsonError(this.position, 'the file is empty');
     throw new MalformedJsonError(this.position, 'the file ends before the array is closed (truncated)');
+  }
+
+  private quoteAt = -1;
+  private backslashAt = -1;
+  private scanned: Buffer | undefined;
+
+  /** Index of the next `"` or `\\` at or after `from` in `chunk`, or -1; remembered per chunk. */
+  private nextSpecial(chunk: Buffer, from: number): number {
+    if (this.scanned !== chunk) {
+      this.scanned = chunk;
+      this.quoteAt = -1;
+      this.backslashAt = -1;
+    }
+    if (this.quoteAt !== -2 && this.quoteAt < from) this.quoteAt = chunk.indexOf(QUOTE, from) === -1 ? -2 : chunk.indexOf(QUOTE, from);
+    if (this.backslashAt !== -2 && this.backslashAt < from) this.backslashAt = chunk.indexOf(BACKSLASH, from) === -1 ? -2 : chunk.indexOf(BACKSLASH, from);
+    const quote = this.quoteAt === -2 ? Infinity : this.quoteAt;
+    const backslash = this.backslashAt === -2 ? Infinity : this.backslashAt;
+    const next = Math.min(quote, backslash);
+    return next === Infinity ? -1 : next;
   }
 
   private begin(index: number, offset: number, byte: number): number {
