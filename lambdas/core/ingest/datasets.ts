@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { DATASET_PARTITIONS } from '../connections/partitions';
+
+/**
+ * Zod schemas for the 15 datasets of the reference, tolerant of its known defects: booleans as
+ * true/false or "TRUE"/"FALSE", `ethmac`/`ethMac` spellings, `expiresAt` as epoch seconds or
+ * ISO-8601, `eventMetadata` as an object or an array of objects, numbers without an assumed
+ * scale, optional fields absent. Unknown fields are kept (loose objects).
+ */
+
+export type DatasetName = Exclude<(typeof DATASET_PARTITIONS)[number], 'Unknown'>;
+export const DATASET_NAMES = DATASET_PARTITIONS.filter((name): name is DatasetName => name !== 'Unknown');
+
+const isoDate = z.string().refine((value) => Number.isFinite(Date.parse(value)), { message: 'must be an ISO-8601 date' });
+const bool = z.union([z.boolean(), z.enum(['TRUE', 'FALSE', 'true', 'false'])]);
+const text = z.string();
+const number = z.number();
+const epochOrIso = z.union([z.number().int().nonnegative(), isoDate]);
+const strings = z.array(z.string());
+
+const opt = <T extends z.ZodType>(schema: T) => schema.optional();
+
+export const DATASET_SCHEMAS: Record<DatasetName, z.ZodType<Record<string, unknown>>> = {
+  'Ring.EventManager.Events': z.looseObject({
+    duration: opt(number),
+    eventType: opt(text),
+    eventDate: isoDate,
+    expiresAt: opt(epochOrIso),
+    status: opt(text),
+    endToEndEncryption: opt(bool),
+    detections: opt(z.array(z.looseObject({ detectionType: opt(text), eventDate: opt(isoDate) }))),
+    humanDetected: opt(bool),
+    detectionType: opt(text),
+    isFavorited: opt(bool),
+    eventCreatedWithAlexa: opt(bool),
+    eventFromSidewalk: opt(bool),
+    eventRespondedByAlexa: opt(bool),
+    securityAlerts: opt(z.array(z.looseObject({ alertId: opt(text), alertName: opt(text), alertStateType: opt(text), eventDate: opt(isoDate) }))),
+    streamingMode: opt(text),
+    reviewedByVirtualSecurityGuard: opt(bool),
+    virtualSecurityGuard: opt(text),
+    latitude: opt(number),
+    longitude: opt(number),
+    isInitiatedByEventOwner: opt(bool),
+  }),
+  'Ring.EventManager.DeviceEvents': z.looseObject({
+    eventDate: isoDate,
+    messageType: opt(text),
+    category: opt(text),
+    eventMetadata: opt(z.union([z.array(z.looseObject({})), z.looseObject({})])),
+  }),
+  'Ring.RGDS.DeviceLocationMapReference': z.looseObject({
+    eventDate: isoDate,
+    deviceLatitude: opt(number),
+    deviceLongitude: opt(number),
+    mapRotation: opt(number),
+    zoom: opt(number),
+    mapStyle: opt(text),
+    expiresAt: opt(epochOrIso),
+    horizontalAccuracy: opt(number),
+  }),
+  'Ring.RingDeviceRegistry.Location': z.looseObject({
+    locationName: opt(text),
+    address: opt(text),
+    city: opt(text),
+    state: opt(text),
+    zipCode: opt(z.union([text, number])),
+    country: opt(text),
+    timezone: opt(text),
+    latitude: opt(number),
+    longitude: opt(number),
+    locationType: opt(text),
+    locationSubtype: opt(text),
+  }),
+  'Ring.RingDeviceRegistry.Authorization': z.looseObject({ hasSharedUser: opt(bool), deviceGroup: opt(text) }),
+  'Ring.RingDeviceRegistry.Device': z.looseObject({
+    deviceName: opt(text),
+    deviceId: opt(z.union([text, number])),
+    eventDate: opt(isoDate),
+    timezone: opt(text),
+    latitude: opt(number),
+    longitude: opt(number),
+    videoStorageEnabled: opt(bool),
+    showVideoEnabled: opt(bool),
+    maxDaysVideoIsStored: opt(number),
+    richNotificationsEligible: opt(bool),
+    peopleDetectionEligible: opt(bool),
+    continuousVideoRecordingSubscribed: opt(bool),
+    offlineMotionRecordingSubscribed: opt(bool),
+  }),
+  'Ring.RingDeviceRegistry.Group': z.looseObject({ groupName: opt(text), devices: opt(strings) }),
+  'Ring.Alarm.HistoryLog': historyLog(),
+  'Ring.Alarm.SmartLightingHistoryLog': historyLog(),
+  'Ring.Alarm.DeviceInformation': z.looseObject({
+    locationId: opt(text),
+    deviceType: opt(text),
+    ethMac: opt(text),
+    wifiMac24: opt(text),
+    wifiMac5: opt(text),
+    ethmac: opt(text),
+    wifimac24: opt(text),
+    wifimac5: opt(text),
+  }),
+  'Ring.Alarm.DeviceLog': z.looseObject({ locationId: opt(text), eventDate: isoDate, eventType: opt(text), deviceType: opt(text), initiatingEntityType: opt(text) }),
+  'Ring.Alarm.ModeSettingPreference': z.looseObject({
+    locationId: opt(text),
+    eventDate: isoDate,
+    mode: opt(text),
+    deviceId: opt(z.union([text, number])),
+    deviceIdType: opt(text),
+    actions: opt(z.union([text, strings])),
+  }),
+  'Ring.Alarm.ModeSharingPreference': z.looseObject({ locationId: opt(text), eventDate: isoDate, sharedUsersEnabled: opt(bool) }),
+  'Ring.Alarm.AuditLog': z.looseObject({
+    locationId: opt(text),
+    eventDate: isoDate,
+    currentAccountState: opt(text),
+    eligibleForDispatch: opt(bool),
+    eventDescription: opt(text),
+    eventAction: opt(text),
+  }),
+  'Ring.Alarm.HubData': z.looseObject({ locationId: opt(text), deviceName: opt(text), status: opt(text), category: opt(text), room: opt(text) }),
+};
+
+function historyLog() {
+  return z.looseObject({
+    locationId: opt(text),
+    eventDate: isoDate,
+    deviceType: opt(text),
+    initiatingEntityType: opt(text),
+    affectedEntityType: opt(text),
+    impulseTypes: opt(strings),
+  });
+}
+
+/** Finds the dataset from the schema file's title, else a name in the URL path. */
+export function detectDataset(hints: { schemaTitle?: unknown; urlPath?: string }): DatasetName | undefined {
+  if (typeof hints.schemaTitle === 'string' && (DATASET_NAMES as readonly string[]).includes(hints.schemaTitle)) return hints.schemaTitle as DatasetName;
+  const path = decodeURIComponent(hints.urlPath ?? '');
+  return DATASET_NAMES.find((name) => path.includes(name));
+}
