@@ -1,0 +1,89 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { CollectStore, FileTask } from '../core/ingest/collect';
+import { GSI_PK, PK, SK } from './control-table';
+import { queryKey } from './query-store';
+
+const taskKey = (queryId: string, n: number) => ({ [PK]: `QUERY#${queryId}`, [SK]: `FILE#${String(n).padStart(7, '0')}` });
+
+const unlessConflict = async (work: Promise<unknown>): Promise<boolean> => {
+  try {
+    await work;
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+};
+
+/** File tasks (`QUERY#<id>` / `FILE#<n>`) and the query's collect state, in the control table. */
+export class DynamoDbCollectStore implements CollectStore {
+  constructor(
+    private readonly documents: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  startCollecting(queryId: string, now: number): Promise<boolean> {
+    return unlessConflict(
+      this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: queryKey(queryId),
+          UpdateExpression: 'SET #status = :collecting, #gpk = :gpk, collectStartedAt = if_not_exists(collectStartedAt, :now)',
+          ConditionExpression: '#status IN (:completed, :collecting)',
+          ExpressionAttributeNames: { '#status': 'status', '#gpk': GSI_PK },
+          ExpressionAttributeValues: { ':collecting': 'COLLECTING', ':completed': 'COMPLETED', ':gpk': 'QSTATUS#COLLECTING', ':now': new Date(now).toISOString() },
+        }),
+      ),
+    );
+  }
+
+  putTask(task: FileTask): Promise<boolean> {
+    return unlessConflict(
+      this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...taskKey(task.queryId, task.n), ...task, status: 'LISTED' },
+          ConditionExpression: 'attribute_not_exists(#sk)',
+          ExpressionAttributeNames: { '#sk': SK },
+        }),
+      ),
+    );
+  }
+
+  async isEnqueued(queryId: string, n: number): Promise<boolean> {
+    const { Item } = await this.documents.send(new GetCommand({ TableName: this.tableName, Key: taskKey(queryId, n), ConsistentRead: true }));
+    return Item?.enqueued === true;
+  }
+
+  async markEnqueued(queryId: string, n: number): Promise<void> {
+    await this.documents.send(new UpdateCommand({ TableName: this.tableName, Key: taskKey(queryId, n), UpdateExpression: 'SET enqueued = :yes', ExpressionAttributeValues: { ':yes': true } }));
+  }
+
+  async finishCollecting(queryId: string, files: number, now: number): Promise<void> {
+    await unlessConflict(
+      this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: queryKey(queryId),
+          UpdateExpression: 'SET #status = :loading, #gpk = :gpk, files = :files, collectedAt = :now',
+          ConditionExpression: '#status = :collecting',
+          ExpressionAttributeNames: { '#status': 'status', '#gpk': GSI_PK },
+          ExpressionAttributeValues: { ':loading': 'LOADING', ':collecting': 'COLLECTING', ':gpk': 'QSTATUS#LOADING', ':files': files, ':now': new Date(now).toISOString() },
+        }),
+      ),
+    );
+  }
+
+  async fail(queryId: string, reason: string, now: number): Promise<void> {
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: queryKey(queryId),
+        UpdateExpression: 'SET #status = :failed, #gpk = :gpk, statusReason = :reason, failedAt = :now',
+        ExpressionAttributeNames: { '#status': 'status', '#gpk': GSI_PK },
+        ExpressionAttributeValues: { ':failed': 'FAILED', ':gpk': 'QSTATUS#FAILED', ':reason': reason, ':now': new Date(now).toISOString() },
+      }),
+    );
+  }
+}

@@ -1,0 +1,119 @@
+import type { ImportRequest } from '../connections/model';
+import type { Clock, Connection, ConnectionRepository, Logger, WorkQueue } from '../ports';
+import type { CompletedQuery } from '../queries/model';
+import { RelinkRequiredError, RetryLaterError, RingApiError } from '../ring/errors';
+import type { CallOptions, IntakeClient } from '../ring/intake-client';
+import { detectDataset } from './datasets';
+
+/** One listed file of a query: what fetch needs to find (or re-list) and download it. */
+export interface FileTask {
+  readonly queryId: string;
+  readonly customerId: string;
+  /** Position of the file in the query's listing, from 0. */
+  readonly n: number;
+  /** Dataset guessed from the URL; confirmed from the schema file by load. */
+  readonly dataset?: string;
+  /** The token of the page that listed it (undefined: the first page), and its index there. */
+  readonly pageToken?: string;
+  readonly pageIndex: number;
+  readonly listedAt: string;
+}
+
+/** A fetch message: the task plus the presigned URLs as listed (valid 5 minutes). */
+export interface FetchMessage extends FileTask {
+  readonly fileUrl: string;
+  readonly schemaUrl: string;
+}
+
+export interface CollectStore {
+  /** COMPLETED → COLLECTING; true if this call (or an earlier delivery) holds the query in COLLECTING. */
+  startCollecting(queryId: string, now: number): Promise<boolean>;
+  /** Records a file task once; false if it already exists (redelivery). */
+  putTask(task: FileTask): Promise<boolean>;
+  /** Whether the task's fetch message went out (so a crashed collect re-sends only what is missing). */
+  isEnqueued(queryId: string, n: number): Promise<boolean>;
+  markEnqueued(queryId: string, n: number): Promise<void>;
+  /** COLLECTING → LOADING with the number of files; FAILED with a reason. */
+  finishCollecting(queryId: string, files: number, now: number): Promise<void>;
+  fail(queryId: string, reason: string, now: number): Promise<void>;
+}
+
+export interface CollectDeps {
+  readonly store: CollectStore;
+  readonly connections: ConnectionRepository;
+  readonly intake: IntakeClient;
+  readonly files: WorkQueue;
+  readonly imports: WorkQueue;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export type CollectOutcome = { readonly outcome: 'collected'; readonly files: number } | { readonly outcome: 'skipped'; readonly reason: string } | { readonly outcome: 'retry-later'; readonly retryAfterSeconds: number };
+
+/**
+ * The collect stage: lists every page of a completed query (250 a page) and turns each listed
+ * file into a task and a fetch message, once per file even when the message is delivered
+ * twice or collect dies half-way. Ring's answers decide: not completed yet → later; listing
+ * window elapsed → the query FAILED and a new import requested; authorization gone → the
+ * connection is revoked.
+ */
+export async function collectQuery(deps: CollectDeps, message: CompletedQuery, options: CallOptions = {}): Promise<CollectOutcome> {
+  const { store, connections, intake, clock, logger } = deps;
+  const record = await connections.get(message.customerId);
+  if (!record || record.status !== 'ACTIVE') return { outcome: 'skipped', reason: `connection is ${record?.status ?? 'gone'}` };
+  if (!(await store.startCollecting(message.queryId, clock.now()))) return { outcome: 'skipped', reason: 'query is not waiting to be collected' };
+  const connection: Connection = { customerId: record.customerId, brand: record.brand, region: record.region, secretId: record.secretId };
+
+  let n = 0;
+  try {
+    for await (const page of intake.listDataQueryRecords(connection, message.queryId, { maxResults: 250 }, options)) {
+      for (const [pageIndex, listed] of page.records.entries()) {
+        const task: FileTask = {
+          queryId: message.queryId,
+          customerId: message.customerId,
+          n,
+          dataset: detectDataset({ urlPath: safePath(listed.file) }),
+          pageToken: page.pageToken,
+          pageIndex,
+          listedAt: new Date(clock.now()).toISOString(),
+        };
+        await store.putTask(task);
+        if (!(await store.isEnqueued(task.queryId, n))) {
+          const fetch: FetchMessage = { ...task, fileUrl: listed.file, schemaUrl: listed.schema };
+          await deps.files.send(fetch);
+          await store.markEnqueued(task.queryId, n);
+        }
+        n++;
+      }
+    }
+  } catch (error) {
+    if (error instanceof RetryLaterError) return { outcome: 'retry-later', retryAfterSeconds: error.retryAfterSeconds };
+    if (error instanceof RelinkRequiredError) return { outcome: 'skipped', reason: 'the customer must connect again' };
+    if (!(error instanceof RingApiError)) throw error;
+    if (error.decision === 'retry' || error.type === 'QUERY_NOT_COMPLETED') return { outcome: 'retry-later', retryAfterSeconds: Math.max(30, error.retryAfterSeconds ?? 0) };
+    if (error.decision === 'recreate' || error.decision === 'relist') {
+      await store.fail(message.queryId, `${error.type ?? error.status} while listing`, clock.now());
+      const request: ImportRequest = { customerId: message.customerId, reason: 'recheck', requestedAt: new Date(clock.now()).toISOString() };
+      await deps.imports.send(request);
+      logger.warn('query could no longer be listed; a new import was requested', { queryId: message.queryId, type: error.type });
+      return { outcome: 'skipped', reason: 'listing window elapsed' };
+    }
+    if (error.decision === 'stop-connection') {
+      await connections.setStatus(message.customerId, 'REVOKED', `Ring refused access (${error.type ?? error.status}) with a fresh token`, clock.now());
+      await store.fail(message.queryId, 'authorization gone while listing', clock.now());
+      return { outcome: 'skipped', reason: 'authorization gone' };
+    }
+    throw error;
+  }
+  await store.finishCollecting(message.queryId, n, clock.now());
+  logger.info('query collected', { queryId: message.queryId, files: n });
+  return { outcome: 'collected', files: n };
+}
+
+function safePath(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return '';
+  }
+}
