@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CollectStore, FileTask } from '../core/ingest/collect';
+import type { FetchedFile, FetchStore } from '../core/ingest/fetch';
 import { GSI_PK, PK, SK } from './control-table';
 import { queryKey } from './query-store';
 
@@ -83,6 +84,32 @@ export class DynamoDbCollectStore implements CollectStore {
         UpdateExpression: 'SET #status = :failed, #gpk = :gpk, statusReason = :reason, failedAt = :now',
         ExpressionAttributeNames: { '#status': 'status', '#gpk': GSI_PK },
         ExpressionAttributeValues: { ':failed': 'FAILED', ':gpk': 'QSTATUS#FAILED', ':reason': reason, ':now': new Date(now).toISOString() },
+      }),
+    );
+  }
+}
+
+/** The fetch stage's view of file tasks: FETCHED with the object's key, bytes and sha256. */
+export class DynamoDbFetchStore implements FetchStore {
+  constructor(
+    private readonly documents: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async fetched(queryId: string, n: number): Promise<FetchedFile | undefined> {
+    const { Item } = await this.documents.send(new GetCommand({ TableName: this.tableName, Key: taskKey(queryId, n), ConsistentRead: true }));
+    if (Item?.status !== 'FETCHED') return undefined;
+    return { key: Item.key as string, schemaKey: Item.schemaKey as string, bytes: Item.bytes as number, sha256: Item.sha256 as string };
+  }
+
+  async markFetched(queryId: string, n: number, file: FetchedFile, now: number): Promise<void> {
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: taskKey(queryId, n),
+        UpdateExpression: 'SET #status = :fetched, #key = :key, schemaKey = :schemaKey, bytes = :bytes, sha256 = :sha256, fetchedAt = :now',
+        ExpressionAttributeNames: { '#status': 'status', '#key': 'key' },
+        ExpressionAttributeValues: { ':fetched': 'FETCHED', ':key': file.key, ':schemaKey': file.schemaKey, ':bytes': file.bytes, ':sha256': file.sha256, ':now': new Date(now).toISOString() },
       }),
     );
   }

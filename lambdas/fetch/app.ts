@@ -1,0 +1,32 @@
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { CustomerId } from '../core/connections/model';
+import { fetchFile, type FetchDeps } from '../core/ingest/fetch';
+import type { WorkQueue } from '../core/ports';
+import { processBatch } from '../shared/sqs';
+
+const FetchMessageSchema = z.object({
+  queryId: z.string().min(1).max(128),
+  customerId: CustomerId,
+  n: z.number().int().min(0),
+  dataset: z.string().optional(),
+  pageToken: z.string().optional(),
+  pageIndex: z.number().int().min(0),
+  listedAt: z.string(),
+  fileUrl: z.url(),
+  schemaUrl: z.url(),
+});
+
+// (adapter) --> fetchFile --> domain
+export function makeFetchHandler(deps: FetchDeps & { readonly filesQueue: WorkQueue }) {
+  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    processBatch(event, deps.filesQueue, () => deps.clock.now(), deps.logger, async (body) => {
+      const message = FetchMessageSchema.parse(body);
+      const remainingMs = typeof context.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
+      const outcome = await fetchFile(deps, message, { remainingMs });
+      if (outcome.outcome === 'retry-later') return { retryAfterSeconds: outcome.retryAfterSeconds };
+      return { done: true };
+    }),
+  );
+}
