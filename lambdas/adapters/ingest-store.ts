@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CollectStore, FileTask } from '../core/ingest/collect';
 import type { FetchedFile, FetchStore } from '../core/ingest/fetch';
+import type { LoadCheckpoint, LoadStore } from '../core/ingest/load';
 import { GSI_PK, PK, SK } from './control-table';
 import { queryKey } from './query-store';
 
@@ -110,6 +111,44 @@ export class DynamoDbFetchStore implements FetchStore {
         UpdateExpression: 'SET #status = :fetched, #key = :key, schemaKey = :schemaKey, bytes = :bytes, sha256 = :sha256, fetchedAt = :now',
         ExpressionAttributeNames: { '#status': 'status', '#key': 'key' },
         ExpressionAttributeValues: { ':fetched': 'FETCHED', ':key': file.key, ':schemaKey': file.schemaKey, ':bytes': file.bytes, ':sha256': file.sha256, ':now': new Date(now).toISOString() },
+      }),
+    );
+  }
+}
+
+/** The load stage's checkpoints on the file task. */
+export class DynamoDbLoadStore implements LoadStore {
+  constructor(
+    private readonly documents: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async progress(queryId: string, n: number): Promise<{ done: boolean; checkpoint?: LoadCheckpoint }> {
+    const { Item } = await this.documents.send(new GetCommand({ TableName: this.tableName, Key: taskKey(queryId, n), ConsistentRead: true }));
+    const checkpoint = Item?.checkpoint as LoadCheckpoint | undefined;
+    return { done: Item?.status === 'LOADED' || Item?.status === 'MALFORMED', checkpoint };
+  }
+
+  async saveCheckpoint(queryId: string, n: number, checkpoint: LoadCheckpoint): Promise<void> {
+    await this.documents.send(
+      new UpdateCommand({ TableName: this.tableName, Key: taskKey(queryId, n), UpdateExpression: 'SET checkpoint = :checkpoint', ExpressionAttributeValues: { ':checkpoint': checkpoint } }),
+    );
+  }
+
+  async finish(queryId: string, n: number, result: { dataset: string; records: number; rejected: number; malformed?: string }, now: number): Promise<void> {
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: taskKey(queryId, n),
+        UpdateExpression: 'SET #status = :status, loadedDataset = :dataset, checkpoint = :checkpoint, malformed = :malformed, loadedAt = :now',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':status': result.malformed ? 'MALFORMED' : 'LOADED',
+          ':dataset': result.dataset,
+          ':checkpoint': { offset: -1, format: 'array', records: result.records, rejected: result.rejected },
+          ':malformed': result.malformed ?? null,
+          ':now': new Date(now).toISOString(),
+        },
       }),
     );
   }

@@ -1,9 +1,11 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Download, FileDownloader, RawObjectStore } from '../core/ingest/fetch';
+import type { RawReader, RecordItem, RecordWriter } from '../core/ingest/load';
 import { downloadFailure } from '../core/ring/errors';
 
 /**
@@ -53,5 +55,48 @@ export class S3RawObjectStore implements RawObjectStore {
       queueSize: 2,
       leavePartsOnError: false,
     }).done();
+  }
+}
+
+/** Reads raw objects (ranged) and writes reject reports, in the raw-data bucket. */
+export class S3RawReader implements RawReader {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  async read(key: string, offset: number): Promise<Readable> {
+    const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: offset > 0 ? `bytes=${offset}-` : undefined }));
+    return object.Body as Readable;
+  }
+
+  async text(key: string, maxBytes: number): Promise<string> {
+    const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${maxBytes - 1}` }));
+    return object.Body!.transformToString('utf8');
+  }
+
+  async putRejects(key: string, lines: string[]): Promise<void> {
+    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: `${lines.join('\n')}\n`, ContentType: 'application/x-ndjson' }));
+  }
+}
+
+/** BatchWriteItem of up to 25 records, UnprocessedItems retried with backoff. */
+export class DynamoDbRecordWriter implements RecordWriter {
+  constructor(
+    private readonly documents: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  ) {}
+
+  async write(items: RecordItem[]): Promise<void> {
+    // Identical keys in one batch are refused by DynamoDB: the same record twice is one item.
+    const unique = [...new Map(items.map((item) => [`${item.pk}\u0000${item.sk}`, item])).values()];
+    let pending = unique.map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= 10) throw new Error(`DynamoDB left ${pending.length} writes unprocessed after ${attempt} attempts`);
+      if (attempt > 0) await this.sleep(Math.min(5_000, 50 * 2 ** attempt));
+      const result = await this.documents.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
+      pending = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
+    }
   }
 }

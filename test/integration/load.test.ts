@@ -1,0 +1,143 @@
+import { PutObjectCommand, ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { DynamoDbCollectStore, DynamoDbFetchStore, DynamoDbLoadStore } from '../../lambdas/adapters/ingest-store';
+import { DynamoDbQueryRepository } from '../../lambdas/adapters/query-store';
+import { DynamoDbRecordWriter, HttpFileDownloader, S3RawObjectStore, S3RawReader } from '../../lambdas/adapters/raw-files';
+import { makeCollectHandler } from '../../lambdas/collect/app';
+import type { FetchMessage } from '../../lambdas/core/ingest/collect';
+import type { LoadMessage } from '../../lambdas/core/ingest/fetch';
+import { loadFile, type LoadDeps } from '../../lambdas/core/ingest/load';
+import { makeFetchHandler } from '../../lambdas/fetch/app';
+import { connectWorld, type ConnectWorld } from './support/connect-world';
+import { sqsEvent } from './support/sqs-event';
+
+let world: ConnectWorld;
+let deps: LoadDeps;
+jest.setTimeout(90_000);
+beforeAll(async () => {
+  world = await connectWorld({ sandbox: { queryDelayMs: 100 }, sleep: 'sandbox', retry: { scheduleSeconds: [] } });
+  deps = {
+    store: new DynamoDbLoadStore(world.aws.clients.documents, world.table),
+    writer: new DynamoDbRecordWriter(world.aws.clients.documents, world.aws.resources.recordsTable),
+    raw: new S3RawReader(world.aws.clients.s3, world.aws.resources.rawDataBucket),
+    clock: world.clock,
+    logger: world.logger,
+  };
+});
+afterAll(() => world.stop());
+
+const context = { getRemainingTimeInMillis: () => 300_000 } as unknown as Context;
+let next = 0;
+
+interface Truth {
+  datasets: Record<string, { records: number; uniqueRecords: number }>;
+  uniqueRecords: number;
+}
+
+/** A completed query of a new customer, collected and fetched: its load messages and ground truth. */
+async function fetched(customer: Record<string, unknown>) {
+  const customerId = `load-${Date.now()}-${next++}`;
+  const link = JSON.parse((await world.createLink({ customerId, brand: 'ring' })).body!) as { authorizeUrl: string };
+  await world.callback(await world.consentAt(link.authorizeUrl, customer));
+  await world.queuedImports();
+  const connection = (await world.connections.get(customerId))!;
+  const { queryId } = await world.intake.createDataQuery({ customerId, brand: 'ring', region: 'eu-west-1', secretId: connection.secretId });
+  const { documents } = world.aws.clients;
+  await new DynamoDbQueryRepository(documents, world.table).create({ queryId, customerId, brand: 'ring', region: 'eu-west-1', scopeId: 'data-portability', status: 'COMPLETED', createdAt: new Date(world.clock.now()).toISOString(), attempt: 1 });
+  world.sandbox.clock.advance(100);
+  const fetches: FetchMessage[] = [];
+  await makeCollectHandler({
+    store: new DynamoDbCollectStore(documents, world.table),
+    connections: world.connections,
+    intake: world.intake,
+    files: { send: (body) => Promise.resolve(void fetches.push(body as FetchMessage)) },
+    imports: world.connectDeps.imports,
+    completedQueue: world.connectDeps.imports,
+    clock: world.clock,
+    logger: world.logger,
+  })(sqsEvent([{ body: { queryId, customerId, brand: 'ring', region: 'eu-west-1', completedAt: new Date(world.clock.now()).toISOString() } }]), context);
+  const loads: LoadMessage[] = [];
+  await makeFetchHandler({
+    store: new DynamoDbFetchStore(documents, world.table),
+    connections: world.connections,
+    intake: world.intake,
+    downloader: new HttpFileDownloader(),
+    objects: new S3RawObjectStore(world.aws.clients.s3, world.aws.resources.rawDataBucket),
+    loads: { send: (body) => Promise.resolve(void loads.push(body as LoadMessage)) },
+    filesQueue: { send: () => Promise.resolve() },
+    clock: world.clock,
+    logger: world.logger,
+  })(sqsEvent(fetches.map((body) => ({ body }))), context);
+  return { customerId, queryId, loads, truth: await world.control<Truth>('GET', `/queries/${queryId}/ground-truth`) };
+}
+
+async function itemsOf(customerId: string, dataset: string): Promise<number> {
+  let count = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await world.aws.clients.documents.send(
+      new QueryCommand({ TableName: world.aws.resources.recordsTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `${customerId}#${dataset}` }, ExclusiveStartKey: start, Select: 'COUNT' }),
+    );
+    count += page.Count ?? 0;
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return count;
+}
+
+const ALL_15 = {
+  'Ring.EventManager.Events': 120,
+  'Ring.EventManager.DeviceEvents': 40,
+  'Ring.RGDS.DeviceLocationMapReference': 3,
+  'Ring.RingDeviceRegistry.Location': 2,
+  'Ring.RingDeviceRegistry.Authorization': 4,
+  'Ring.RingDeviceRegistry.Device': 4,
+  'Ring.RingDeviceRegistry.Group': 2,
+  'Ring.Alarm.HistoryLog': 60,
+  'Ring.Alarm.SmartLightingHistoryLog': 20,
+  'Ring.Alarm.DeviceInformation': 3,
+  'Ring.Alarm.DeviceLog': 30,
+  'Ring.Alarm.ModeSettingPreference': 6,
+  'Ring.Alarm.ModeSharingPreference': 2,
+  'Ring.Alarm.AuditLog': 10,
+  'Ring.Alarm.HubData': 8,
+};
+
+describe('load stage', () => {
+  it('loads all 15 datasets: the records table holds exactly the ground truth’s distinct records, and a replay adds nothing', async () => {
+    const { customerId, loads, truth } = await fetched({ datasets: ALL_15, recordsPerFile: 25 });
+    for (const message of loads) expect(await loadFile(deps, message)).toMatchObject({ outcome: 'loaded', rejected: 0 });
+    for (const [dataset, expected] of Object.entries(truth.datasets)) expect({ dataset, items: await itemsOf(customerId, dataset) }).toEqual({ dataset, items: expected.uniqueRecords });
+    for (const message of loads) expect((await loadFile(deps, message)).outcome).toBe('already');
+  });
+
+  it('resumes a load stopped mid-file from its checkpoint, ending with the same items', async () => {
+    const { customerId, loads, truth } = await fetched({ datasets: { 'Ring.EventManager.Events': 500 }, recordsPerFile: 500 });
+    const stopping = { ...deps, checkpointEvery: 100 };
+    let remaining = 10_000; // under the 30 s the stage keeps free: it stops at its first checkpoint
+    const first = await loadFile(stopping, loads[0], { remainingMs: () => remaining });
+    expect(first).toMatchObject({ outcome: 'continue', checkpoint: { records: 100 } });
+    remaining = 300_000;
+    expect(await loadFile(stopping, loads[0], { remainingMs: () => remaining })).toMatchObject({ outcome: 'loaded', records: 500 });
+    expect(await itemsOf(customerId, 'Ring.EventManager.Events')).toBe(truth.datasets['Ring.EventManager.Events'].uniqueRecords);
+  });
+
+  it('keeps a malformed file raw and reports it; rejects records that fail validation with the reason', async () => {
+    const { customerId, loads } = await fetched({ datasets: { 'Ring.Alarm.HistoryLog': 5 }, recordsPerFile: 5, malformed: ['Ring.Alarm.HistoryLog'] });
+    expect(await loadFile(deps, loads[0])).toMatchObject({ outcome: 'malformed' });
+    const { s3 } = world.aws.clients;
+    const bucket = world.aws.resources.rawDataBucket;
+    expect((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: loads[0].key }))).KeyCount).toBe(1);
+    expect((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `rejected/${customerId}/` }))).KeyCount).toBe(1);
+
+    // A file of Events where one record has no eventDate: loaded but for that one, reported with its reason.
+    const key = `raw/${customerId}/manual/Ring.EventManager.Events/0.json`;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify([{ eventDate: '2026-01-01T00:00:00Z', duration: 1 }, { duration: 2 }, { eventDate: '2026-01-02T00:00:00Z', duration: 3 }]) }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}.schema`, Body: JSON.stringify({ title: 'Ring.EventManager.Events' }) }));
+    const result = await loadFile(deps, { queryId: 'manual', customerId, n: 0, key, schemaKey: `${key}.schema`, bytes: 0, sha256: '' });
+    expect(result).toEqual({ outcome: 'loaded', records: 2, rejected: 1 });
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `rejected/${customerId}/manual/` }));
+    const report = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: listed.Contents![0].Key! }))).Body!.transformToString();
+    expect(JSON.parse(report.trim())).toMatchObject({ dataset: 'Ring.EventManager.Events', reason: expect.stringContaining('eventDate'), record: { duration: 2 } });
+  });
+});
