@@ -4,6 +4,7 @@ import { Monitoring } from './monitoring';
 import { removalPolicyOf } from './removal';
 import { StatefulResources } from './stateful/stateful-resources';
 import { ConnectApi } from './stateless/connect-api';
+import { Ingestion } from './stateless/ingestion';
 import { QueryLifecycle } from './stateless/query-lifecycle';
 
 export interface RingPortabilityProps {
@@ -27,6 +28,7 @@ export class RingPortability extends Construct {
   readonly monitoring: Monitoring;
   readonly connectApi: ConnectApi;
   readonly queryLifecycle: QueryLifecycle;
+  readonly ingestion: Ingestion;
 
   constructor(scope: Construct, id: string, props: RingPortabilityProps = {}) {
     super(scope, id);
@@ -49,5 +51,6 @@ export class RingPortability extends Construct {
       monitoring: this.monitoring,
       removalPolicy,
     });
+    this.ingestion = new Ingestion(this, 'Ingestion', { settings: this.settings, stateful: this.stateful, removalPolicy });
   }
 }

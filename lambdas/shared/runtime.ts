@@ -54,7 +54,7 @@ export const ManageEnv = z.object({
 });
 
 /** One set of SDK clients per container, reused across invocations. */
-function clients() {
+export function clients() {
   const dynamodb = new DynamoDBClient({});
   return {
     documents: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
@@ -166,5 +166,35 @@ export function notificationDeps(env: z.output<typeof NotificationsEnv>) {
     confirmer: new HttpSubscriptionConfirmer(),
     clock: systemClock,
     logger,
+  };
+}
+
+export const IngestEnv = z.object({
+  SETTINGS: SettingsVariable,
+  CONTROL_TABLE: name,
+  RECORDS_TABLE: name.optional(),
+  RAW_BUCKET: name.optional(),
+  IMPORTS_QUEUE_URL: z.url(),
+  COMPLETED_QUEUE_URL: z.url().optional(),
+  FILES_QUEUE_URL: z.url().optional(),
+  LOADS_QUEUE_URL: z.url().optional(),
+});
+
+/** What the ingestion stages need; each function is given only its own queues and resources. */
+export function ingestDeps(env: z.output<typeof IngestEnv>) {
+  const aws = clients();
+  const ring = ringDeps({ SETTINGS: env.SETTINGS, CONTROL_TABLE: env.CONTROL_TABLE, IMPORTS_QUEUE_URL: env.IMPORTS_QUEUE_URL, COMPLETED_QUEUE_URL: env.COMPLETED_QUEUE_URL });
+  const queue = (url: string | undefined, variable: string) => (url ? new SqsWorkQueue(aws.sqs, url) : unboundQueue(variable));
+  const required = (value: string | undefined, variable: string): string => {
+    if (!value) throw new ConfigurationError(`${variable} is not set for this function`);
+    return value;
+  };
+  return {
+    ...ring,
+    aws,
+    files: queue(env.FILES_QUEUE_URL, 'FILES_QUEUE_URL'),
+    loads: queue(env.LOADS_QUEUE_URL, 'LOADS_QUEUE_URL'),
+    bucket: () => required(env.RAW_BUCKET, 'RAW_BUCKET'),
+    recordsTable: () => required(env.RECORDS_TABLE, 'RECORDS_TABLE'),
   };
 }

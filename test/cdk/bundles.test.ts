@@ -17,7 +17,7 @@ describe('Lambda bundles', () => {
       const assets = Object.entries(template.Resources)
         .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function')
         .map(([id, resource]) => [id, path.join(outdir, `asset.${resource.Properties.Code!.S3Key!.replace(/\.zip$/, '')}`, 'index.js')] as const);
-      expect(assets.length).toBeGreaterThanOrEqual(6);
+      expect(assets.length).toBeGreaterThanOrEqual(9);
       for (const [id, bundle] of assets) {
         const result = spawnSync(process.execPath, ['-e', `const m = require(${JSON.stringify(bundle)}); if (typeof m.handler !== 'function') process.exit(3);`], {
           encoding: 'utf8',
@@ -31,6 +31,8 @@ describe('Lambda bundles', () => {
             RAW_BUCKET: 'raw',
             IMPORTS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/imports',
             COMPLETED_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/completed',
+            FILES_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/files',
+            LOADS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/loads',
             REDIRECT_URI: 'https://api.example.com/oauth/callback',
             KMS_KEY_ID: 'arn:aws:kms:eu-west-1:123456789012:key/k',
           },

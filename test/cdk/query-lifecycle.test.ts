@@ -81,3 +81,27 @@ describe('completed-queries queue access', () => {
     expect(policyText(lifecycle.notifications)).toContain(completed);
   });
 });
+
+describe('ingestion functions', () => {
+  const { ingestion, stateful } = stack.portability;
+
+  it('consume the completed-queries, files and loads queues', () => {
+    for (const [fn, queue] of [
+      [ingestion.collect, stateful.queues.queues.completedQueries.queue],
+      [ingestion.fetch, stateful.queues.queues.files.queue],
+      [ingestion.load, stateful.queues.queues.loads.queue],
+    ] as const) {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: logicalId(fn) },
+        EventSourceArn: { 'Fn::GetAtt': [logicalId(queue), 'Arn'] },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+    }
+  });
+
+  it('keep to their own resources: load reads no secret, fetch never touches the records table', () => {
+    expect(policyText(ingestion.load)).not.toContain('secretsmanager');
+    expect(policyText(ingestion.fetch)).not.toContain(logicalId(stateful.recordsTable));
+    expect(policyText(ingestion.collect)).not.toContain(logicalId(stateful.rawDataBucket));
+  });
+});

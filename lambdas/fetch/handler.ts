@@ -1,0 +1,16 @@
+import { readEnv } from '../core/env';
+import { DynamoDbFetchStore } from '../adapters/ingest-store';
+import { HttpFileDownloader, S3RawObjectStore } from '../adapters/raw-files';
+import { ingestDeps, IngestEnv } from '../shared/runtime';
+import { makeFetchHandler } from './app';
+
+/** Consumer of the files queue: stream one listed file into S3. */
+const env = readEnv(IngestEnv);
+const deps = ingestDeps(env);
+export const handler = makeFetchHandler({
+  ...deps,
+  store: new DynamoDbFetchStore(deps.aws.documents, env.CONTROL_TABLE),
+  downloader: new HttpFileDownloader(),
+  objects: new S3RawObjectStore(deps.aws.s3, deps.bucket()),
+  filesQueue: deps.files,
+});

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { readEnv } from '../core/env';
+import { systemClock } from '../core/ports';
+import { DynamoDbLoadStore } from '../adapters/ingest-store';
+import { DynamoDbRecordWriter, S3RawReader } from '../adapters/raw-files';
+import { SqsWorkQueue } from '../adapters/aws-admin';
+import { clients, logger } from '../shared/runtime';
+import { makeLoadHandler } from './app';
+
+const LoadEnv = z.object({
+  CONTROL_TABLE: z.string().min(1),
+  RECORDS_TABLE: z.string().min(1),
+  RAW_BUCKET: z.string().min(1),
+  LOADS_QUEUE_URL: z.url(),
+});
+
+/** Consumer of the loads queue: raw object → records. Calls nothing at Ring. */
+const env = readEnv(LoadEnv);
+const aws = clients();
+export const handler = makeLoadHandler({
+  store: new DynamoDbLoadStore(aws.documents, env.CONTROL_TABLE),
+  writer: new DynamoDbRecordWriter(aws.documents, env.RECORDS_TABLE),
+  raw: new S3RawReader(aws.s3, env.RAW_BUCKET),
+  loadsQueue: new SqsWorkQueue(aws.sqs, env.LOADS_QUEUE_URL),
+  clock: systemClock,
+  logger,
+});

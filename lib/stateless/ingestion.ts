@@ -1,0 +1,83 @@
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { secretNames } from '../../lambdas/core/definitions';
+import type { Settings } from '../../lambdas/core/settings';
+import type { StatefulResources } from '../stateful/stateful-resources';
+import { PortabilityFunction } from './portability-function';
+
+export interface IngestionProps {
+  readonly settings: Settings;
+  readonly stateful: StatefulResources;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * collect (completed queries → file tasks), fetch (file → S3, while its URL lives) and load
+ * (S3 → records, resumable): one consumer per pipeline queue.
+ */
+export class Ingestion extends Construct {
+  readonly collect: PortabilityFunction;
+  readonly fetch: PortabilityFunction;
+  readonly load: PortabilityFunction;
+
+  constructor(scope: Construct, id: string, props: IngestionProps) {
+    super(scope, id);
+    const { settings, stateful } = props;
+    const { queues } = stateful.queues;
+    const common = { logRetention: settings.retention.logRetentionDays as RetentionDays, removalPolicy: props.removalPolicy };
+    const connectionSecrets = secretNames.connection(settings.resourcePrefix, '');
+    /** Collect and fetch list records at Ring: tokens, rate limits, client credentials. */
+    const ringCaller = (fn: PortabilityFunction) => {
+      fn.bindTable('CONTROL_TABLE', stateful.controlTable, 'readWrite')
+        .bindQueue('IMPORTS_QUEUE_URL', queues.imports.queue)
+        .grantSecretsUnder(connectionSecrets, ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret'], stateful.key);
+      for (const secret of Object.values(stateful.clientSecrets)) secret.grantRead(fn);
+      return fn;
+    };
+
+    this.collect = ringCaller(
+      new PortabilityFunction(this, 'Collect', {
+        ...common,
+        entry: 'lambdas/collect/handler.ts',
+        serviceName: 'collect',
+        description: 'Completed queries: list every page into file tasks',
+        timeout: Duration.minutes(5),
+        environment: { SETTINGS: JSON.stringify(settings) },
+      }),
+    )
+      .bindQueue('COMPLETED_QUEUE_URL', queues.completedQueries.queue)
+      .bindQueue('FILES_QUEUE_URL', queues.files.queue)
+      .consume(queues.completedQueries, { batchSize: 1, maxConcurrency: 5 });
+
+    this.fetch = ringCaller(
+      new PortabilityFunction(this, 'Fetch', {
+        ...common,
+        entry: 'lambdas/fetch/handler.ts',
+        serviceName: 'fetch',
+        description: 'File tasks: stream one listed file into S3',
+        timeout: Duration.minutes(15),
+        memorySize: 1024,
+        environment: { SETTINGS: JSON.stringify(settings) },
+      }),
+    )
+      .bindBucket('RAW_BUCKET', stateful.rawDataBucket, 'write')
+      .bindQueue('FILES_QUEUE_URL', queues.files.queue)
+      .bindQueue('LOADS_QUEUE_URL', queues.loads.queue)
+      .consume(queues.files, { batchSize: 1, maxConcurrency: 10 });
+
+    this.load = new PortabilityFunction(this, 'Load', {
+      ...common,
+      entry: 'lambdas/load/handler.ts',
+      serviceName: 'load',
+      description: 'Load tasks: parse a raw S3 object into records',
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+    })
+      .bindTable('CONTROL_TABLE', stateful.controlTable, 'readWrite')
+      .bindTable('RECORDS_TABLE', stateful.recordsTable, 'readWrite')
+      .bindBucket('RAW_BUCKET', stateful.rawDataBucket, 'readWrite')
+      .bindQueue('LOADS_QUEUE_URL', queues.loads.queue)
+      .consume(queues.loads, { batchSize: 1, maxConcurrency: 10 });
+  }
+}
