@@ -1,7 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CollectStore, FileTask } from '../core/ingest/collect';
 import type { FetchedFile, FetchStore } from '../core/ingest/fetch';
+import type { CompletionStore, FileSummary } from '../core/ingest/complete';
 import type { LoadCheckpoint, LoadStore } from '../core/ingest/load';
 import { GSI_PK, PK, SK } from './control-table';
 import { queryKey } from './query-store';
@@ -135,12 +136,15 @@ export class DynamoDbLoadStore implements LoadStore {
     );
   }
 
-  async finish(queryId: string, n: number, result: { dataset: string; records: number; rejected: number; malformed?: string }, now: number): Promise<void> {
-    await this.documents.send(
+  finish(queryId: string, n: number, result: { dataset: string; records: number; rejected: number; malformed?: string }, now: number): Promise<boolean> {
+    return unlessConflict(
+      this.documents.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: taskKey(queryId, n),
         UpdateExpression: 'SET #status = :status, loadedDataset = :dataset, checkpoint = :checkpoint, malformed = :malformed, loadedAt = :now',
+        // Only the first finisher counts the file towards the query's completion.
+        ConditionExpression: 'attribute_not_exists(#status) OR NOT (#status IN (:loaded, :malformedStatus))',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':status': result.malformed ? 'MALFORMED' : 'LOADED',
@@ -148,8 +152,76 @@ export class DynamoDbLoadStore implements LoadStore {
           ':checkpoint': { offset: -1, format: 'array', records: result.records, rejected: result.rejected },
           ':malformed': result.malformed ?? null,
           ':now': new Date(now).toISOString(),
+          ':loaded': 'LOADED',
+          ':malformedStatus': 'MALFORMED',
         },
       }),
+      ),
+    );
+  }
+}
+
+/** Counting loaded files on the query item, and the manifest's view of the tasks. */
+export class DynamoDbCompletionStore implements CompletionStore {
+  constructor(
+    private readonly documents: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async countLoaded(queryId: string): Promise<{ loaded: number; files?: number }> {
+    const { Attributes } = await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: queryKey(queryId),
+        UpdateExpression: 'ADD loadedFiles :one',
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return { loaded: Attributes!.loadedFiles as number, files: Attributes!.files as number | undefined };
+  }
+
+  async *files(queryId: string): AsyncIterable<FileSummary> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :file)',
+          ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
+          ExpressionAttributeValues: { ':pk': `QUERY#${queryId}`, ':file': 'FILE#' },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const checkpoint = item.checkpoint as { records?: number; rejected?: number } | undefined;
+        yield {
+          n: item.n as number,
+          dataset: (item.loadedDataset ?? item.dataset) as string | undefined,
+          key: item.key as string | undefined,
+          bytes: item.bytes as number | undefined,
+          sha256: item.sha256 as string | undefined,
+          records: checkpoint?.records,
+          rejected: checkpoint?.rejected,
+          malformed: (item.malformed as string | null | undefined) ?? null,
+        };
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+
+  markDone(queryId: string, totals: Record<string, number>, now: number): Promise<boolean> {
+    return unlessConflict(
+      this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: queryKey(queryId),
+          UpdateExpression: 'SET #status = :done, #gpk = :gpk, totals = :totals, doneAt = :now',
+          ConditionExpression: '#status = :loading',
+          ExpressionAttributeNames: { '#status': 'status', '#gpk': GSI_PK },
+          ExpressionAttributeValues: { ':done': 'DONE', ':loading': 'LOADING', ':gpk': 'QSTATUS#DONE', ':totals': totals, ':now': new Date(now).toISOString() },
+        }),
+      ),
     );
   }
 }

@@ -5,6 +5,7 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Download, FileDownloader, RawObjectStore } from '../core/ingest/fetch';
+import type { ManifestWriter } from '../core/ingest/complete';
 import type { RawReader, RecordItem, RecordWriter } from '../core/ingest/load';
 import { downloadFailure } from '../core/ring/errors';
 
@@ -59,7 +60,7 @@ export class S3RawObjectStore implements RawObjectStore {
 }
 
 /** Reads raw objects (ranged) and writes reject reports, in the raw-data bucket. */
-export class S3RawReader implements RawReader {
+export class S3RawReader implements RawReader, ManifestWriter {
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
@@ -73,6 +74,10 @@ export class S3RawReader implements RawReader {
   async text(key: string, maxBytes: number): Promise<string> {
     const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${maxBytes - 1}` }));
     return object.Body!.transformToString('utf8');
+  }
+
+  async putManifest(key: string, manifest: unknown): Promise<void> {
+    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify(manifest, null, 2), ContentType: 'application/json' }));
   }
 
   async putRejects(key: string, lines: string[]): Promise<void> {

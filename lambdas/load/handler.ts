@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { readEnv } from '../core/env';
 import { systemClock } from '../core/ports';
-import { DynamoDbLoadStore } from '../adapters/ingest-store';
+import { DynamoDbCompletionStore, DynamoDbLoadStore } from '../adapters/ingest-store';
+import { completeIfLastFile } from '../core/ingest/complete';
 import { DynamoDbRecordWriter, S3RawReader } from '../adapters/raw-files';
 import { SqsWorkQueue } from '../adapters/aws-admin';
 import { clients, logger } from '../shared/runtime';
@@ -17,10 +18,13 @@ const LoadEnv = z.object({
 /** Consumer of the loads queue: raw object → records. Calls nothing at Ring. */
 const env = readEnv(LoadEnv);
 const aws = clients();
+const raw = new S3RawReader(aws.s3, env.RAW_BUCKET);
+const completion = { store: new DynamoDbCompletionStore(aws.documents, env.CONTROL_TABLE), manifests: raw, clock: systemClock, logger };
 export const handler = makeLoadHandler({
   store: new DynamoDbLoadStore(aws.documents, env.CONTROL_TABLE),
   writer: new DynamoDbRecordWriter(aws.documents, env.RECORDS_TABLE),
-  raw: new S3RawReader(aws.s3, env.RAW_BUCKET),
+  raw,
+  onFileLoaded: (query) => completeIfLastFile(completion, query),
   loadsQueue: new SqsWorkQueue(aws.sqs, env.LOADS_QUEUE_URL),
   clock: systemClock,
   logger,

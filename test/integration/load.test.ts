@@ -1,7 +1,8 @@
 import { PutObjectCommand, ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { DynamoDbCollectStore, DynamoDbFetchStore, DynamoDbLoadStore } from '../../lambdas/adapters/ingest-store';
+import { DynamoDbCollectStore, DynamoDbCompletionStore, DynamoDbFetchStore, DynamoDbLoadStore } from '../../lambdas/adapters/ingest-store';
+import { completeIfLastFile } from '../../lambdas/core/ingest/complete';
 import { DynamoDbQueryRepository } from '../../lambdas/adapters/query-store';
 import { DynamoDbRecordWriter, HttpFileDownloader, S3RawObjectStore, S3RawReader } from '../../lambdas/adapters/raw-files';
 import { makeCollectHandler } from '../../lambdas/collect/app';
@@ -32,6 +33,8 @@ let next = 0;
 
 interface Truth {
   datasets: Record<string, { records: number; uniqueRecords: number }>;
+  files: { sha256: string }[];
+  totalRecords: number;
   uniqueRecords: number;
 }
 
@@ -104,11 +107,20 @@ const ALL_15 = {
 };
 
 describe('load stage', () => {
-  it('loads all 15 datasets: the records table holds exactly the ground truth’s distinct records, and a replay adds nothing', async () => {
-    const { customerId, loads, truth } = await fetched({ datasets: ALL_15, recordsPerFile: 25 });
-    for (const message of loads) expect(await loadFile(deps, message)).toMatchObject({ outcome: 'loaded', rejected: 0 });
+  it('loads all 15 datasets: the records table holds exactly the ground truth’s distinct records, the manifest is written, the query is DONE, and a replay adds nothing', async () => {
+    const { customerId, queryId, loads, truth } = await fetched({ datasets: ALL_15, recordsPerFile: 25 });
+    const completion = { store: new DynamoDbCompletionStore(world.aws.clients.documents, world.table), manifests: deps.raw as S3RawReader, clock: world.clock, logger: world.logger };
+    const completing: LoadDeps = { ...deps, onFileLoaded: (query) => completeIfLastFile(completion, query) };
+    for (const message of loads) expect(await loadFile(completing, message)).toMatchObject({ outcome: 'loaded', rejected: 0 });
     for (const [dataset, expected] of Object.entries(truth.datasets)) expect({ dataset, items: await itemsOf(customerId, dataset) }).toEqual({ dataset, items: expected.uniqueRecords });
-    for (const message of loads) expect((await loadFile(deps, message)).outcome).toBe('already');
+    for (const message of loads) expect((await loadFile(completing, message)).outcome).toBe('already');
+
+    const query = await new DynamoDbQueryRepository(world.aws.clients.documents, world.table).get(queryId);
+    expect(query).toMatchObject({ status: 'DONE' });
+    const manifestObject = await world.aws.clients.s3.send(new GetObjectCommand({ Bucket: world.aws.resources.rawDataBucket, Key: `raw/${customerId}/${queryId}/manifest.json` }));
+    const manifest = JSON.parse(await manifestObject.Body!.transformToString()) as { totals: Record<string, number>; files: { n: number; sha256: string }[] };
+    expect(manifest.totals).toMatchObject({ files: truth.files.length, records: truth.totalRecords, rejected: 0, malformedFiles: 0 });
+    expect(manifest.files.map((file) => file.sha256)).toEqual(truth.files.map((file) => file.sha256));
   });
 
   it('resumes a load stopped mid-file from its checkpoint, ending with the same items', async () => {

@@ -17,7 +17,8 @@ export interface LoadStore {
   /** The saved checkpoint, or `done` when the file is loaded (or reported malformed). */
   progress(queryId: string, n: number): Promise<{ readonly done: boolean; readonly checkpoint?: LoadCheckpoint }>;
   saveCheckpoint(queryId: string, n: number, checkpoint: LoadCheckpoint): Promise<void>;
-  finish(queryId: string, n: number, result: { dataset: string; records: number; rejected: number; malformed?: string }, now: number): Promise<void>;
+  /** Marks the file loaded (or malformed); true for the call that did it, false if it was already. */
+  finish(queryId: string, n: number, result: { dataset: string; records: number; rejected: number; malformed?: string }, now: number): Promise<boolean>;
 }
 
 export interface RecordItem {
@@ -41,6 +42,8 @@ export interface RawReader {
 
 export interface LoadDeps {
   readonly store: LoadStore;
+  /** Called once per file, after it is loaded: completes the query after its last file. */
+  readonly onFileLoaded?: (query: { queryId: string; customerId: string }) => Promise<unknown>;
   readonly writer: RecordWriter;
   readonly raw: RawReader;
   readonly clock: Clock;
@@ -144,12 +147,12 @@ export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { 
     // Keep what was loaded, report the file: its raw copy stays in S3.
     await flush();
     await raw.putRejects(`rejected/${message.customerId}/${message.queryId}/${message.n}-malformed.jsonl`, [JSON.stringify({ key: message.key, dataset, reason: error.message })]);
-    await store.finish(message.queryId, message.n, { dataset, records, rejected, malformed: error.message }, clock.now());
+    if (await store.finish(message.queryId, message.n, { dataset, records, rejected, malformed: error.message }, clock.now())) await deps.onFileLoaded?.(message);
     logger.warn('raw file is not valid JSON; kept in S3 and reported', { queryId: message.queryId, n: message.n, reason: error.message });
     return { outcome: 'malformed', reason: error.message };
   }
   await flush();
-  await store.finish(message.queryId, message.n, { dataset, records, rejected }, clock.now());
+  if (await store.finish(message.queryId, message.n, { dataset, records, rejected }, clock.now())) await deps.onFileLoaded?.(message);
   logger.info('file loaded', { queryId: message.queryId, n: message.n, dataset, records, rejected });
   return { outcome: 'loaded', records, rejected };
 }
