@@ -1,5 +1,5 @@
 import { readEnv } from '../core/env';
-import { DynamoDbFetchStore } from '../adapters/ingest-store';
+import { DynamoDbCollectStore, DynamoDbFetchStore } from '../adapters/ingest-store';
 import { HttpFileDownloader, S3RawObjectStore } from '../adapters/raw-files';
 import { ingestDeps, IngestEnv } from '../shared/runtime';
 import { makeFetchHandler } from './app';
@@ -7,9 +7,11 @@ import { makeFetchHandler } from './app';
 /** Consumer of the files queue: stream one listed file into S3. */
 const env = readEnv(IngestEnv);
 const deps = ingestDeps(env);
+const collectStore = new DynamoDbCollectStore(deps.aws.documents, env.CONTROL_TABLE);
 export const handler = makeFetchHandler({
   ...deps,
   store: new DynamoDbFetchStore(deps.aws.documents, env.CONTROL_TABLE),
+  failQuery: (queryId, reason, now) => collectStore.fail(queryId, reason, now),
   downloader: new HttpFileDownloader(),
   objects: new S3RawObjectStore(deps.aws.s3, deps.bucket()),
   filesQueue: deps.files,

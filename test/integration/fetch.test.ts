@@ -64,6 +64,8 @@ function fetcher() {
   const loads: LoadMessage[] = [];
   const handler = makeFetchHandler({
     store: new DynamoDbFetchStore(world.aws.clients.documents, world.table),
+    failQuery: (queryId, reason, now) => new DynamoDbCollectStore(world.aws.clients.documents, world.table).fail(queryId, reason, now),
+    imports: world.connectDeps.imports,
     connections: world.connections,
     intake: world.intake,
     downloader: new HttpFileDownloader(),
@@ -139,5 +141,15 @@ describe('fetch stage', () => {
     expect(await handler(sqsEvent(messages.map((body) => ({ body }))), context)).toEqual({ batchItemFailures: [] });
     expect(loads).toEqual([expect.objectContaining({ bytes: truth.files[0].bytes, sha256: truth.files[0].sha256 })]);
     expect(await stored(loads[0].key)).toEqual({ bytes: truth.files[0].bytes, sha256: truth.files[0].sha256 });
+  });
+
+  it('fails the query and asks for a new import when its hour is over before a file could be fetched', async () => {
+    const { messages, queryId, customerId } = await collected({ 'Ring.Alarm.HubData': 3 });
+    world.sandbox.clock.advance(61 * 60_000);
+    const { handler, loads } = fetcher();
+    expect(await handler(sqsEvent([{ body: messages[0] }]), context)).toEqual({ batchItemFailures: [] });
+    expect(loads).toEqual([]);
+    expect(await new DynamoDbQueryRepository(world.aws.clients.documents, world.table).get(queryId)).toMatchObject({ status: 'FAILED' });
+    expect(await world.queuedImports()).toEqual([expect.objectContaining({ customerId, reason: 'recheck' })]);
   });
 });

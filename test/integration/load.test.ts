@@ -63,6 +63,8 @@ async function fetched(customer: Record<string, unknown>) {
   const loads: LoadMessage[] = [];
   await makeFetchHandler({
     store: new DynamoDbFetchStore(documents, world.table),
+    failQuery: (queryId, reason, now) => new DynamoDbCollectStore(documents, world.table).fail(queryId, reason, now),
+    imports: world.connectDeps.imports,
     connections: world.connections,
     intake: world.intake,
     downloader: new HttpFileDownloader(),

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
+import type { ImportRequest } from '../connections/model';
 import type { Clock, Connection, ConnectionRepository, Logger, WorkQueue } from '../ports';
 import { RetryLaterError, RingApiError } from '../ring/errors';
 import type { CallOptions, IntakeClient } from '../ring/intake-client';
@@ -41,6 +42,10 @@ export interface LoadMessage extends FetchedFile {
 
 export interface FetchDeps {
   readonly store: FetchStore;
+  /** The query can no longer be listed (its hour is over): end it FAILED with the reason. */
+  readonly failQuery: (queryId: string, reason: string, now: number) => Promise<void>;
+  /** Where a new import is asked for when a query is lost. */
+  readonly imports: WorkQueue;
   readonly connections: ConnectionRepository;
   readonly intake: IntakeClient;
   readonly downloader: FileDownloader;
@@ -95,7 +100,16 @@ export async function fetchFile(deps: FetchDeps, message: FetchMessage, options:
     } catch (error) {
       if (error instanceof RetryLaterError) return { outcome: 'retry-later', retryAfterSeconds: error.retryAfterSeconds };
       const decision = error instanceof RingApiError ? error.decision : error instanceof CutDownloadError ? 'retry' : undefined;
-      if (decision === undefined || decision === 'fail' || decision === 'stop-connection' || decision === 'recreate') throw error;
+      if (decision === 'recreate') {
+        // The listing window closed before this file was fetched: the query cannot finish.
+        const reason = `${(error as RingApiError).type ?? 'listing'} before file ${message.n} was fetched`;
+        await deps.failQuery(message.queryId, reason, clock.now());
+        const request: ImportRequest = { customerId: message.customerId, reason: 'recheck', requestedAt: new Date(clock.now()).toISOString() };
+        await deps.imports.send(request);
+        logger.warn('query lost before all its files were fetched; a new import was requested', { queryId: message.queryId, n: message.n });
+        return { outcome: 'skipped', reason };
+      }
+      if (decision === undefined || decision === 'fail' || decision === 'stop-connection') throw error;
       logger.warn('download failed; trying again', { queryId: message.queryId, n: message.n, attempt, decision, reason: (error as Error).message });
       if (attempt >= ATTEMPTS) return { outcome: 'retry-later', retryAfterSeconds: 30 };
       // An expired or refused URL needs a fresh one; anything else retries the same URL after a pause.
