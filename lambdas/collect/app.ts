@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { CustomerId } from '../core/connections/model';
 import { collectQuery, type CollectDeps } from '../core/ingest/collect';
 import type { WorkQueue } from '../core/ports';
-import { processBatch } from '../shared/sqs';
+import { processBatch, remainingTimeOf } from '../shared/sqs';
 
 const CompletedQueryMessage = z.object({
   queryId: z.string().min(1).max(128),
@@ -19,7 +19,7 @@ export function makeCollectHandler(deps: CollectDeps & { readonly completedQueue
   return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     processBatch(event, deps.completedQueue, () => deps.clock.now(), deps.logger, async (body) => {
       const message = CompletedQueryMessage.parse(body);
-      const remainingMs = typeof context.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
+      const remainingMs = remainingTimeOf(context);
       const outcome = await collectQuery(deps, message, { remainingMs });
       if (outcome.outcome === 'retry-later') return { retryAfterSeconds: outcome.retryAfterSeconds };
       return { done: true };

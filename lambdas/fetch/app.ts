@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { CustomerId } from '../core/connections/model';
 import { fetchFile, type FetchDeps } from '../core/ingest/fetch';
 import type { WorkQueue } from '../core/ports';
-import { processBatch } from '../shared/sqs';
+import { processBatch, remainingTimeOf } from '../shared/sqs';
 
 const FetchMessageSchema = z.object({
   queryId: z.string().min(1).max(128),
@@ -23,7 +23,7 @@ export function makeFetchHandler(deps: FetchDeps & { readonly filesQueue: WorkQu
   return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     processBatch(event, deps.filesQueue, () => deps.clock.now(), deps.logger, async (body) => {
       const message = FetchMessageSchema.parse(body);
-      const remainingMs = typeof context.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
+      const remainingMs = remainingTimeOf(context);
       const outcome = await fetchFile(deps, message, { remainingMs });
       if (outcome.outcome === 'retry-later') return { retryAfterSeconds: outcome.retryAfterSeconds };
       return { done: true };

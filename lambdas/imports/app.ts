@@ -5,7 +5,7 @@ import { CustomerId } from '../core/connections/model';
 import type { WorkQueue } from '../core/ports';
 import { requestDataQuery, type ImportDeps } from '../core/queries/import';
 import { noMetrics, type Counter } from '../shared/metrics';
-import { processBatch } from '../shared/sqs';
+import { processBatch, remainingTimeOf } from '../shared/sqs';
 
 const ImportMessage = z.object({
   customerId: CustomerId,
@@ -20,7 +20,7 @@ export function makeImportsHandler(deps: ImportDeps & { readonly importsQueue: W
   return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     processBatch(event, deps.importsQueue, () => deps.clock.now(), deps.logger, async (body) => {
       const request = ImportMessage.parse(body);
-      const remainingMs = typeof context.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
+      const remainingMs = remainingTimeOf(context);
       const outcome = await requestDataQuery(deps, request, { remainingMs });
       if (outcome.outcome === 'requested') metrics.count('QueriesRequested');
       if (outcome.outcome === 'retry-later') return { retryAfterSeconds: outcome.retryAfterSeconds };

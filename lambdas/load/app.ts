@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { CustomerId } from '../core/connections/model';
 import { loadFile, type LoadDeps } from '../core/ingest/load';
 import type { WorkQueue } from '../core/ports';
-import { processBatch } from '../shared/sqs';
+import { processBatch, remainingTimeOf } from '../shared/sqs';
 
 const LoadMessageSchema = z.object({
   queryId: z.string().min(1).max(128),
@@ -22,7 +22,7 @@ export function makeLoadHandler(deps: LoadDeps & { readonly loadsQueue: WorkQueu
   return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     processBatch(event, deps.loadsQueue, () => deps.clock.now(), deps.logger, async (body) => {
       const message = LoadMessageSchema.parse(body);
-      const remainingMs = typeof context.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
+      const remainingMs = remainingTimeOf(context);
       const outcome = await loadFile(deps, message, { remainingMs });
       // Out of time mid-file: a continuation resumes from the saved checkpoint.
       if (outcome.outcome === 'continue') await deps.loadsQueue.send(message);

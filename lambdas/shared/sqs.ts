@@ -1,4 +1,4 @@
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Logger, WorkQueue } from '../core/ports';
 
 /** SQS allows at most 15 minutes of delay on a message. */
@@ -35,4 +35,9 @@ export async function processBatch(
     }
   }
   return { batchItemFailures };
+}
+
+/** The invocation's remaining time, as the core's retry and checkpoint logic asks for it. */
+export function remainingTimeOf(context: Context): (() => number) | undefined {
+  return typeof context.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
 }

@@ -1,10 +1,10 @@
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { secretNames } from '../../lambdas/core/definitions';
 import type { Settings } from '../../lambdas/core/settings';
 import type { StatefulResources } from '../stateful/stateful-resources';
 import { PortabilityFunction } from './portability-function';
+import { grantRingCalls } from './ring-access';
 
 export interface IngestionProps {
   readonly settings: Settings;
@@ -26,17 +26,8 @@ export class Ingestion extends Construct {
     const { settings, stateful } = props;
     const { queues } = stateful.queues;
     const common = { logRetention: settings.retention.logRetentionDays as RetentionDays, removalPolicy: props.removalPolicy };
-    const connectionSecrets = secretNames.connection(settings.resourcePrefix, '');
-    /** Collect and fetch list records at Ring: tokens, rate limits, client credentials. */
-    const ringCaller = (fn: PortabilityFunction) => {
-      fn.bindTable('CONTROL_TABLE', stateful.controlTable, 'readWrite')
-        .bindQueue('IMPORTS_QUEUE_URL', queues.imports.queue)
-        .grantSecretsUnder(connectionSecrets, ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret'], stateful.key);
-      for (const secret of Object.values(stateful.clientSecrets)) secret.grantRead(fn);
-      return fn;
-    };
 
-    this.collect = ringCaller(
+    this.collect = grantRingCalls(
       new PortabilityFunction(this, 'Collect', {
         ...common,
         entry: 'lambdas/collect/handler.ts',
@@ -45,12 +36,14 @@ export class Ingestion extends Construct {
         timeout: Duration.minutes(5),
         environment: { SETTINGS: JSON.stringify(settings) },
       }),
+      stateful,
+      settings,
     )
       .bindQueue('COMPLETED_QUEUE_URL', queues.completedQueries.queue)
       .bindQueue('FILES_QUEUE_URL', queues.files.queue)
       .consume(queues.completedQueries, { batchSize: 1, maxConcurrency: 5 });
 
-    this.fetch = ringCaller(
+    this.fetch = grantRingCalls(
       new PortabilityFunction(this, 'Fetch', {
         ...common,
         entry: 'lambdas/fetch/handler.ts',
@@ -60,6 +53,8 @@ export class Ingestion extends Construct {
         memorySize: 1024,
         environment: { SETTINGS: JSON.stringify(settings) },
       }),
+      stateful,
+      settings,
     )
       .bindBucket('RAW_BUCKET', stateful.rawDataBucket, 'write')
       .bindQueue('FILES_QUEUE_URL', queues.files.queue)

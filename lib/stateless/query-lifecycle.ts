@@ -5,12 +5,12 @@ import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { secretNames } from '../../lambdas/core/definitions';
 import type { Settings } from '../../lambdas/core/settings';
 import type { Monitoring } from '../monitoring';
 import type { StatefulResources } from '../stateful/stateful-resources';
 import type { ConnectApi } from './connect-api';
 import { PortabilityFunction } from './portability-function';
+import { grantRingCalls } from './ring-access';
 
 export interface QueryLifecycleProps {
   readonly settings: Settings;
@@ -39,18 +39,9 @@ export class QueryLifecycle extends Construct {
     const { settings, stateful, monitoring } = props;
     const { queues } = stateful.queues;
     const common = { logRetention: settings.retention.logRetentionDays as RetentionDays, removalPolicy: props.removalPolicy, environment: { SETTINGS: JSON.stringify(settings) } };
-    const connectionSecrets = secretNames.connection(settings.resourcePrefix, '');
 
-    /** A function that calls Ring for connections: tokens (read and rotate), rate limits, the imports queue. */
-    const ringCaller = (fn: PortabilityFunction): PortabilityFunction => {
-      fn.bindTable('CONTROL_TABLE', stateful.controlTable, 'readWrite')
-        .bindQueue('IMPORTS_QUEUE_URL', queues.imports.queue)
-        .grantSecretsUnder(connectionSecrets, ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret'], stateful.key);
-      for (const secret of Object.values(stateful.clientSecrets)) secret.grantRead(fn);
-      return fn;
-    };
 
-    this.imports = ringCaller(
+    this.imports = grantRingCalls(
       new PortabilityFunction(this, 'Imports', {
         ...common,
         entry: 'lambdas/imports/handler.ts',
@@ -58,9 +49,11 @@ export class QueryLifecycle extends Construct {
         description: 'Imports queue: createDataQuery for a connection',
         timeout: Duration.seconds(60),
       }),
+      stateful,
+      settings,
     ).consume(queues.imports, { batchSize: 5, maxConcurrency: 5 });
 
-    this.schedule = ringCaller(
+    this.schedule = grantRingCalls(
       new PortabilityFunction(this, 'Schedule', {
         ...common,
         entry: 'lambdas/schedule/handler.ts',
@@ -68,6 +61,8 @@ export class QueryLifecycle extends Construct {
         description: 'Schedules: polling fallback, recurring imports, token keeper',
         timeout: Duration.minutes(5),
       }),
+      stateful,
+      settings,
     ).bindQueue('COMPLETED_QUEUE_URL', queues.completedQueries.queue);
 
     this.notifications = new PortabilityFunction(this, 'Notifications', {
