@@ -4,7 +4,7 @@ import type { CollectStore, FileTask } from '../core/ingest/collect';
 import type { FetchedFile, FetchStore } from '../core/ingest/fetch';
 import type { CompletionStore, FileSummary } from '../core/ingest/complete';
 import type { LoadCheckpoint, LoadStore } from '../core/ingest/load';
-import { GSI_PK, PK, SK } from './control-table';
+import { GSI_PK, PK, queryIndex, SK } from './control-table';
 import { queryKey } from './query-store';
 
 const taskKey = (queryId: string, n: number) => ({ [PK]: `QUERY#${queryId}`, [SK]: `FILE#${String(n).padStart(7, '0')}` });
@@ -197,6 +197,7 @@ export class DynamoDbCompletionStore implements CompletionStore {
         const checkpoint = item.checkpoint as { records?: number; rejected?: number } | undefined;
         yield {
           n: item.n as number,
+          status: item.status as string | undefined,
           dataset: (item.loadedDataset ?? item.dataset) as string | undefined,
           key: item.key as string | undefined,
           bytes: item.bytes as number | undefined,
@@ -208,6 +209,10 @@ export class DynamoDbCompletionStore implements CompletionStore {
       }
       start = page.LastEvaluatedKey;
     } while (start);
+  }
+
+  listLoadingBefore(createdBefore: string): AsyncIterable<{ queryId: string; customerId: string; files?: number }> {
+    return queryIndex<{ queryId: string; customerId: string; files?: number }>(this.documents, this.tableName, 'QSTATUS#LOADING', createdBefore);
   }
 
   markDone(queryId: string, totals: Record<string, number>, now: number): Promise<boolean> {

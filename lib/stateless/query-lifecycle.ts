@@ -63,7 +63,10 @@ export class QueryLifecycle extends Construct {
       }),
       stateful,
       settings,
-    ).bindQueue('COMPLETED_QUEUE_URL', queues.completedQueries.queue);
+    )
+      .bindQueue('COMPLETED_QUEUE_URL', queues.completedQueries.queue)
+      // The reconciler writes the manifest of a query whose last load was not counted.
+      .bindBucket('RAW_BUCKET', stateful.rawDataBucket, 'write');
 
     this.notifications = new PortabilityFunction(this, 'Notifications', {
       ...common,

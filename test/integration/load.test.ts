@@ -2,7 +2,7 @@ import { PutObjectCommand, ListObjectsV2Command, GetObjectCommand } from '@aws-s
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { DynamoDbCollectStore, DynamoDbCompletionStore, DynamoDbFetchStore, DynamoDbLoadStore } from '../../lambdas/adapters/ingest-store';
-import { completeIfLastFile } from '../../lambdas/core/ingest/complete';
+import { completeIfLastFile, reconcileLoadingQueries } from '../../lambdas/core/ingest/complete';
 import { DynamoDbQueryRepository } from '../../lambdas/adapters/query-store';
 import { DynamoDbRecordWriter, HttpFileDownloader, S3RawObjectStore, S3RawReader } from '../../lambdas/adapters/raw-files';
 import { makeCollectHandler } from '../../lambdas/collect/app';
@@ -153,5 +153,25 @@ describe('load stage', () => {
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `rejected/${customerId}/manual/` }));
     const report = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: listed.Contents![0].Key! }))).Body!.transformToString();
     expect(JSON.parse(report.trim())).toMatchObject({ dataset: 'Ring.EventManager.Events', reason: expect.stringContaining('eventDate'), record: { duration: 2 } });
+  });
+
+  it('completes a query whose last load died before counting its file, from the schedule’s reconciler', async () => {
+    const { customerId, queryId, loads } = await fetched({ datasets: { 'Ring.Alarm.HubData': 6 }, recordsPerFile: 2 });
+    const completion = { store: new DynamoDbCompletionStore(world.aws.clients.documents, world.table), manifests: deps.raw as S3RawReader, clock: world.clock, logger: world.logger };
+    const completing: LoadDeps = { ...deps, onFileLoaded: (query) => completeIfLastFile(completion, query) };
+    const [last, ...others] = [...loads].reverse();
+    for (const message of others) await loadFile(completing, message);
+    await loadFile(deps, last); // loaded, then "crashed" before counting
+    const queries = new DynamoDbQueryRepository(world.aws.clients.documents, world.table);
+    expect(await queries.get(queryId)).toMatchObject({ status: 'LOADING' });
+
+    await reconcileLoadingQueries(completion, 60 * 60_000); // not old enough yet: left alone
+    expect(await queries.get(queryId)).toMatchObject({ status: 'LOADING' });
+    world.sandbox.clock.advance(61 * 60_000);
+    // Other queries of this world whose files are all loaded complete too; ours is among them.
+    expect((await reconcileLoadingQueries(completion, 60 * 60_000)).completed).toBeGreaterThanOrEqual(1);
+    expect(await queries.get(queryId)).toMatchObject({ status: 'DONE' });
+    const manifest = await world.aws.clients.s3.send(new GetObjectCommand({ Bucket: world.aws.resources.rawDataBucket, Key: `raw/${customerId}/${queryId}/manifest.json` }));
+    expect(JSON.parse(await manifest.Body!.transformToString())).toMatchObject({ totals: { files: 3, records: 6 } });
   });
 });

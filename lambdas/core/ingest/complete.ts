@@ -2,6 +2,7 @@ import type { Clock, Logger } from '../ports';
 
 export interface FileSummary {
   readonly n: number;
+  readonly status?: string;
   readonly dataset?: string;
   readonly key?: string;
   readonly bytes?: number;
@@ -17,6 +18,8 @@ export interface CompletionStore {
   files(queryId: string): AsyncIterable<FileSummary>;
   /** LOADING → DONE with the totals; false if the query was not LOADING (done already). */
   markDone(queryId: string, totals: Record<string, number>, now: number): Promise<boolean>;
+  /** Queries still LOADING that were created before `createdBefore` (ISO). */
+  listLoadingBefore(createdBefore: string): AsyncIterable<{ queryId: string; customerId: string; files?: number }>;
 }
 
 export interface ManifestWriter {
@@ -34,6 +37,33 @@ export async function completeIfLastFile(
 ): Promise<boolean> {
   const { loaded, files } = await deps.store.countLoaded(query.queryId);
   if (files === undefined || loaded < files) return false;
+  return writeManifestAndFinish(deps, query);
+}
+
+type CompletionDeps = { store: CompletionStore; manifests: ManifestWriter; clock: Clock; logger: Logger };
+
+const FINISHED = new Set(['LOADED', 'MALFORMED']);
+
+/**
+ * The schedule's safety net: a load that died between marking its file loaded and counting it
+ * leaves the query LOADING. For queries LOADING longer than `olderThanMs`, recount from the
+ * file tasks themselves and complete those whose files are all loaded.
+ */
+export async function reconcileLoadingQueries(deps: CompletionDeps, olderThanMs: number): Promise<{ completed: number }> {
+  let completed = 0;
+  for await (const query of deps.store.listLoadingBefore(new Date(deps.clock.now() - olderThanMs).toISOString())) {
+    let total = 0;
+    let finished = 0;
+    for await (const file of deps.store.files(query.queryId)) {
+      total++;
+      if (FINISHED.has(file.status ?? '')) finished++;
+    }
+    if (query.files !== undefined && total === query.files && finished === total && (await writeManifestAndFinish(deps, query))) completed++;
+  }
+  return { completed };
+}
+
+async function writeManifestAndFinish(deps: CompletionDeps, query: { queryId: string; customerId: string }): Promise<boolean> {
   const summaries: FileSummary[] = [];
   for await (const file of deps.store.files(query.queryId)) summaries.push(file);
   const totals = {
