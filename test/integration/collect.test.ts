@@ -1,10 +1,8 @@
-import type { Context } from 'aws-lambda';
-import { DynamoDbCollectStore } from '../../lambdas/adapters/ingest-store';
 import { DynamoDbQueryRepository } from '../../lambdas/adapters/query-store';
-import { makeCollectHandler } from '../../lambdas/collect/app';
 import type { FetchMessage } from '../../lambdas/core/ingest/collect';
 import type { WorkQueue } from '../../lambdas/core/ports';
 import { connectWorld, type ConnectWorld } from './support/connect-world';
+import { collectHandler, completedQuery, LONG_CONTEXT } from './support/pipeline';
 import { sqsEvent } from './support/sqs-event';
 
 let world: ConnectWorld;
@@ -18,8 +16,7 @@ beforeAll(async () => {
 afterAll(() => world.stop());
 beforeEach(() => world.control('DELETE', '/faults'));
 
-const context = { getRemainingTimeInMillis: () => 300_000 } as unknown as Context;
-let next = 0;
+const context = LONG_CONTEXT;
 
 /** What a files queue received. */
 function recordingQueue(failAfter = Infinity) {
@@ -34,36 +31,18 @@ function recordingQueue(failAfter = Infinity) {
   return { sent, queue };
 }
 
-function collector(files: WorkQueue) {
-  return makeCollectHandler({
-    store: new DynamoDbCollectStore(world.aws.clients.documents, world.table),
-    connections: world.connections,
-    intake: world.intake,
-    files,
-    imports: world.connectDeps.imports,
-    completedQueue: world.connectDeps.imports,
-    clock: world.clock,
-    logger: world.logger,
-  });
-}
+const collector = (files: WorkQueue) => collectHandler(world, files);
 
 /** A connected customer whose query completed at the sandbox and is recorded COMPLETED here. */
-async function completedQuery(datasets: Record<string, number>, recordsPerFile: number) {
-  const customerId = `collect-${Date.now()}-${next++}`;
-  const link = JSON.parse((await world.createLink({ customerId, brand: 'ring' })).body!) as { authorizeUrl: string };
-  await world.callback(await world.consentAt(link.authorizeUrl, { datasets, recordsPerFile }));
-  await world.queuedImports();
-  const connection = (await world.connections.get(customerId))!;
-  const { queryId } = await world.intake.createDataQuery({ customerId, brand: 'ring', region: 'eu-west-1', secretId: connection.secretId });
-  await queries.create({ queryId, customerId, brand: 'ring', region: 'eu-west-1', scopeId: 'data-portability', status: 'COMPLETED', createdAt: new Date(world.clock.now()).toISOString(), attempt: 1 });
-  world.sandbox.clock.advance(100);
-  const truth = await world.control<{ totalFiles: number; files: { dataset: string }[] }>('GET', `/queries/${queryId}/ground-truth`);
-  return { customerId, queryId, truth, body: { queryId, customerId, brand: 'ring', region: 'eu-west-1', completedAt: new Date(world.clock.now()).toISOString() } };
+async function completedWithTruth(datasets: Record<string, number>, recordsPerFile: number) {
+  const query = await completedQuery(world, { datasets, recordsPerFile }, 'collect');
+  const truth = await world.control<{ totalFiles: number; files: { dataset: string }[] }>('GET', `/queries/${query.queryId}/ground-truth`);
+  return { ...query, truth };
 }
 
 describe('collect stage', () => {
   it('lists every page (250 a page) into one task and one fetch message per file, with the dataset guessed from the URL', async () => {
-    const { queryId, truth, body } = await completedQuery({ 'Ring.EventManager.Events': 520, 'Ring.Alarm.HubData': 3, 'Ring.Alarm.AuditLog': 4 }, 2);
+    const { queryId, truth, body } = await completedWithTruth({ 'Ring.EventManager.Events': 520, 'Ring.Alarm.HubData': 3, 'Ring.Alarm.AuditLog': 4 }, 2);
     expect(truth.totalFiles).toBe(260 + 2 + 2);
     const files = recordingQueue();
     expect(await collector(files.queue)(sqsEvent([{ body }]), context)).toEqual({ batchItemFailures: [] });
@@ -80,7 +59,7 @@ describe('collect stage', () => {
   });
 
   it('finishes after dying half-way, sending only what was not sent', async () => {
-    const { truth, body } = await completedQuery({ 'Ring.EventManager.Events': 30 }, 3);
+    const { truth, body } = await completedWithTruth({ 'Ring.EventManager.Events': 30 }, 3);
     const crashing = recordingQueue(4);
     const event = sqsEvent([{ body }]);
     expect(await collector(crashing.queue)(event, context)).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }] });
@@ -90,7 +69,7 @@ describe('collect stage', () => {
   });
 
   it('fails the query and asks for a new import when the listing window has elapsed', async () => {
-    const { customerId, queryId, body } = await completedQuery({ 'Ring.Alarm.HubData': 2 }, 10);
+    const { customerId, queryId, body } = await completedWithTruth({ 'Ring.Alarm.HubData': 2 }, 10);
     world.sandbox.clock.advance(61 * 60_000);
     const files = recordingQueue();
     await collector(files.queue)(sqsEvent([{ body }]), context);

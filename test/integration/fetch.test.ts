@@ -1,15 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import type { Context } from 'aws-lambda';
-import { DynamoDbCollectStore, DynamoDbFetchStore } from '../../lambdas/adapters/ingest-store';
 import { DynamoDbQueryRepository } from '../../lambdas/adapters/query-store';
-import { HttpFileDownloader, S3RawObjectStore } from '../../lambdas/adapters/raw-files';
-import { makeCollectHandler } from '../../lambdas/collect/app';
-import type { FetchMessage } from '../../lambdas/core/ingest/collect';
-import type { LoadMessage } from '../../lambdas/core/ingest/fetch';
-import { makeFetchHandler } from '../../lambdas/fetch/app';
 import { connectWorld, type ConnectWorld } from './support/connect-world';
+import { collectedQuery, fetchHandler, LONG_CONTEXT } from './support/pipeline';
 import { sqsEvent } from './support/sqs-event';
 
 let world: ConnectWorld;
@@ -20,8 +14,7 @@ beforeAll(async () => {
 afterAll(() => world.stop());
 beforeEach(() => world.control('DELETE', '/faults'));
 
-const context = { getRemainingTimeInMillis: () => 300_000 } as unknown as Context;
-let next = 0;
+const context = LONG_CONTEXT;
 
 interface Truth {
   files: { id: string; dataset: string; bytes: number; sha256: string }[];
@@ -29,54 +22,11 @@ interface Truth {
 
 /** A completed query, collected: its fetch messages and the sandbox's ground truth. */
 async function collected(datasets: Record<string, number>, recordsPerFile = 50) {
-  const customerId = `fetch-${Date.now()}-${next++}`;
-  const link = JSON.parse((await world.createLink({ customerId, brand: 'ring' })).body!) as { authorizeUrl: string };
-  await world.callback(await world.consentAt(link.authorizeUrl, { datasets, recordsPerFile }));
-  await world.queuedImports();
-  const connection = (await world.connections.get(customerId))!;
-  const { queryId } = await world.intake.createDataQuery({ customerId, brand: 'ring', region: 'eu-west-1', secretId: connection.secretId });
-  await new DynamoDbQueryRepository(world.aws.clients.documents, world.table).create({
-    queryId,
-    customerId,
-    brand: 'ring',
-    region: 'eu-west-1',
-    scopeId: 'data-portability',
-    status: 'COMPLETED',
-    createdAt: new Date(world.clock.now()).toISOString(),
-    attempt: 1,
-  });
-  world.sandbox.clock.advance(100);
-  const messages: FetchMessage[] = [];
-  await makeCollectHandler({
-    store: new DynamoDbCollectStore(world.aws.clients.documents, world.table),
-    connections: world.connections,
-    intake: world.intake,
-    files: { send: (body) => Promise.resolve(void messages.push(body as FetchMessage)) },
-    imports: world.connectDeps.imports,
-    completedQueue: world.connectDeps.imports,
-    clock: world.clock,
-    logger: world.logger,
-  })(sqsEvent([{ body: { queryId, customerId, brand: 'ring', region: 'eu-west-1', completedAt: new Date(world.clock.now()).toISOString() } }]), context);
-  return { queryId, customerId, messages, truth: await world.control<Truth>('GET', `/queries/${queryId}/ground-truth`) };
+  const query = await collectedQuery(world, { datasets, recordsPerFile }, 'fetch');
+  return { ...query, truth: await world.control<Truth>('GET', `/queries/${query.queryId}/ground-truth`) };
 }
 
-function fetcher() {
-  const loads: LoadMessage[] = [];
-  const handler = makeFetchHandler({
-    store: new DynamoDbFetchStore(world.aws.clients.documents, world.table),
-    failQuery: (queryId, reason, now) => new DynamoDbCollectStore(world.aws.clients.documents, world.table).fail(queryId, reason, now),
-    imports: world.connectDeps.imports,
-    connections: world.connections,
-    intake: world.intake,
-    downloader: new HttpFileDownloader(),
-    objects: new S3RawObjectStore(world.aws.clients.s3, world.aws.resources.rawDataBucket),
-    loads: { send: (body) => Promise.resolve(void loads.push(body as LoadMessage)) },
-    filesQueue: { send: () => Promise.reject(new Error('unexpected re-queue')) },
-    clock: world.clock,
-    logger: world.logger,
-  });
-  return { handler, loads };
-}
+const fetcher = () => fetchHandler(world);
 
 async function stored(key: string): Promise<{ bytes: number; sha256: string }> {
   const object = await world.aws.clients.s3.send(new GetObjectCommand({ Bucket: world.aws.resources.rawDataBucket, Key: key }));

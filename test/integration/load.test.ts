@@ -1,17 +1,12 @@
 import { PutObjectCommand, ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { Context } from 'aws-lambda';
-import { DynamoDbCollectStore, DynamoDbCompletionStore, DynamoDbFetchStore, DynamoDbLoadStore } from '../../lambdas/adapters/ingest-store';
-import { completeIfLastFile, reconcileLoadingQueries } from '../../lambdas/core/ingest/complete';
+import { DynamoDbCompletionStore, DynamoDbLoadStore } from '../../lambdas/adapters/ingest-store';
 import { DynamoDbQueryRepository } from '../../lambdas/adapters/query-store';
-import { DynamoDbRecordWriter, HttpFileDownloader, S3RawObjectStore, S3RawReader } from '../../lambdas/adapters/raw-files';
-import { makeCollectHandler } from '../../lambdas/collect/app';
-import type { FetchMessage } from '../../lambdas/core/ingest/collect';
-import type { LoadMessage } from '../../lambdas/core/ingest/fetch';
+import { DynamoDbRecordWriter, S3RawReader } from '../../lambdas/adapters/raw-files';
+import { completeIfLastFile, reconcileLoadingQueries } from '../../lambdas/core/ingest/complete';
 import { loadFile, type LoadDeps } from '../../lambdas/core/ingest/load';
-import { makeFetchHandler } from '../../lambdas/fetch/app';
 import { connectWorld, type ConnectWorld } from './support/connect-world';
-import { sqsEvent } from './support/sqs-event';
+import { fetchedQuery } from './support/pipeline';
 
 let world: ConnectWorld;
 let deps: LoadDeps;
@@ -28,8 +23,6 @@ beforeAll(async () => {
 });
 afterAll(() => world.stop());
 
-const context = { getRemainingTimeInMillis: () => 300_000 } as unknown as Context;
-let next = 0;
 
 interface Truth {
   datasets: Record<string, { records: number; uniqueRecords: number }>;
@@ -40,41 +33,8 @@ interface Truth {
 
 /** A completed query of a new customer, collected and fetched: its load messages and ground truth. */
 async function fetched(customer: Record<string, unknown>) {
-  const customerId = `load-${Date.now()}-${next++}`;
-  const link = JSON.parse((await world.createLink({ customerId, brand: 'ring' })).body!) as { authorizeUrl: string };
-  await world.callback(await world.consentAt(link.authorizeUrl, customer));
-  await world.queuedImports();
-  const connection = (await world.connections.get(customerId))!;
-  const { queryId } = await world.intake.createDataQuery({ customerId, brand: 'ring', region: 'eu-west-1', secretId: connection.secretId });
-  const { documents } = world.aws.clients;
-  await new DynamoDbQueryRepository(documents, world.table).create({ queryId, customerId, brand: 'ring', region: 'eu-west-1', scopeId: 'data-portability', status: 'COMPLETED', createdAt: new Date(world.clock.now()).toISOString(), attempt: 1 });
-  world.sandbox.clock.advance(100);
-  const fetches: FetchMessage[] = [];
-  await makeCollectHandler({
-    store: new DynamoDbCollectStore(documents, world.table),
-    connections: world.connections,
-    intake: world.intake,
-    files: { send: (body) => Promise.resolve(void fetches.push(body as FetchMessage)) },
-    imports: world.connectDeps.imports,
-    completedQueue: world.connectDeps.imports,
-    clock: world.clock,
-    logger: world.logger,
-  })(sqsEvent([{ body: { queryId, customerId, brand: 'ring', region: 'eu-west-1', completedAt: new Date(world.clock.now()).toISOString() } }]), context);
-  const loads: LoadMessage[] = [];
-  await makeFetchHandler({
-    store: new DynamoDbFetchStore(documents, world.table),
-    failQuery: (queryId, reason, now) => new DynamoDbCollectStore(documents, world.table).fail(queryId, reason, now),
-    imports: world.connectDeps.imports,
-    connections: world.connections,
-    intake: world.intake,
-    downloader: new HttpFileDownloader(),
-    objects: new S3RawObjectStore(world.aws.clients.s3, world.aws.resources.rawDataBucket),
-    loads: { send: (body) => Promise.resolve(void loads.push(body as LoadMessage)) },
-    filesQueue: { send: () => Promise.resolve() },
-    clock: world.clock,
-    logger: world.logger,
-  })(sqsEvent(fetches.map((body) => ({ body }))), context);
-  return { customerId, queryId, loads, truth: await world.control<Truth>('GET', `/queries/${queryId}/ground-truth`) };
+  const query = await fetchedQuery(world, customer, 'load');
+  return { ...query, truth: await world.control<Truth>('GET', `/queries/${query.queryId}/ground-truth`) };
 }
 
 async function itemsOf(customerId: string, dataset: string): Promise<number> {
