@@ -3,7 +3,7 @@ import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocum
 import type { CollectStore, FileTask } from '../core/ingest/collect';
 import type { FetchedFile, FetchStore } from '../core/ingest/fetch';
 import type { CompletionStore, FileSummary } from '../core/ingest/complete';
-import type { LoadCheckpoint, LoadStore } from '../core/ingest/load';
+import type { LoadCheckpoint, LoadResult, LoadStore } from '../core/ingest/load';
 import { GSI_PK, PK, queryIndex, SK } from './control-table';
 import { queryKey } from './query-store';
 
@@ -136,13 +136,13 @@ export class DynamoDbLoadStore implements LoadStore {
     );
   }
 
-  finish(queryId: string, n: number, result: { dataset: string; records: number; rejected: number; malformed?: string }, now: number): Promise<boolean> {
+  finish(queryId: string, n: number, result: LoadResult, now: number): Promise<boolean> {
     return unlessConflict(
       this.documents.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: taskKey(queryId, n),
-        UpdateExpression: 'SET #status = :status, loadedDataset = :dataset, checkpoint = :checkpoint, malformed = :malformed, loadedAt = :now',
+        UpdateExpression: 'SET #status = :status, loadedDataset = :dataset, checkpoint = :checkpoint, malformed = :malformed, schemaProblem = :schemaProblem, loadedAt = :now',
         // Only the first finisher counts the file towards the query's completion.
         ConditionExpression: 'attribute_not_exists(#status) OR NOT (#status IN (:loaded, :malformedStatus))',
         ExpressionAttributeNames: { '#status': 'status' },
@@ -151,6 +151,7 @@ export class DynamoDbLoadStore implements LoadStore {
           ':dataset': result.dataset,
           ':checkpoint': { offset: -1, format: 'array', records: result.records, rejected: result.rejected },
           ':malformed': result.malformed ?? null,
+          ':schemaProblem': result.schemaProblem ?? null,
           ':now': new Date(now).toISOString(),
           ':loaded': 'LOADED',
           ':malformedStatus': 'MALFORMED',
@@ -205,6 +206,7 @@ export class DynamoDbCompletionStore implements CompletionStore {
           records: checkpoint?.records,
           rejected: checkpoint?.rejected,
           malformed: (item.malformed as string | null | undefined) ?? null,
+          schemaProblem: (item.schemaProblem as string | null | undefined) ?? null,
         };
       }
       start = page.LastEvaluatedKey;

@@ -81,7 +81,7 @@ describe('load stage', () => {
     expect(query).toMatchObject({ status: 'DONE' });
     const manifestObject = await world.aws.clients.s3.send(new GetObjectCommand({ Bucket: world.aws.resources.rawDataBucket, Key: `raw/${customerId}/${queryId}/manifest.json` }));
     const manifest = JSON.parse(await manifestObject.Body!.transformToString()) as { totals: Record<string, number>; files: { n: number; sha256: string }[] };
-    expect(manifest.totals).toMatchObject({ files: truth.files.length, records: truth.totalRecords, rejected: 0, malformedFiles: 0 });
+    expect(manifest.totals).toMatchObject({ files: truth.files.length, records: truth.totalRecords, rejected: 0, malformedFiles: 0, filesWithoutUsableSchema: 0 });
     expect(manifest.files.map((file) => file.sha256)).toEqual(truth.files.map((file) => file.sha256));
   });
 
@@ -104,15 +104,43 @@ describe('load stage', () => {
     expect((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: loads[0].key }))).KeyCount).toBe(1);
     expect((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `rejected/${customerId}/` }))).KeyCount).toBe(1);
 
-    // A file of Events where one record has no eventDate: loaded but for that one, reported with its reason.
-    const key = `raw/${customerId}/manual/Ring.EventManager.Events/0.json`;
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify([{ eventDate: '2026-01-01T00:00:00Z', duration: 1 }, { duration: 2 }, { eventDate: '2026-01-02T00:00:00Z', duration: 3 }]) }));
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}.schema`, Body: JSON.stringify({ title: 'Ring.EventManager.Events' }) }));
-    const result = await loadFile(deps, { queryId: 'manual', customerId, n: 0, key, schemaKey: `${key}.schema`, bytes: 0, sha256: '' });
-    expect(result).toEqual({ outcome: 'loaded', records: 2, rejected: 1 });
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `rejected/${customerId}/manual/` }));
-    const report = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: listed.Contents![0].Key! }))).Body!.transformToString();
-    expect(JSON.parse(report.trim())).toMatchObject({ dataset: 'Ring.EventManager.Events', reason: expect.stringContaining('eventDate'), record: { duration: 2 } });
+  });
+
+  it("checks each record against Ring's schema file and ours, rejecting with both reasons; a schema that cannot be used is reported", async () => {
+    const customerId = `manual-${Date.now()}`;
+    const { s3 } = world.aws.clients;
+    const bucket = world.aws.resources.rawDataBucket;
+    const ringSchema = { $schema: 'http://json-schema.org/draft-07/schema#', title: 'Ring.EventManager.Events', type: 'array', items: { type: 'object', required: ['eventDate'], properties: { eventDate: { type: 'string', format: 'date-time' }, duration: { type: 'integer', minimum: 0 } } } };
+    const records = [{ eventDate: '2026-01-01T00:00:00Z', duration: 1 }, { duration: 2 }, { eventDate: '2026-01-02T00:00:00Z', duration: -3 }, { eventDate: '2026-01-03T00:00:00Z', duration: 4 }];
+    const warnings: string[] = [];
+    const quiet = () => undefined;
+    const logger = { debug: quiet, info: quiet, error: quiet, warn: (message: string, ...extra: Record<string, unknown>[]) => void warnings.push(JSON.stringify([message, ...extra])) };
+    const load = async (queryId: string, schema: string) => {
+      const key = `raw/${customerId}/${queryId}/Ring.EventManager.Events/0.json`;
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(records) }));
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}.schema`, Body: schema }));
+      const result = await loadFile({ ...deps, logger }, { queryId, customerId, n: 0, key, schemaKey: `${key}.schema`, bytes: 0, sha256: '' });
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `rejected/${customerId}/${queryId}/` }));
+      const report = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: listed.Contents![0].Key! }))).Body!.transformToString();
+      return { result, rejects: report.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>) };
+    };
+
+    // Both schemas: no eventDate fails both; a negative duration fails only Ring's.
+    const both = await load('both', JSON.stringify(ringSchema));
+    expect(both.result).toMatchObject({ outcome: 'loaded', records: 2, rejected: 2 });
+    expect(both.rejects).toEqual([
+      { offset: expect.any(Number), dataset: 'Ring.EventManager.Events', reasons: { ringSchema: expect.stringContaining("required property 'eventDate'"), zod: expect.stringContaining('eventDate') }, record: { duration: 2 } },
+      { offset: expect.any(Number), dataset: 'Ring.EventManager.Events', reasons: { ringSchema: expect.stringContaining('record/duration must be >= 0') }, record: records[2] },
+    ]);
+
+    // A schema file that is not a usable JSON Schema: reported, and the records are checked by zod alone.
+    const unusable = await load('unusable', JSON.stringify({ title: 'Ring.EventManager.Events', type: 'array', items: { type: 'object', properties: { id: { type: 'string', pattern: '^(a+)+$' } } } }));
+    expect(unusable.result).toMatchObject({ outcome: 'loaded', records: 3, rejected: 1 });
+    expect(unusable.rejects).toEqual([expect.objectContaining({ reasons: { zod: expect.stringContaining('eventDate') }, record: { duration: 2 } })]);
+    const summaries = [];
+    for await (const file of new DynamoDbCompletionStore(world.aws.clients.documents, world.table).files('unusable')) summaries.push(file);
+    expect(summaries).toEqual([expect.objectContaining({ status: 'LOADED', records: 3, rejected: 1, schemaProblem: expect.stringContaining('unsafe to run on untrusted data') })]);
+    expect(warnings).toEqual([expect.stringMatching(/Ring's schema file is not usable.*unsafe to run on untrusted data/)]);
   });
 
   it('completes a query whose last load died before counting its file, from the schedule’s reconciler', async () => {

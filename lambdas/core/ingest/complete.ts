@@ -10,6 +10,8 @@ export interface FileSummary {
   readonly records?: number;
   readonly rejected?: number;
   readonly malformed?: string | null;
+  /** Why Ring's schema file could not be used (records were then checked by zod alone). */
+  readonly schemaProblem?: string | null;
 }
 
 export interface CompletionStore {
@@ -72,6 +74,7 @@ async function writeManifestAndFinish(deps: CompletionDeps, query: { queryId: st
     records: summaries.reduce((sum, file) => sum + (file.records ?? 0), 0),
     rejected: summaries.reduce((sum, file) => sum + (file.rejected ?? 0), 0),
     malformedFiles: summaries.filter((file) => file.malformed).length,
+    filesWithoutUsableSchema: summaries.filter((file) => file.schemaProblem).length,
   };
   await deps.manifests.putManifest(`raw/${query.customerId}/${query.queryId}/manifest.json`, {
     queryId: query.queryId,

@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
 import type { Clock, Logger } from '../ports';
-import { DATASET_SCHEMAS, detectDataset } from './datasets';
+import { DATASET_SCHEMAS, detectDataset, type DatasetName } from './datasets';
 import type { LoadMessage } from './fetch';
 import { JsonElementSplitter, MalformedJsonError, type JsonFormat } from './json-elements';
 import { recordKey } from './record-key';
+import { compileRingSchema, MAX_SCHEMA_BYTES, type RecordCheck } from './ring-schema';
 
 /** Where a load stands: resume from `offset` (after the last written element). */
 export interface LoadCheckpoint {
@@ -18,7 +19,18 @@ export interface LoadStore {
   progress(queryId: string, n: number): Promise<{ readonly done: boolean; readonly checkpoint?: LoadCheckpoint }>;
   saveCheckpoint(queryId: string, n: number, checkpoint: LoadCheckpoint): Promise<void>;
   /** Marks the file loaded (or malformed); true for the call that did it, false if it was already. */
-  finish(queryId: string, n: number, result: { dataset: string; records: number; rejected: number; malformed?: string }, now: number): Promise<boolean>;
+  finish(queryId: string, n: number, result: LoadResult, now: number): Promise<boolean>;
+}
+
+/** What a finished file records on its task (and the manifest shows). */
+export interface LoadResult {
+  readonly dataset: string;
+  readonly records: number;
+  readonly rejected: number;
+  /** Why the file is not valid JSON (its raw copy stays in S3). */
+  readonly malformed?: string;
+  /** Why Ring's schema file could not be used: its records were checked by zod alone. */
+  readonly schemaProblem?: string;
 }
 
 export interface RecordItem {
@@ -50,15 +62,28 @@ export interface LoadDeps {
   readonly logger: Logger;
   /** Checkpoint every this many records. @default 1000 */
   readonly checkpointEvery?: number;
+  /** BatchWriteItem calls in flight at once. @default 4 */
+  readonly writeConcurrency?: number;
 }
 
 /** DynamoDB items stay under 400 KB: a record this large is stored as a pointer to its bytes in S3. */
 export const MAX_INLINE_RECORD_BYTES = 350_000;
 
+/** What this invocation did (a continuation counts only its own part of the file). */
+export interface LoadStats {
+  readonly dataset: string;
+  readonly bytes: number;
+  readonly records: number;
+  readonly rejected: number;
+  /** Records seen earlier in the same file (written once: same key, same item). */
+  readonly duplicates: number;
+}
+
 export type LoadOutcome =
-  | { readonly outcome: 'loaded' | 'already'; readonly records: number; readonly rejected: number }
-  | { readonly outcome: 'malformed'; readonly reason: string }
-  | { readonly outcome: 'continue'; readonly checkpoint: LoadCheckpoint };
+  | { readonly outcome: 'loaded'; readonly records: number; readonly rejected: number; readonly stats: LoadStats }
+  | { readonly outcome: 'already'; readonly records: number; readonly rejected: number; readonly stats?: undefined }
+  | { readonly outcome: 'malformed'; readonly reason: string; readonly stats: LoadStats }
+  | { readonly outcome: 'continue'; readonly checkpoint: LoadCheckpoint; readonly stats: LoadStats };
 
 /**
  * The load stage: streams a raw object from S3 (from its checkpoint), cuts it into records,
@@ -68,31 +93,37 @@ export type LoadOutcome =
  * the byte offset after the last written record and asks to continue from there.
  */
 export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { remainingMs?: () => number } = {}): Promise<LoadOutcome> {
-  const { store, writer, raw, clock, logger } = deps;
+  const { store, raw, clock, logger } = deps;
   const state = await store.progress(message.queryId, message.n);
   if (state.done) return { outcome: 'already', records: state.checkpoint?.records ?? 0, rejected: state.checkpoint?.rejected ?? 0 };
 
-  const schemaTitle = await raw
-    .text(message.schemaKey, 256 * 1024)
-    .then((text) => (JSON.parse(text) as { title?: unknown }).title)
-    .catch(() => undefined);
-  const dataset = detectDataset({ schemaTitle, urlPath: message.key }) ?? 'Unknown';
-  const schema = dataset === 'Unknown' ? undefined : DATASET_SCHEMAS[dataset];
+  const schemaText = await raw.text(message.schemaKey, MAX_SCHEMA_BYTES + 1).catch(() => undefined);
+  const ringSchema = compileRingSchema(schemaText);
+  const dataset = detectDataset({ schemaTitle: titleOf(schemaText), urlPath: message.key }) ?? 'Unknown';
+  const validate = validator(dataset, ringSchema.check);
+  const schemaProblem = ringSchema.problem;
+  if (schemaProblem && !state.checkpoint) logger.warn("Ring's schema file is not usable; records are checked by our schema alone", { queryId: message.queryId, n: message.n, dataset, problem: schemaProblem });
 
   const start = state.checkpoint;
+  const startOffset = start?.offset ?? 0;
   let records = start?.records ?? 0;
   let rejected = start?.rejected ?? 0;
-  let offset = start?.offset ?? 0;
+  let duplicates = 0;
+  let offset = startOffset;
   const splitter = new JsonElementSplitter({ maxElementBytes: 8 * 1024 * 1024, resumeAt: start && start.offset > 0 ? { offset: start.offset, format: start.format } : undefined });
   const every = deps.checkpointEvery ?? 1_000;
+  const writes = new BoundedWrites(deps.writer, deps.writeConcurrency ?? 4);
+  const seen = new RecentKeys(50_000);
   let batch: RecordItem[] = [];
   let rejects: string[] = [];
   let sinceCheckpoint = 0;
+  const stats = (): LoadStats => ({ dataset, bytes: offset - startOffset, records: records - (start?.records ?? 0), rejected: rejected - (start?.rejected ?? 0), duplicates });
 
   const flush = async () => {
-    if (batch.length > 0) await writer.write(batch);
-    if (rejects.length > 0) await raw.putRejects(`rejected/${message.customerId}/${message.queryId}/${message.n}-${offset}.jsonl`, rejects);
+    if (batch.length > 0) await writes.add(batch);
     batch = [];
+    await writes.drain();
+    if (rejects.length > 0) await raw.putRejects(`rejected/${message.customerId}/${message.queryId}/${message.n}-${offset}.jsonl`, rejects);
     rejects = [];
   };
   const checkpoint = async (): Promise<LoadCheckpoint> => {
@@ -113,9 +144,11 @@ export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { 
         } catch {
           throw new MalformedJsonError(element.start, 'an element is not valid JSON');
         }
-        const valid = record !== null && typeof record === 'object' && !Array.isArray(record) ? (schema ? schema.safeParse(record) : { success: true as const }) : { success: false as const, error: { message: 'not a JSON object' } };
-        if (valid.success) {
+        const reasons = validate(record);
+        if (!reasons) {
           const key = recordKey(message.customerId, dataset, record as Record<string, unknown>);
+          // A repeat is still written (same key, same item): the count is a metric, not a filter.
+          if (!seen.addIfNew(key.sk)) duplicates++;
           batch.push(
             element.text.length > MAX_INLINE_RECORD_BYTES
               ? { ...key, pointer: { key: message.key, start: element.start, end: element.end }, queryId: message.queryId, ingestedAt: new Date(clock.now()).toISOString() }
@@ -123,36 +156,123 @@ export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { 
           );
           records++;
         } else {
-          rejects.push(JSON.stringify({ offset: element.start, dataset, reason: valid.error.message.slice(0, 2_000), record }));
+          rejects.push(JSON.stringify({ offset: element.start, dataset, reasons, record }));
           rejected++;
         }
         offset = element.end;
         sinceCheckpoint++;
         if (batch.length >= 25) {
-          await writer.write(batch);
+          await writes.add(batch);
           batch = [];
         }
         if (sinceCheckpoint >= every) {
           const saved = await checkpoint();
           if ((options.remainingMs?.() ?? Number.POSITIVE_INFINITY) < 30_000) {
             body.destroy();
-            return { outcome: 'continue', checkpoint: saved };
+            return { outcome: 'continue', checkpoint: saved, stats: stats() };
           }
         }
       }
     }
     splitter.end();
   } catch (error) {
-    if (!(error instanceof MalformedJsonError)) throw error;
+    if (!(error instanceof MalformedJsonError)) {
+      await writes.drain().catch(() => undefined);
+      throw error;
+    }
     // Keep what was loaded, report the file: its raw copy stays in S3.
     await flush();
     await raw.putRejects(`rejected/${message.customerId}/${message.queryId}/${message.n}-malformed.jsonl`, [JSON.stringify({ key: message.key, dataset, reason: error.message })]);
-    if (await store.finish(message.queryId, message.n, { dataset, records, rejected, malformed: error.message }, clock.now())) await deps.onFileLoaded?.(message);
+    if (await store.finish(message.queryId, message.n, { dataset, records, rejected, malformed: error.message, schemaProblem }, clock.now())) await deps.onFileLoaded?.(message);
     logger.warn('raw file is not valid JSON; kept in S3 and reported', { queryId: message.queryId, n: message.n, reason: error.message });
-    return { outcome: 'malformed', reason: error.message };
+    return { outcome: 'malformed', reason: error.message, stats: stats() };
   }
   await flush();
-  if (await store.finish(message.queryId, message.n, { dataset, records, rejected }, clock.now())) await deps.onFileLoaded?.(message);
+  if (await store.finish(message.queryId, message.n, { dataset, records, rejected, schemaProblem }, clock.now())) await deps.onFileLoaded?.(message);
   logger.info('file loaded', { queryId: message.queryId, n: message.n, dataset, records, rejected });
-  return { outcome: 'loaded', records, rejected };
+  return { outcome: 'loaded', records, rejected, stats: stats() };
+}
+
+/** Why a record is refused, by each check that refused it; undefined when both accept it. */
+export interface RejectReasons {
+  /** Ring's schema file (ajv). */
+  readonly ringSchema?: string;
+  /** Our schema of the dataset (zod). */
+  readonly zod?: string;
+}
+
+function validator(dataset: string, ringCheck: RecordCheck | undefined): (record: unknown) => RejectReasons | undefined {
+  const schema = dataset === 'Unknown' ? undefined : DATASET_SCHEMAS[dataset as DatasetName];
+  return (record) => {
+    if (record === null || typeof record !== 'object' || Array.isArray(record)) return { zod: 'not a JSON object' };
+    const ringSchema = ringCheck?.(record);
+    const result = schema?.safeParse(record);
+    const zod = result && !result.success ? result.error.message.slice(0, 2_000) : undefined;
+    return ringSchema || zod ? { ...(ringSchema ? { ringSchema } : {}), ...(zod ? { zod } : {}) } : undefined;
+  };
+}
+
+function titleOf(schemaText: string | undefined): unknown {
+  try {
+    return schemaText === undefined ? undefined : (JSON.parse(schemaText) as { title?: unknown }).title;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Up to `limit` BatchWriteItem calls in flight; the first failure is raised on the next call. */
+class BoundedWrites {
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly writer: RecordWriter,
+    private readonly limit: number,
+  ) {}
+
+  async add(items: RecordItem[]): Promise<void> {
+    this.raiseFailure();
+    while (this.inFlight.size >= this.limit) await Promise.race(this.inFlight);
+    this.raiseFailure();
+    const write: Promise<void> = this.writer.write(items).then(
+      () => void this.inFlight.delete(write),
+      (error: unknown) => {
+        this.failure ??= error instanceof Error ? error : new Error(String(error));
+        this.inFlight.delete(write);
+      },
+    );
+    this.inFlight.add(write);
+  }
+
+  /** Waits for every write in flight; raises the first failure. */
+  async drain(): Promise<void> {
+    await Promise.all(this.inFlight);
+    this.raiseFailure();
+  }
+
+  private raiseFailure(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
+
+/**
+ * The last records' digests (52 bits of each key's sha256, as numbers: a few MB at most), to
+ * count repeats within a file. Two generations of `limit` entries bound the memory.
+ */
+class RecentKeys {
+  private current = new Set<number>();
+  private previous = new Set<number>();
+
+  constructor(private readonly limit: number) {}
+
+  addIfNew(sortKey: string): boolean {
+    const digest = Number.parseInt(sortKey.slice(-13), 16);
+    if (this.current.has(digest) || this.previous.has(digest)) return false;
+    if (this.current.size >= this.limit) {
+      this.previous = this.current;
+      this.current = new Set();
+    }
+    this.current.add(digest);
+    return true;
+  }
 }
