@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { CustomerId } from '../core/connections/model';
 import { fetchFile, type FetchDeps } from '../core/ingest/fetch';
 import type { WorkQueue } from '../core/ports';
+import { noMetrics, type Counter } from '../shared/metrics';
 import { processBatch, remainingTimeOf } from '../shared/sqs';
 
 const FetchMessageSchema = z.object({
@@ -19,12 +20,19 @@ const FetchMessageSchema = z.object({
 });
 
 // (adapter) --> fetchFile --> domain
-export function makeFetchHandler(deps: FetchDeps & { readonly filesQueue: WorkQueue }) {
+export function makeFetchHandler(deps: FetchDeps & { readonly filesQueue: WorkQueue; readonly metrics?: Counter }) {
+  const metrics = deps.metrics ?? noMetrics;
   return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     processBatch(event, deps.filesQueue, () => deps.clock.now(), deps.logger, async (body) => {
       const message = FetchMessageSchema.parse(body);
       const remainingMs = remainingTimeOf(context);
+      const started = deps.clock.now();
       const outcome = await fetchFile(deps, message, { remainingMs });
+      metrics.count('FetchDuration', deps.clock.now() - started);
+      if (outcome.outcome === 'fetched') {
+        metrics.count('FilesFetched');
+        metrics.count('BytesFetched', outcome.file.bytes);
+      }
       if (outcome.outcome === 'retry-later') return { retryAfterSeconds: outcome.retryAfterSeconds };
       return { done: true };
     }),

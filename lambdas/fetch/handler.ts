@@ -1,4 +1,6 @@
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { readEnv } from '../core/env';
+import { metrics, powertoolsCounter } from '../shared/metrics';
 import { DynamoDbCollectStore, DynamoDbFetchStore } from '../adapters/ingest-store';
 import { HttpFileDownloader, S3RawObjectStore } from '../adapters/raw-files';
 import { ingestDeps, IngestEnv } from '../shared/runtime';
@@ -15,4 +17,5 @@ export const handler = makeFetchHandler({
   downloader: new HttpFileDownloader(),
   objects: new S3RawObjectStore(deps.aws.s3, deps.bucket()),
   filesQueue: deps.files,
-});
+  metrics: powertoolsCounter(metrics),
+}).use(logMetrics(metrics));

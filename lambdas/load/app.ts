@@ -2,8 +2,9 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { CustomerId } from '../core/connections/model';
-import { loadFile, type LoadDeps } from '../core/ingest/load';
+import { loadFile, type LoadDeps, type LoadOutcome } from '../core/ingest/load';
 import type { WorkQueue } from '../core/ports';
+import { noMetrics, type Counter } from '../shared/metrics';
 import { processBatch, remainingTimeOf } from '../shared/sqs';
 
 const LoadMessageSchema = z.object({
@@ -18,15 +19,31 @@ const LoadMessageSchema = z.object({
 });
 
 // (adapter) --> loadFile --> domain
-export function makeLoadHandler(deps: LoadDeps & { readonly loadsQueue: WorkQueue }) {
+export function makeLoadHandler(deps: LoadDeps & { readonly loadsQueue: WorkQueue; readonly metrics?: Counter }) {
+  const metrics = deps.metrics ?? noMetrics;
   return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     processBatch(event, deps.loadsQueue, () => deps.clock.now(), deps.logger, async (body) => {
       const message = LoadMessageSchema.parse(body);
       const remainingMs = remainingTimeOf(context);
+      const started = deps.clock.now();
       const outcome = await loadFile(deps, message, { remainingMs });
+      metrics.count('LoadDuration', deps.clock.now() - started);
+      countLoad(metrics, outcome);
       // Out of time mid-file: a continuation resumes from the saved checkpoint.
       if (outcome.outcome === 'continue') await deps.loadsQueue.send(message);
       return { done: true };
     }),
   );
+}
+
+function countLoad(metrics: Counter, outcome: LoadOutcome): void {
+  if (!outcome.stats) return;
+  const { stats } = outcome;
+  metrics.count('BytesLoaded', stats.bytes);
+  metrics.count('RecordsLoaded', stats.records);
+  metrics.count('RecordsRejected', stats.rejected);
+  metrics.count('DuplicateRecords', stats.duplicates);
+  if (outcome.outcome === 'loaded' || outcome.outcome === 'malformed') metrics.count('FilesLoaded');
+  if (outcome.outcome === 'malformed') metrics.count('FilesMalformed');
+  if (stats.schemaProblem && outcome.outcome !== 'continue') metrics.count('FilesWithoutUsableSchema');
 }

@@ -1,5 +1,7 @@
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { z } from 'zod';
 import { readEnv } from '../core/env';
+import { metrics, powertoolsCounter } from '../shared/metrics';
 import { systemClock } from '../core/ports';
 import { DynamoDbCompletionStore, DynamoDbLoadStore } from '../adapters/ingest-store';
 import { completeIfLastFile } from '../core/ingest/complete';
@@ -28,4 +30,5 @@ export const handler = makeLoadHandler({
   loadsQueue: new SqsWorkQueue(aws.sqs, env.LOADS_QUEUE_URL),
   clock: systemClock,
   logger,
-});
+  metrics: powertoolsCounter(metrics),
+}).use(logMetrics(metrics));

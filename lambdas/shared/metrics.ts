@@ -1,6 +1,7 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { MetricUnit as Unit } from '@aws-lambda-powertools/metrics/types';
 
-/** What handlers count; CloudWatch metrics (EMF) in Lambda, nothing in tests unless given. */
+/** What handlers count or measure (unit per METRIC_UNITS); CloudWatch metrics (EMF) in Lambda, nothing in tests unless given. */
 export interface Counter {
   count(name: MetricName, value?: number, dimensions?: Record<string, string>): void;
 }
@@ -16,21 +17,44 @@ export type MetricName =
   | 'NotificationsRejectedByReason'
   | 'NotificationsUnknownQuery'
   | 'SubscriptionsConfirmed'
-  | 'SubscriptionsPending';
+  | 'SubscriptionsPending'
+  | 'FilesListed'
+  | 'FilesFetched'
+  | 'BytesFetched'
+  | 'FilesLoaded'
+  | 'FilesMalformed'
+  | 'FilesWithoutUsableSchema'
+  | 'BytesLoaded'
+  | 'RecordsLoaded'
+  | 'RecordsRejected'
+  | 'DuplicateRecords'
+  | 'CollectDuration'
+  | 'FetchDuration'
+  | 'LoadDuration';
+
+/** Metrics that are not counts; every other metric is a Count. */
+export const METRIC_UNITS: Partial<Record<MetricName, Unit>> = {
+  BytesFetched: MetricUnit.Bytes,
+  BytesLoaded: MetricUnit.Bytes,
+  CollectDuration: MetricUnit.Milliseconds,
+  FetchDuration: MetricUnit.Milliseconds,
+  LoadDuration: MetricUnit.Milliseconds,
+};
 
 export const noMetrics: Counter = { count: () => undefined };
 
 export function powertoolsCounter(metrics: Metrics): Counter {
   return {
     count: (name, value = 1, dimensions) => {
+      const unit = METRIC_UNITS[name] ?? MetricUnit.Count;
       if (!dimensions) {
-        metrics.addMetric(name, MetricUnit.Count, value);
+        metrics.addMetric(name, unit, value);
         return;
       }
       // Extra dimensions go on a metric of their own, so the plain one keeps its alarm's dimensions.
       const single = metrics.singleMetric();
       for (const [key, dimension] of Object.entries(dimensions)) single.addDimension(key, dimension);
-      single.addMetric(name, MetricUnit.Count, value);
+      single.addMetric(name, unit, value);
     },
   };
 }

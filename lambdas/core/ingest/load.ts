@@ -77,6 +77,8 @@ export interface LoadStats {
   readonly rejected: number;
   /** Records seen earlier in the same file (written once: same key, same item). */
   readonly duplicates: number;
+  /** Why Ring's schema file could not be used, if it could not. */
+  readonly schemaProblem?: string;
 }
 
 export type LoadOutcome =
@@ -117,7 +119,7 @@ export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { 
   let batch: RecordItem[] = [];
   let rejects: string[] = [];
   let sinceCheckpoint = 0;
-  const stats = (): LoadStats => ({ dataset, bytes: offset - startOffset, records: records - (start?.records ?? 0), rejected: rejected - (start?.rejected ?? 0), duplicates });
+  const stats = (): LoadStats => ({ dataset, bytes: offset - startOffset, records: records - (start?.records ?? 0), rejected: rejected - (start?.rejected ?? 0), duplicates, schemaProblem });
 
   const flush = async () => {
     if (batch.length > 0) await writes.add(batch);
