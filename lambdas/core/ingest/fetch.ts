@@ -89,8 +89,8 @@ export async function fetchFile(deps: FetchDeps, message: FetchMessage, options:
         urls = await relist(deps, connection, message, options, urls.fileUrl);
         listedAt = clock.now();
       }
-      const schema = await copy(deps, urls.schemaUrl, rawKey(message, 'schema'), 'application/schema+json');
-      const data = await copy(deps, urls.fileUrl, rawKey(message, 'data'), 'application/json');
+      const schema = await copyToS3(deps, urls.schemaUrl, rawKey(message, 'schema'), 'application/schema+json');
+      const data = await copyToS3(deps, urls.fileUrl, rawKey(message, 'data'), 'application/json');
       const file: FetchedFile = { key: rawKey(message, 'data'), schemaKey: rawKey(message, 'schema'), bytes: data.bytes, sha256: data.sha256 };
       if (schema.bytes === 0) logger.warn('empty schema file', { queryId: message.queryId, n: message.n });
       await store.markFetched(message.queryId, message.n, file, clock.now());
@@ -128,7 +128,11 @@ export class CutDownloadError extends Error {
   override readonly name = 'CutDownloadError';
 }
 
-async function copy(deps: FetchDeps, url: string, key: string, contentType: string): Promise<{ bytes: number; sha256: string }> {
+/**
+ * The fetch stage's data path: streams one URL into S3, hashing and counting on the way, and
+ * refuses a body shorter than its Content-Length. Memory is the upload's part buffers.
+ */
+export async function copyToS3(deps: Pick<FetchDeps, 'downloader' | 'objects'>, url: string, key: string, contentType: string): Promise<{ bytes: number; sha256: string }> {
   const download = await deps.downloader.open(url);
   const hash = createHash('sha256');
   let bytes = 0;

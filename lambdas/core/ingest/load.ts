@@ -108,6 +108,7 @@ export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { 
 
   const start = state.checkpoint;
   const startOffset = start?.offset ?? 0;
+  const ingestedAt = new Date(clock.now()).toISOString();
   let records = start?.records ?? 0;
   let rejected = start?.rejected ?? 0;
   let duplicates = 0;
@@ -153,8 +154,8 @@ export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { 
           if (!seen.addIfNew(key.sk)) duplicates++;
           batch.push(
             element.text.length > MAX_INLINE_RECORD_BYTES
-              ? { ...key, pointer: { key: message.key, start: element.start, end: element.end }, queryId: message.queryId, ingestedAt: new Date(clock.now()).toISOString() }
-              : { ...key, record, queryId: message.queryId, sourceKey: message.key, ingestedAt: new Date(clock.now()).toISOString() },
+              ? { ...key, pointer: { key: message.key, start: element.start, end: element.end }, queryId: message.queryId, ingestedAt }
+              : { ...key, record, queryId: message.queryId, sourceKey: message.key, ingestedAt },
           );
           records++;
         } else {

@@ -1,0 +1,194 @@
+/**
+ * One measurement of the ingestion benchmark, in a process of its own so that its peak RSS is
+ * its own: `node .build/bench-worker.js '<json task>'` prints one JSON line with the elapsed
+ * time, the bytes and records it handled, and the process's peak RSS (getrusage maxRSS).
+ * Built with esbuild, like a Lambda bundle, so no TypeScript loader adds to its memory.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { get } from 'node:http';
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbRecordWriter, HttpFileDownloader, S3RawObjectStore, S3RawReader } from '../lambdas/adapters/raw-files';
+import { DATASET_SCHEMAS } from '../lambdas/core/ingest/datasets';
+import { copyToS3 } from '../lambdas/core/ingest/fetch';
+import { JsonElementSplitter } from '../lambdas/core/ingest/json-elements';
+import { loadFile, type LoadDeps, type RawReader, type RecordItem } from '../lambdas/core/ingest/load';
+import { recordKey } from '../lambdas/core/ingest/record-key';
+import { compileRingSchema } from '../lambdas/core/ingest/ring-schema';
+import { localAwsClients, type LocalEndpoints } from '../local/clients';
+
+export type WorkerTask =
+  | { readonly kind: 'hash'; readonly path: string }
+  | { readonly kind: 'download'; readonly url: string }
+  | { readonly kind: 'fetch'; readonly url: string; readonly aws: AwsTarget; readonly key: string }
+  | { readonly kind: 'upload'; readonly path: string; readonly aws: AwsTarget; readonly key: string }
+  | { readonly kind: 'parse'; readonly path: string; readonly schemaPath: string }
+  | { readonly kind: 'load'; readonly aws: AwsTarget; readonly key: string; readonly schemaKey: string; readonly customerId: string; readonly write: boolean }
+  | { readonly kind: 'naive'; readonly path: string; readonly schemaPath: string }
+  | { readonly kind: 'ceiling'; readonly aws: AwsTarget; readonly path: string; readonly customerId: string; readonly concurrency: number };
+
+export interface AwsTarget {
+  readonly endpoints: LocalEndpoints;
+  readonly region: string;
+  readonly bucket: string;
+  readonly recordsTable: string;
+}
+
+export interface WorkerResult {
+  readonly ms: number;
+  readonly bytes: number;
+  readonly records?: number;
+  readonly sha256?: string;
+  readonly peakRssBytes: number;
+  readonly error?: string;
+}
+
+const DATASET = 'Ring.EventManager.Events';
+const quiet = () => undefined;
+const logger = { debug: quiet, info: quiet, warn: quiet, error: quiet };
+const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) };
+
+async function run(task: WorkerTask): Promise<Omit<WorkerResult, 'ms' | 'peakRssBytes'>> {
+  switch (task.kind) {
+    case 'hash': {
+      const hash = createHash('sha256');
+      let bytes = 0;
+      for await (const chunk of createReadStream(task.path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        bytes += chunk.length;
+      }
+      return { bytes, sha256: hash.digest('hex') };
+    }
+    case 'download': {
+      const bytes = await new Promise<number>((resolve, reject) => {
+        get(task.url, (response) => {
+          let received = 0;
+          response.on('data', (chunk: Buffer) => (received += chunk.length));
+          response.on('end', () => resolve(received));
+          response.on('error', reject);
+        }).on('error', reject);
+      });
+      return { bytes };
+    }
+    case 'fetch': {
+      const clients = localAwsClients(task.aws.endpoints, task.aws.region);
+      try {
+        return await copyToS3({ downloader: new HttpFileDownloader(), objects: new S3RawObjectStore(clients.s3, task.aws.bucket) }, task.url, task.key, 'application/json');
+      } finally {
+        clients.destroy();
+      }
+    }
+    case 'upload': {
+      // The emulator's own intake: the same multipart upload from disk, no download, no hash.
+      const clients = localAwsClients(task.aws.endpoints, task.aws.region);
+      try {
+        await new S3RawObjectStore(clients.s3, task.aws.bucket).upload(task.key, createReadStream(task.path, { highWaterMark: 1024 * 1024 }), 'application/json');
+        return { bytes: statSync(task.path).size };
+      } finally {
+        clients.destroy();
+      }
+    }
+    case 'parse': {
+      // The load stage's own code on a file on disk, writes discarded: parse + validate + key.
+      const raw: RawReader = {
+        read: (_key, offset) => Promise.resolve(createReadStream(task.path, { start: offset, highWaterMark: 1024 * 1024 })),
+        text: () => Promise.resolve(readFileSync(task.schemaPath, 'utf8')),
+        putRejects: () => Promise.resolve(),
+      };
+      const outcome = await loadFile(loadDeps(raw, { write: () => Promise.resolve() }), loadMessage('bench', 'file', 'schema'));
+      return { bytes: outcome.stats?.bytes ?? 0, records: outcome.outcome === 'loaded' ? outcome.records : 0 };
+    }
+    case 'load': {
+      const clients = localAwsClients(task.aws.endpoints, task.aws.region);
+      try {
+        const raw = new S3RawReader(clients.s3, task.aws.bucket);
+        const writer = task.write ? new DynamoDbRecordWriter(clients.documents, task.aws.recordsTable) : { write: () => Promise.resolve() };
+        const outcome = await loadFile(loadDeps(raw, writer), loadMessage(task.customerId, task.key, task.schemaKey));
+        return { bytes: outcome.stats?.bytes ?? 0, records: outcome.outcome === 'loaded' ? outcome.records : 0 };
+      } finally {
+        clients.destroy();
+      }
+    }
+    case 'naive': {
+      // What an importer without streaming does: the whole file as one string, one JSON.parse.
+      const buffer = readFileSync(task.path);
+      const records = JSON.parse(buffer.toString('utf8')) as Record<string, unknown>[];
+      const ringSchema = compileRingSchema(readFileSync(task.schemaPath, 'utf8'));
+      let valid = 0;
+      for (const record of records) {
+        if (!ringSchema.check?.(record) && DATASET_SCHEMAS[DATASET].safeParse(record).success) valid++;
+        recordKey('naive', DATASET, record);
+      }
+      return { bytes: buffer.length, records: valid };
+    }
+    case 'ceiling': {
+      // The emulator's own BatchWriteItem rate for the same items, keyed as the load keys them.
+      const items: RecordItem[] = [];
+      const splitter = new JsonElementSplitter({ maxElementBytes: 8 * 1024 * 1024 });
+      for await (const chunk of createReadStream(task.path) as AsyncIterable<Buffer>) {
+        for (const element of splitter.push(chunk)) {
+          const record = JSON.parse(element.text) as Record<string, unknown>;
+          items.push({ ...recordKey(task.customerId, DATASET, record), record, queryId: 'bench', sourceKey: 'bench', ingestedAt: new Date().toISOString() });
+        }
+      }
+      splitter.end();
+      const clients = localAwsClients(task.aws.endpoints, task.aws.region);
+      const started = performance.now();
+      try {
+        let next = 0;
+        const lane = async () => {
+          while (next < items.length) {
+            const batch = items.slice(next, next + 25);
+            next += 25;
+            let pending = batch.map((Item) => ({ PutRequest: { Item } }));
+            while (pending.length > 0) {
+              const result = await clients.documents.send(new BatchWriteCommand({ RequestItems: { [task.aws.recordsTable]: pending } }));
+              pending = (result.UnprocessedItems?.[task.aws.recordsTable] ?? []) as typeof pending;
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: task.concurrency }, lane));
+      } finally {
+        clients.destroy();
+      }
+      // Only the writes are timed: report them as the whole measurement.
+      return { bytes: 0, records: items.length, writeMs: performance.now() - started } as Omit<WorkerResult, 'ms' | 'peakRssBytes'>;
+    }
+  }
+}
+
+function loadDeps(raw: RawReader, writer: LoadDeps['writer']): LoadDeps {
+  return {
+    store: { progress: () => Promise.resolve({ done: false }), saveCheckpoint: () => Promise.resolve(), finish: () => Promise.resolve(true) },
+    writer,
+    raw,
+    clock,
+    logger,
+  };
+}
+
+function loadMessage(customerId: string, key: string, schemaKey: string) {
+  return { queryId: 'bench', customerId, n: 0, dataset: DATASET, key, schemaKey, bytes: 0, sha256: '' };
+}
+
+async function main(): Promise<void> {
+  const task = JSON.parse(process.argv[2] ?? '{}') as WorkerTask;
+  const started = performance.now();
+  let result: Omit<WorkerResult, 'ms' | 'peakRssBytes'> & { writeMs?: number };
+  try {
+    result = await run(task);
+  } catch (error) {
+    result = { bytes: 0, error: `${(error as Error).name}: ${(error as Error).message}`.slice(0, 300) };
+  }
+  const { writeMs, ...rest } = result;
+  const output: WorkerResult = { ...rest, ms: writeMs ?? performance.now() - started, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+  process.stdout.write(`${JSON.stringify(output)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
