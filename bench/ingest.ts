@@ -73,6 +73,10 @@ async function main(): Promise<void> {
     const raw = await best({ kind: 'hash', path: dataPath });
     step('load: parse + validate (ajv and zod) + keys, from disk');
     const parse = await best({ kind: 'parse', path: dataPath, schemaPath });
+    step('split + JSON.parse alone (no validation, no keys): the floor under any streaming load');
+    const split = await best({ kind: 'split', path: dataPath });
+    step('load parse + validate again with the heap capped at 128 MiB: its working set');
+    const capped = await measure({ kind: 'parse', path: dataPath, schemaPath }, ['--max-old-space-size=128']);
     step('naive importer: whole-file JSON.parse');
     const naive = await measure({ kind: 'naive', path: dataPath, schemaPath });
     step('plain download to /dev/null');
@@ -113,6 +117,7 @@ async function main(): Promise<void> {
       throughputMiBps: {
         rawReadSha256: rate(raw) / MiB,
         loadParseValidate: rate(parse) / MiB,
+        splitAndJsonParseOnly: rate(split) / MiB,
         naiveImporter: naive.error ? null : rate(naive) / MiB,
         plainDownload: rate(plain) / MiB,
         fetch: rate(fetched) / MiB,
@@ -121,11 +126,14 @@ async function main(): Promise<void> {
       },
       context: {
         'fetch ÷ S3 emulator upload from disk': rate(fetched) / rate(upload),
+        'split+JSON.parse alone ÷ raw read+sha256': rate(split) / rate(raw),
+        'load parse+validate ÷ split+JSON.parse alone': rate(parse) / rate(split),
       },
       dynamodb: { records: dynamoRecords, emulatorCeilingPerSecond: rate(ceiling, ceiling.records), loadPerSecond: rate(loadWrites, loadWrites.records) },
       peakRssMiB: {
         rawReadSha256: raw.peakRssBytes / MiB,
         loadParseValidate: parse.peakRssBytes / MiB,
+        loadParseValidateHeapCapped128: capped.peakRssBytes / MiB,
         loadFromS3: loadFromS3.peakRssBytes / MiB,
         loadWithWrites: loadWrites.peakRssBytes / MiB,
         fetch: fetched.peakRssBytes / MiB,
@@ -136,7 +144,7 @@ async function main(): Promise<void> {
       ratios: Object.fromEntries(goals.map((entry) => [entry.name, { value: entry.value, goal: entry.goal, met: entry.met }])),
     };
     report(label, run, goals);
-    console.log(`  info fetch ÷ the S3 emulator's own multipart intake from disk             ${run.context['fetch ÷ S3 emulator upload from disk'].toFixed(2)}  (the emulator bounds fetch)`);
+    for (const [name, value] of Object.entries(run.context)) console.log(`  info ${name.padEnd(56)} ${value.toFixed(2)}`);
     const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as { runs?: Record<string, typeof run> }) : {};
     const runs = { ...previous.runs, [label]: run };
     writeFileSync(RESULTS, `${JSON.stringify({ runs, flatMemory: flatness(runs) }, null, 2)}\n`);
@@ -180,9 +188,9 @@ function report(label: string, run: { fileBytes: number; throughputMiBps: Record
   for (const entry of goals) console.log(`  ${entry.met ? 'ok  ' : 'MISS'} ${entry.name.padEnd(56)} ${Number.isFinite(entry.value) ? entry.value.toFixed(2) : '∞'}  (goal ${entry.goal})`);
 }
 
-function measure(task: WorkerTask): Promise<WorkerResult> {
+function measure(task: WorkerTask, nodeFlags: string[] = []): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WORKER, JSON.stringify(task)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeFlags, WORKER, JSON.stringify(task)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -23,6 +23,7 @@ export type WorkerTask =
   | { readonly kind: 'fetch'; readonly url: string; readonly aws: AwsTarget; readonly key: string }
   | { readonly kind: 'upload'; readonly path: string; readonly aws: AwsTarget; readonly key: string }
   | { readonly kind: 'parse'; readonly path: string; readonly schemaPath: string }
+  | { readonly kind: 'split'; readonly path: string }
   | { readonly kind: 'load'; readonly aws: AwsTarget; readonly key: string; readonly schemaKey: string; readonly customerId: string; readonly write: boolean }
   | { readonly kind: 'naive'; readonly path: string; readonly schemaPath: string }
   | { readonly kind: 'ceiling'; readonly aws: AwsTarget; readonly path: string; readonly customerId: string; readonly concurrency: number };
@@ -77,6 +78,18 @@ async function run(task: WorkerTask): Promise<Omit<WorkerResult, 'ms' | 'peakRss
       } finally {
         clients.destroy();
       }
+    }
+    case 'split': {
+      // The floor under any streaming load: cut the elements and JSON.parse each, nothing else.
+      const splitter = new JsonElementSplitter({ maxElementBytes: 8 * 1024 * 1024 });
+      let bytes = 0;
+      let records = 0;
+      for await (const chunk of createReadStream(task.path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+        bytes += chunk.length;
+        for (const element of splitter.push(chunk)) if (JSON.parse(element.text) !== undefined) records++;
+      }
+      splitter.end();
+      return { bytes, records };
     }
     case 'upload': {
       // The emulator's own intake: the same multipart upload from disk, no download, no hash.
@@ -159,7 +172,8 @@ async function run(task: WorkerTask): Promise<Omit<WorkerResult, 'ms' | 'peakRss
 
 function loadDeps(raw: RawReader, writer: LoadDeps['writer']): LoadDeps {
   return {
-    store: { progress: () => Promise.resolve({ done: false }), saveCheckpoint: () => Promise.resolve(), finish: () => Promise.resolve(true) },
+    store: { progress: () => Promise.resolve({ done: false }), saveCheckpoint: () => Promise.resolve(true), finish: () => Promise.resolve(true) },
+    connections: { get: (customerId) => Promise.resolve({ customerId, brand: 'ring', region: 'eu-west-1', scopeId: 'data-portability', status: 'ACTIVE', secretId: 'bench', connectedAt: new Date().toISOString() }) },
     writer,
     raw,
     clock,

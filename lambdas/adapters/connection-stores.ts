@@ -35,6 +35,21 @@ export class DynamoDbConnectionRepository implements ConnectionRepository {
     return queryIndex<ConnectionRecord>(this.documents, this.tableName, `CONNSTATUS#${status}`);
   }
 
+  async markPurgeRequested(customerId: string, now: number): Promise<string> {
+    const { Attributes } = await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: connectionKey(customerId),
+        UpdateExpression: 'SET purgeRequestedAt = if_not_exists(purgeRequestedAt, :now)',
+        ConditionExpression: 'attribute_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': PK },
+        ExpressionAttributeValues: { ':now': new Date(now).toISOString() },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return Attributes!.purgeRequestedAt as string;
+  }
+
   async setNextImport(customerId: string, nextImportAt: string, expected: string | undefined): Promise<boolean> {
     try {
       await this.documents.send(

@@ -130,9 +130,19 @@ export class DynamoDbLoadStore implements LoadStore {
     return { done: Item?.status === 'LOADED' || Item?.status === 'MALFORMED', checkpoint };
   }
 
-  async saveCheckpoint(queryId: string, n: number, checkpoint: LoadCheckpoint): Promise<void> {
-    await this.documents.send(
-      new UpdateCommand({ TableName: this.tableName, Key: taskKey(queryId, n), UpdateExpression: 'SET checkpoint = :checkpoint', ExpressionAttributeValues: { ':checkpoint': checkpoint } }),
+  saveCheckpoint(queryId: string, n: number, checkpoint: LoadCheckpoint): Promise<boolean> {
+    // Only forward, and never over a finished file's totals: a second copy of the message may lag behind.
+    return unlessConflict(
+      this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: taskKey(queryId, n),
+          UpdateExpression: 'SET checkpoint = :checkpoint, checkpointOffset = :offset',
+          ConditionExpression: '(attribute_not_exists(#status) OR NOT (#status IN (:loaded, :malformed))) AND (attribute_not_exists(checkpointOffset) OR checkpointOffset < :offset)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':checkpoint': checkpoint, ':offset': checkpoint.offset, ':loaded': 'LOADED', ':malformed': 'MALFORMED' },
+        }),
+      ),
     );
   }
 

@@ -3,11 +3,14 @@ import type { Context } from 'aws-lambda';
 import { disconnect, getConnection, requestImport, type ManageDeps } from '../core/connections/manage';
 import { CustomerId, NotFoundError } from '../core/connections/model';
 import { rawPrefixes } from '../core/connections/partitions';
+import { INGESTION_MAX_INVOCATION_SECONDS } from '../core/definitions';
 import { httpErrors, json, parse, type HttpEvent, type HttpResult } from '../shared/http';
 
 // (adapter) --> getConnection | requestImport | disconnect --> domain
 /** API Gateway gives an integration 30 s: purge stops in time to answer. */
 const PURGE_BUDGET_MS = 25_000;
+/** Ingestion that started before a purge ends within its timeout; a minute more for clock skew. */
+const PURGE_SETTLE_MS = (INGESTION_MAX_INVOCATION_SECONDS + 60) * 1000;
 
 export function makeConnectionsHandler(deps: ManageDeps) {
   return middy(async (event: HttpEvent, context: Context): Promise<HttpResult> => {
@@ -20,9 +23,13 @@ export function makeConnectionsHandler(deps: ManageDeps) {
       case 'DELETE /connections/{customerId}': {
         const purge = event.queryStringParameters?.purge === 'true';
         const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() - 3_000 : PURGE_BUDGET_MS;
-        const result = await disconnect(deps, customerId, { purge, rawPrefixes, deadline: deps.clock.now() + Math.min(PURGE_BUDGET_MS, remaining) });
-        // 202: purge stopped at its time budget; DELETE again to continue.
-        return json(result.purged && !result.purged.complete ? 202 : 200, result);
+        const result = await disconnect(deps, customerId, { purge, rawPrefixes, deadline: deps.clock.now() + Math.min(PURGE_BUDGET_MS, remaining), settleMs: PURGE_SETTLE_MS });
+        // 202: purge stopped at its time budget, or ingestion may still be finishing; DELETE again to continue.
+        if (result.purged && !result.purged.complete) {
+          const retryAfter = result.purged.settlesAt ? Math.max(1, Math.ceil((Date.parse(result.purged.settlesAt) - deps.clock.now()) / 1000)) : 1;
+          return json(202, result, { 'retry-after': String(retryAfter) });
+        }
+        return json(200, result);
       }
       default:
         throw new NotFoundError(`no route ${event.routeKey}`);

@@ -74,6 +74,13 @@ export interface QueueDefinition {
   readonly visibilityTimeoutSeconds: number;
 }
 
+/**
+ * The longest a fetch or load invocation runs (their Lambda timeout). A purge waits this long
+ * after it was requested before it calls itself complete: any invocation that started before
+ * the request has ended by then, and every later one sees the request and stops.
+ */
+export const INGESTION_MAX_INVOCATION_SECONDS = 15 * 60;
+
 /** The pipeline's work queues, in flow order. Each gets a dead-letter queue. */
 export const pipelineQueues = {
   imports: {

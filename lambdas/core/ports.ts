@@ -81,6 +81,8 @@ export interface ConnectionRepository {
   listByStatus(status: ConnectionStatus): AsyncIterable<ConnectionRecord>;
   /** Sets when the next recurring import is due, if it is still `expected` (no double scheduling). */
   setNextImport(customerId: string, nextImportAt: string, expected: string | undefined): Promise<boolean>;
+  /** Records that a purge was requested, once: returns when it was first requested (ISO). */
+  markPurgeRequested(customerId: string, now: number): Promise<string>;
 }
 
 export interface AuthorizationStateStore {

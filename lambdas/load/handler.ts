@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { readEnv } from '../core/env';
 import { metrics, powertoolsCounter } from '../shared/metrics';
 import { systemClock } from '../core/ports';
+import { DynamoDbConnectionRepository } from '../adapters/connection-stores';
 import { DynamoDbCompletionStore, DynamoDbLoadStore } from '../adapters/ingest-store';
 import { completeIfLastFile } from '../core/ingest/complete';
 import { DynamoDbRecordWriter, S3RawReader } from '../adapters/raw-files';
@@ -21,9 +22,11 @@ const LoadEnv = z.object({
 const env = readEnv(LoadEnv);
 const aws = clients();
 const raw = new S3RawReader(aws.s3, env.RAW_BUCKET);
-const completion = { store: new DynamoDbCompletionStore(aws.documents, env.CONTROL_TABLE), manifests: raw, clock: systemClock, logger };
+const connections = new DynamoDbConnectionRepository(aws.documents, env.CONTROL_TABLE);
+const completion = { store: new DynamoDbCompletionStore(aws.documents, env.CONTROL_TABLE), manifests: raw, connections, clock: systemClock, logger };
 export const handler = makeLoadHandler({
   store: new DynamoDbLoadStore(aws.documents, env.CONTROL_TABLE),
+  connections,
   writer: new DynamoDbRecordWriter(aws.documents, env.RECORDS_TABLE),
   raw,
   onFileLoaded: (query) => completeIfLastFile(completion, query),

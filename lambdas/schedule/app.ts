@@ -19,7 +19,7 @@ export function makeScheduleHandler(deps: ScheduleDeps & { readonly metrics?: Co
       task === 'poll-overdue'
         ? {
             ...(await pollOverdueQueries(deps)),
-            ...(deps.completion ? { reconciled: (await reconcileLoadingQueries({ ...deps.completion, clock: deps.clock, logger: deps.logger }, RECONCILE_AFTER_MS)).completed } : {}),
+            ...(deps.completion ? { reconciled: (await reconcileLoadingQueries({ ...deps.completion, connections: deps.connections, clock: deps.clock, logger: deps.logger }, RECONCILE_AFTER_MS)).completed } : {}),
           }
         : task === 'recurring-imports'
           ? await scheduleRecurringImports(deps)

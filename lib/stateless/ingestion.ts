@@ -1,6 +1,7 @@
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { INGESTION_MAX_INVOCATION_SECONDS } from '../../lambdas/core/definitions';
 import type { Settings } from '../../lambdas/core/settings';
 import type { StatefulResources } from '../stateful/stateful-resources';
 import { PortabilityFunction } from './portability-function';
@@ -49,7 +50,7 @@ export class Ingestion extends Construct {
         entry: 'lambdas/fetch/handler.ts',
         serviceName: 'fetch',
         description: 'File tasks: stream one listed file into S3',
-        timeout: Duration.minutes(15),
+        timeout: Duration.seconds(INGESTION_MAX_INVOCATION_SECONDS),
         memorySize: 1024,
         environment: { SETTINGS: JSON.stringify(settings) },
       }),
@@ -66,7 +67,7 @@ export class Ingestion extends Construct {
       entry: 'lambdas/load/handler.ts',
       serviceName: 'load',
       description: 'Load tasks: parse a raw S3 object into records',
-      timeout: Duration.minutes(15),
+      timeout: Duration.seconds(INGESTION_MAX_INVOCATION_SECONDS),
       memorySize: 1024,
     })
       .bindTable('CONTROL_TABLE', stateful.controlTable, 'readWrite')

@@ -156,9 +156,11 @@ describe('connection management', () => {
       }
     }
 
+    // Everything goes at once; the purge is complete once ingestion already running has had its 16 minutes.
     const response = await world.disconnect(id, true);
-    expect(response.statusCode).toBe(200);
-    expect(bodyOf(response)).toEqual({ customerId: id, status: 'REVOKED', purged: { objects: 31, records: 120, complete: true } });
+    expect(response.statusCode).toBe(202);
+    expect(response.headers!['retry-after']).toBe(String(16 * 60));
+    expect(bodyOf(response)).toEqual({ customerId: id, status: 'REVOKED', purged: { objects: 31, records: 120, complete: false, settlesAt: expect.any(String) } });
 
     const remaining = async (who: string) => {
       const raw = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `raw/${who}/` }));
@@ -172,8 +174,12 @@ describe('connection management', () => {
     await expect(world.aws.clients.secretsManager.send(new GetSecretValueCommand({ SecretId: `${world.prefix}/connections/${id}` }))).rejects.toBeInstanceOf(ResourceNotFoundException);
     expect((await world.importNow(id)).statusCode).toBe(409);
 
-    // Idempotent: a second call finishes cleanly.
-    expect(bodyOf(await world.disconnect(id, true))).toEqual({ customerId: id, status: 'REVOKED', purged: { objects: 0, records: 0, complete: true } });
+    // Idempotent: a second call finishes cleanly, and once settled it is complete.
+    expect(bodyOf(await world.disconnect(id, true))).toMatchObject({ customerId: id, status: 'REVOKED', purged: { objects: 0, records: 0, complete: false } });
+    world.sandbox.clock.advance(16 * 60_000);
+    const settled = await world.disconnect(id, true);
+    expect(settled.statusCode).toBe(200);
+    expect(bodyOf(settled)).toEqual({ customerId: id, status: 'REVOKED', purged: { objects: 0, records: 0, complete: true } });
     await world.queuedImports();
   });
 
@@ -185,6 +191,7 @@ describe('connection management', () => {
     // A budget already spent: nothing is deleted yet, and the answer says to call again.
     const first = await disconnect(world.manageDeps, id, { purge: true, rawPrefixes, deadline: world.clock.now() });
     expect(first.purged).toEqual({ objects: 0, records: 0, complete: false });
+    world.sandbox.clock.advance(16 * 60_000);
     const second = await world.disconnect(id, true);
     expect(second.statusCode).toBe(200);
     expect(bodyOf(second)).toMatchObject({ purged: { objects: 5, complete: true } });

@@ -15,6 +15,7 @@ beforeAll(async () => {
   world = await connectWorld({ sandbox: { queryDelayMs: 100 }, sleep: 'sandbox', retry: { scheduleSeconds: [] } });
   deps = {
     store: new DynamoDbLoadStore(world.aws.clients.documents, world.table),
+    connections: world.connections,
     writer: new DynamoDbRecordWriter(world.aws.clients.documents, world.aws.resources.recordsTable),
     raw: new S3RawReader(world.aws.clients.s3, world.aws.resources.rawDataBucket),
     clock: world.clock,
@@ -71,7 +72,7 @@ const ALL_15 = {
 describe('load stage', () => {
   it('loads all 15 datasets: the records table holds exactly the ground truth’s distinct records, the manifest is written, the query is DONE, and a replay adds nothing', async () => {
     const { customerId, queryId, loads, truth } = await fetched({ datasets: ALL_15, recordsPerFile: 25 });
-    const completion = { store: new DynamoDbCompletionStore(world.aws.clients.documents, world.table), manifests: deps.raw as S3RawReader, clock: world.clock, logger: world.logger };
+    const completion = { store: new DynamoDbCompletionStore(world.aws.clients.documents, world.table), manifests: deps.raw as S3RawReader, connections: world.connections, clock: world.clock, logger: world.logger };
     const completing: LoadDeps = { ...deps, onFileLoaded: (query) => completeIfLastFile(completion, query) };
     for (const message of loads) expect(await loadFile(completing, message)).toMatchObject({ outcome: 'loaded', rejected: 0 });
     for (const [dataset, expected] of Object.entries(truth.datasets)) expect({ dataset, items: await itemsOf(customerId, dataset) }).toEqual({ dataset, items: expected.uniqueRecords });
@@ -112,6 +113,8 @@ describe('load stage', () => {
     const bucket = world.aws.resources.rawDataBucket;
     const ringSchema = { $schema: 'http://json-schema.org/draft-07/schema#', title: 'Ring.EventManager.Events', type: 'array', items: { type: 'object', required: ['eventDate'], properties: { eventDate: { type: 'string', format: 'date-time' }, duration: { type: 'integer', minimum: 0 } } } };
     const records = [{ eventDate: '2026-01-01T00:00:00Z', duration: 1 }, { duration: 2 }, { eventDate: '2026-01-02T00:00:00Z', duration: -3 }, { eventDate: '2026-01-03T00:00:00Z', duration: 4 }];
+    // A customer of this test alone, with no connect flow behind it: connected as far as load asks.
+    const connected = { get: () => Promise.resolve({ customerId, brand: 'ring', region: 'eu-west-1', scopeId: 'data-portability', status: 'ACTIVE' as const, secretId: 'none', connectedAt: '2026-01-01T00:00:00Z' }) };
     const warnings: string[] = [];
     const quiet = () => undefined;
     const logger = { debug: quiet, info: quiet, error: quiet, warn: (message: string, ...extra: Record<string, unknown>[]) => void warnings.push(JSON.stringify([message, ...extra])) };
@@ -119,7 +122,7 @@ describe('load stage', () => {
       const key = `raw/${customerId}/${queryId}/Ring.EventManager.Events/0.json`;
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(records) }));
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}.schema`, Body: schema }));
-      const result = await loadFile({ ...deps, logger }, { queryId, customerId, n: 0, key, schemaKey: `${key}.schema`, bytes: 0, sha256: '' });
+      const result = await loadFile({ ...deps, logger, connections: connected }, { queryId, customerId, n: 0, key, schemaKey: `${key}.schema`, bytes: 0, sha256: '' });
       const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `rejected/${customerId}/${queryId}/` }));
       const report = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: listed.Contents![0].Key! }))).Body!.transformToString();
       return { result, rejects: report.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>) };
@@ -145,7 +148,7 @@ describe('load stage', () => {
 
   it('completes a query whose last load died before counting its file, from the schedule’s reconciler', async () => {
     const { customerId, queryId, loads } = await fetched({ datasets: { 'Ring.Alarm.HubData': 6 }, recordsPerFile: 2 });
-    const completion = { store: new DynamoDbCompletionStore(world.aws.clients.documents, world.table), manifests: deps.raw as S3RawReader, clock: world.clock, logger: world.logger };
+    const completion = { store: new DynamoDbCompletionStore(world.aws.clients.documents, world.table), manifests: deps.raw as S3RawReader, connections: world.connections, clock: world.clock, logger: world.logger };
     const completing: LoadDeps = { ...deps, onFileLoaded: (query) => completeIfLastFile(completion, query) };
     const [last, ...others] = [...loads].reverse();
     for (const message of others) await loadFile(completing, message);

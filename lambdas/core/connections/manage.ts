@@ -33,19 +33,28 @@ export async function requestImport(deps: ManageDeps, customerId: string): Promi
 export interface DisconnectResult {
   readonly customerId: string;
   readonly status: 'REVOKED';
-  /** With purge: what was deleted by this call, and whether everything is gone. */
-  readonly purged?: { readonly objects: number; readonly records: number; readonly complete: boolean };
+  /**
+   * With purge: what was deleted by this call, and whether everything is gone for good. Until
+   * `settlesAt` (ISO) it is not complete even when nothing is left: ingestion already running
+   * when the purge was requested may still write, and the next call deletes that too.
+   */
+  readonly purged?: { readonly objects: number; readonly records: number; readonly complete: boolean; readonly settlesAt?: string };
 }
 
 /**
  * Forgets the customer's tokens and marks the connection REVOKED; with `purge`, also deletes
  * every raw object and record of the customer, until done or until `deadline` (epoch ms):
  * then `complete: false` asks the caller to call again, which continues where this stopped.
+ *
+ * A purge first records that it was requested: collect, fetch and load stop for the customer
+ * from then on. An invocation that started earlier can still write for up to `settleMs`
+ * (the longest invocation), so the purge is complete only after a sweep that begins once that
+ * time has passed since the request.
  */
 export async function disconnect(
   deps: ManageDeps,
   customerId: string,
-  options: { purge: boolean; rawPrefixes: (customerId: string) => string[]; deadline?: number },
+  options: { purge: boolean; rawPrefixes: (customerId: string) => string[]; deadline?: number; settleMs?: number },
 ): Promise<DisconnectResult> {
   const { connections, secretAdmin, data, clock, logger } = deps;
   const record = await connections.get(customerId);
@@ -55,6 +64,8 @@ export async function disconnect(
   logger.info('connection revoked', { customerId, purge: options.purge });
   if (!options.purge) return { customerId, status: 'REVOKED' };
 
+  const sweepStartedAt = clock.now();
+  const settlesAt = Date.parse(await connections.markPurgeRequested(customerId, sweepStartedAt)) + (options.settleMs ?? 0);
   const shouldStop = () => options.deadline !== undefined && clock.now() >= options.deadline;
   let objects = 0;
   let records = 0;
@@ -70,6 +81,7 @@ export async function disconnect(
     records += progress.deleted;
     complete &&= progress.complete;
   }
-  logger.info('customer data purged', { customerId, objects, records, complete });
-  return { customerId, status: 'REVOKED', purged: { objects, records, complete } };
+  const settled = sweepStartedAt >= settlesAt;
+  logger.info('customer data purged', { customerId, objects, records, complete, settled });
+  return { customerId, status: 'REVOKED', purged: { objects, records, complete: complete && settled, ...(settled ? {} : { settlesAt: new Date(settlesAt).toISOString() }) } };
 }

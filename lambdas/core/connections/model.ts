@@ -22,6 +22,8 @@ export interface ConnectionRecord {
   readonly lastImport?: Record<string, unknown>;
   /** When the next recurring import is due (ISO); unset: one interval after connectedAt. */
   readonly nextImportAt?: string;
+  /** When a purge of the customer's data was first requested (ISO): the pipeline stops for it. */
+  readonly purgeRequestedAt?: string;
 }
 
 /** A started authorization: kept under its state until the callback consumes it, once. */

@@ -1,4 +1,4 @@
-import type { Clock, Logger } from '../ports';
+import type { Clock, ConnectionRepository, Logger } from '../ports';
 
 export interface FileSummary {
   readonly n: number;
@@ -33,16 +33,20 @@ export interface ManifestWriter {
  * `raw/<customer>/<query>/manifest.json` (files, bytes, sha256, records, rejects) and marks
  * the query DONE with its totals.
  */
-export async function completeIfLastFile(
-  deps: { store: CompletionStore; manifests: ManifestWriter; clock: Clock; logger: Logger },
-  query: { queryId: string; customerId: string },
-): Promise<boolean> {
+export async function completeIfLastFile(deps: CompletionDeps, query: { queryId: string; customerId: string }): Promise<boolean> {
   const { loaded, files } = await deps.store.countLoaded(query.queryId);
   if (files === undefined || loaded < files) return false;
   return writeManifestAndFinish(deps, query);
 }
 
-type CompletionDeps = { store: CompletionStore; manifests: ManifestWriter; clock: Clock; logger: Logger };
+export interface CompletionDeps {
+  readonly store: CompletionStore;
+  readonly manifests: ManifestWriter;
+  /** A customer whose purge was requested gets no manifest (it would outlive the purge). */
+  readonly connections: Pick<ConnectionRepository, 'get'>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
 
 const FINISHED = new Set(['LOADED', 'MALFORMED']);
 
@@ -66,6 +70,8 @@ export async function reconcileLoadingQueries(deps: CompletionDeps, olderThanMs:
 }
 
 async function writeManifestAndFinish(deps: CompletionDeps, query: { queryId: string; customerId: string }): Promise<boolean> {
+  const connection = await deps.connections.get(query.customerId);
+  if (!connection || connection.purgeRequestedAt) return false;
   const summaries: FileSummary[] = [];
   for await (const file of deps.store.files(query.queryId)) summaries.push(file);
   const totals = {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Clock, Logger } from '../ports';
+import type { Clock, ConnectionRepository, Logger } from '../ports';
 import { DATASET_SCHEMAS, detectDataset, type DatasetName } from './datasets';
 import type { LoadMessage } from './fetch';
 import { JsonElementSplitter, MalformedJsonError, type JsonFormat } from './json-elements';
@@ -17,7 +17,8 @@ export interface LoadCheckpoint {
 export interface LoadStore {
   /** The saved checkpoint, or `done` when the file is loaded (or reported malformed). */
   progress(queryId: string, n: number): Promise<{ readonly done: boolean; readonly checkpoint?: LoadCheckpoint }>;
-  saveCheckpoint(queryId: string, n: number, checkpoint: LoadCheckpoint): Promise<void>;
+  /** Saves a checkpoint ahead of the saved one; false if the file is finished or another copy is further on. */
+  saveCheckpoint(queryId: string, n: number, checkpoint: LoadCheckpoint): Promise<boolean>;
   /** Marks the file loaded (or malformed); true for the call that did it, false if it was already. */
   finish(queryId: string, n: number, result: LoadResult, now: number): Promise<boolean>;
 }
@@ -54,6 +55,8 @@ export interface RawReader {
 
 export interface LoadDeps {
   readonly store: LoadStore;
+  /** Read once per message: a customer whose purge was requested is not loaded. */
+  readonly connections: Pick<ConnectionRepository, 'get'>;
   /** Called once per file, after it is loaded: completes the query after its last file. */
   readonly onFileLoaded?: (query: { queryId: string; customerId: string }) => Promise<unknown>;
   readonly writer: RecordWriter;
@@ -84,6 +87,7 @@ export interface LoadStats {
 export type LoadOutcome =
   | { readonly outcome: 'loaded'; readonly records: number; readonly rejected: number; readonly stats: LoadStats }
   | { readonly outcome: 'already'; readonly records: number; readonly rejected: number; readonly stats?: undefined }
+  | { readonly outcome: 'skipped'; readonly reason: string; readonly stats?: undefined }
   | { readonly outcome: 'malformed'; readonly reason: string; readonly stats: LoadStats }
   | { readonly outcome: 'continue'; readonly checkpoint: LoadCheckpoint; readonly stats: LoadStats };
 
@@ -98,6 +102,11 @@ export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { 
   const { store, raw, clock, logger } = deps;
   const state = await store.progress(message.queryId, message.n);
   if (state.done) return { outcome: 'already', records: state.checkpoint?.records ?? 0, rejected: state.checkpoint?.rejected ?? 0 };
+  const connection = await deps.connections.get(message.customerId);
+  if (!connection || connection.purgeRequestedAt) {
+    logger.info('load skipped: the customer’s data is being purged', { queryId: message.queryId, n: message.n });
+    return { outcome: 'skipped', reason: connection ? 'purge requested' : 'connection gone' };
+  }
 
   const schemaText = await raw.text(message.schemaKey, MAX_SCHEMA_BYTES + 1).catch(() => undefined);
   const ringSchema = compileRingSchema(schemaText);
@@ -129,11 +138,12 @@ export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { 
     if (rejects.length > 0) await raw.putRejects(`rejected/${message.customerId}/${message.queryId}/${message.n}-${offset}.jsonl`, rejects);
     rejects = [];
   };
-  const checkpoint = async (): Promise<LoadCheckpoint> => {
+  /** Saves the checkpoint; undefined when another copy of this message has finished the file. */
+  const checkpoint = async (): Promise<LoadCheckpoint | undefined> => {
     await flush();
     const saved: LoadCheckpoint = { offset, format: splitter.detectedFormat, records, rejected };
-    await store.saveCheckpoint(message.queryId, message.n, saved);
     sinceCheckpoint = 0;
+    if (!(await store.saveCheckpoint(message.queryId, message.n, saved)) && (await store.progress(message.queryId, message.n)).done) return undefined;
     return saved;
   };
 
@@ -170,6 +180,10 @@ export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { 
         }
         if (sinceCheckpoint >= every) {
           const saved = await checkpoint();
+          if (!saved) {
+            body.destroy();
+            return { outcome: 'already', records, rejected };
+          }
           if ((options.remainingMs?.() ?? Number.POSITIVE_INFINITY) < 30_000) {
             body.destroy();
             return { outcome: 'continue', checkpoint: saved, stats: stats() };

@@ -30,6 +30,11 @@ export async function completedQuery(world: ConnectWorld, customer: Record<strin
   const link = JSON.parse((await world.createLink({ customerId, brand: 'ring' })).body!) as { authorizeUrl: string };
   await world.callback(await world.consentAt(link.authorizeUrl, customer));
   await world.queuedImports();
+  return { customerId, ...(await anotherCompletedQuery(world, customerId)) };
+}
+
+/** One more query of a connected customer, completed at the sandbox and recorded COMPLETED here. */
+export async function anotherCompletedQuery(world: ConnectWorld, customerId: string) {
   const connection = (await world.connections.get(customerId))!;
   const { queryId } = await world.intake.createDataQuery({ customerId, brand: 'ring', region: 'eu-west-1', secretId: connection.secretId });
   await new DynamoDbQueryRepository(world.aws.clients.documents, world.table).create({
@@ -44,7 +49,7 @@ export async function completedQuery(world: ConnectWorld, customer: Record<strin
   });
   world.sandbox.clock.advance(100);
   const body = { queryId, customerId, brand: 'ring', region: 'eu-west-1', completedAt: new Date(world.clock.now()).toISOString() };
-  return { customerId, queryId, body };
+  return { queryId, body };
 }
 
 /** The collect handler wired to this world, sending its fetch messages to `files`. */

@@ -17,9 +17,10 @@ function world(records: unknown[], writer: LoadDeps['writer']) {
   const deps: LoadDeps = {
     store: {
       progress: () => Promise.resolve({ done: false }),
-      saveCheckpoint: (_q, _n, checkpoint) => Promise.resolve(void checkpoints.push(checkpoint)),
+      saveCheckpoint: (_q, _n, checkpoint) => Promise.resolve(checkpoints.push(checkpoint) > 0),
       finish: () => Promise.resolve(true),
     },
+    connections: { get: (customerId) => Promise.resolve({ customerId, brand: 'ring', region: 'eu-west-1', scopeId: 'data-portability', status: 'ACTIVE', secretId: 's', connectedAt: '2026-01-01T00:00:00Z' }) },
     writer,
     raw: {
       read: (_key, offset) => Promise.resolve(Readable.from([Buffer.from(text).subarray(offset)])),
