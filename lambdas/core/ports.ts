@@ -100,6 +100,11 @@ export interface SecretAdmin {
 
 export interface WorkQueue {
   send(body: object, options?: { delaySeconds?: number }): Promise<void>;
+  /**
+   * Makes a received message that failed visible again after `seconds` rather than after the
+   * queue's whole visibility timeout (hours, for the ingestion queues). Optional: best effort.
+   */
+  retryAfter?(receiptHandle: string, seconds: number): Promise<void>;
 }
 
 export interface DeletionProgress {

@@ -4,6 +4,11 @@ import type { Logger, WorkQueue } from '../core/ports';
 /** SQS allows at most 15 minutes of delay on a message. */
 const MAX_DELAY_SECONDS = 900;
 
+/** When a failed message is tried again: 30 s, then 4 times longer each receive, at most 1 hour. */
+export function failedRetrySeconds(receiveCount: number): number {
+  return Math.min(3_600, 30 * 4 ** Math.max(0, receiveCount - 1));
+}
+
 export type RecordResult = { readonly done: true } | { readonly retryAfterSeconds: number };
 
 /**
@@ -30,8 +35,11 @@ export async function processBatch(
         await queue.send({ ...body, notBefore: now() + delay * 1000 }, { delaySeconds: Math.min(MAX_DELAY_SECONDS, delay) });
       }
     } catch (error) {
-      logger.error('message failed; it will be retried, then go to the dead-letter queue', { messageId: record.messageId, errorName: (error as Error).name, message: (error as Error).message });
+      const retryIn = failedRetrySeconds(Number(record.attributes.ApproximateReceiveCount) || 1);
+      logger.error('message failed; it will be retried, then go to the dead-letter queue', { messageId: record.messageId, errorName: (error as Error).name, message: (error as Error).message, retryInSeconds: retryIn });
       batchItemFailures.push({ itemIdentifier: record.messageId });
+      // Sooner than the queue's visibility timeout (set for the longest invocation): 30 s, 2, 8, 32 min…
+      await queue.retryAfter?.(record.receiptHandle, retryIn).catch((failure: unknown) => logger.warn('could not shorten the retry delay', { messageId: record.messageId, message: (failure as Error).message }));
     }
   }
   return { batchItemFailures };
