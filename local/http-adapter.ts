@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { closeServer, listenOnLoopback } from './emulators/running-service';
 
@@ -10,6 +10,16 @@ export interface LocalRoute {
   /** An API Gateway route path: `/connections/{customerId}`. */
   readonly path: string;
   readonly handler: HttpHandler;
+  /** An IAM route on AWS: locally it needs `Authorization: Bearer <devToken>` instead of SigV4. */
+  readonly iam?: boolean;
+}
+
+export interface ServeOptions {
+  readonly port?: number;
+  /** The credential IAM routes accept locally; without it, IAM routes are open (tests). */
+  readonly devToken?: string;
+  /** Anything else (a page of one's own), tried when no route matches. */
+  readonly fallback?: (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
 }
 
 const MAX_BODY = 10 * 1024 * 1024;
@@ -20,18 +30,26 @@ const MAX_BODY = 10 * 1024 * 1024;
  * query parameters. No authorization: callers of IAM routes locally are trusted by whoever
  * started this server.
  */
-export async function serveHandlers(routes: readonly LocalRoute[], options: { port?: number } = {}): Promise<{ url: string; stop(): Promise<void> }> {
-  const compiled = routes.map((route) => ({
-    ...route,
-    routeKey: `${route.method} ${route.path}`,
-    pattern: new RegExp(`^${route.path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`),
-  }));
+export async function serveHandlers(routes: readonly LocalRoute[] | (() => readonly LocalRoute[]), options: ServeOptions = {}): Promise<{ url: string; stop(): Promise<void> }> {
+  const compile = (list: readonly LocalRoute[]) =>
+    list.map((route) => ({
+      ...route,
+      routeKey: `${route.method} ${route.path}`,
+      pattern: new RegExp(`^${route.path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`),
+    }));
+  const fixed = typeof routes === 'function' ? undefined : compile(routes);
   const server: Server = createServer((request, response) => {
     void (async () => {
       const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+      const compiled = fixed ?? compile((routes as () => readonly LocalRoute[])());
       const route = compiled.find((candidate) => candidate.method === request.method && candidate.pattern.test(url.pathname));
       if (!route) {
+        if (await options.fallback?.(request, response)) return;
         response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Not Found' }));
+        return;
+      }
+      if (route.iam && options.devToken !== undefined && !sameSecret(request.headers.authorization ?? '', `Bearer ${options.devToken}`)) {
+        response.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Forbidden' }));
         return;
       }
       const body = await readBody(request);
@@ -48,6 +66,12 @@ export async function serveHandlers(routes: readonly LocalRoute[], options: { po
   });
   const url = await listenOnLoopback(server, options.port);
   return { url, stop: () => closeServer(server) };
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 async function readBody(request: IncomingMessage): Promise<Buffer> {

@@ -54,7 +54,7 @@ export function makeCallbackHandler(deps: ConnectDeps) {
         deps.logger.warn('callback with an invalid state', { reason: caught.message });
         return page(400, 'Link expired', 'This authorization link has expired or was already used. Please start again from the application.');
       }
-      deps.logger.error('callback failed', { errorName: (caught as Error).name, message: (caught as Error).message });
+      deps.logger.error('callback failed', { errorName: (caught as Error).name, errorMessage: (caught as Error).message });
       return page(500, 'Something went wrong', 'The connection could not be completed. Please try again later.');
     }
   }).use(httpSecurityHeaders());

@@ -33,10 +33,10 @@ export function makeNotificationsHandler(deps: NotificationDeps & { readonly ver
         return json(error.status, { error: 'rejected', message: error.reason });
       }
       if (error instanceof CertificateUnavailableError) {
-        deps.logger.error('signing certificate unavailable; SNS will retry', { message: error.message });
+        deps.logger.error('signing certificate unavailable; SNS will retry', { errorMessage: error.message });
         return json(503, { error: 'unavailable', message: 'try again later' });
       }
-      deps.logger.error('notification failed; SNS will retry', { errorName: (error as Error).name, message: (error as Error).message });
+      deps.logger.error('notification failed; SNS will retry', { errorName: (error as Error).name, errorMessage: (error as Error).message });
       return json(500, { error: 'internal', message: 'internal error' });
     }
   });

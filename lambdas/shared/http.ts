@@ -64,7 +64,7 @@ export function httpErrors(logger: Logger): middy.MiddlewareObj<HttpEvent, HttpR
         request.response = json(match[1], { error: match[2], message: error!.message }, error instanceof RetryLaterError ? { 'retry-after': String(error.retryAfterSeconds) } : {});
         return;
       }
-      logger.error('request failed', { errorName: error?.name ?? 'unknown', message: error?.message });
+      logger.error('request failed', { errorName: error?.name ?? 'unknown', errorMessage: error?.message });
       request.response = json(match ? match[1] : 500, { error: match ? match[2] : 'internal', message: match ? 'the service is not configured correctly; see its logs' : 'internal error' });
     },
   };

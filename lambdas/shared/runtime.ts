@@ -53,14 +53,20 @@ export const ManageEnv = z.object({
   IMPORTS_QUEUE_URL: z.url(),
 });
 
-/** One set of SDK clients per container, reused across invocations. */
+/**
+ * One set of SDK clients per container, reused across invocations. The local runtime points
+ * them at the emulators with the SDK's own `AWS_ENDPOINT_URL_<SERVICE>` variables; an S3
+ * endpoint of one's own needs path-style addressing (no bucket subdomains on 127.0.0.1).
+ * Neither setting changes anything on AWS, where those variables are not set.
+ */
 export function clients() {
   const dynamodb = new DynamoDBClient({});
   return {
     documents: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
     secretsManager: new SecretsManagerClient({}),
-    sqs: new SQSClient({}),
-    s3: new S3Client({}),
+    // The emulator's queue URLs name a host of their own (sqs.<region>.localhost): keep to the endpoint.
+    sqs: new SQSClient({ useQueueUrlAsEndpoint: !process.env.AWS_ENDPOINT_URL_SQS }),
+    s3: new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3) }),
   };
 }
 

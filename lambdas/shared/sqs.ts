@@ -36,10 +36,10 @@ export async function processBatch(
       }
     } catch (error) {
       const retryIn = failedRetrySeconds(Number(record.attributes.ApproximateReceiveCount) || 1);
-      logger.error('message failed; it will be retried, then go to the dead-letter queue', { messageId: record.messageId, errorName: (error as Error).name, message: (error as Error).message, retryInSeconds: retryIn });
+      logger.error('message failed; it will be retried, then go to the dead-letter queue', { messageId: record.messageId, errorName: (error as Error).name, errorMessage: (error as Error).message, retryInSeconds: retryIn });
       batchItemFailures.push({ itemIdentifier: record.messageId });
       // Sooner than the queue's visibility timeout (set for the longest invocation): 30 s, 2, 8, 32 min…
-      await queue.retryAfter?.(record.receiptHandle, retryIn).catch((failure: unknown) => logger.warn('could not shorten the retry delay', { messageId: record.messageId, message: (failure as Error).message }));
+      await queue.retryAfter?.(record.receiptHandle, retryIn).catch((failure: unknown) => logger.warn('could not shorten the retry delay', { messageId: record.messageId, errorMessage: (failure as Error).message }));
     }
   }
   return { batchItemFailures };

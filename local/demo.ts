@@ -1,0 +1,205 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DATASET_PARTITIONS } from '../lambdas/core/connections/partitions';
+import type { Runtime } from './runtime';
+import { sandboxCall } from './runtime';
+
+/** Bytes a record of each dataset takes in the sandbox's files, roughly: to size a demo. */
+const MIX: Record<string, { share: number; bytesPerRecord: number }> = {
+  'Ring.EventManager.Events': { share: 0.62, bytesPerRecord: 570 },
+  'Ring.EventManager.DeviceEvents': { share: 0.14, bytesPerRecord: 190 },
+  'Ring.Alarm.HistoryLog': { share: 0.1, bytesPerRecord: 230 },
+  'Ring.Alarm.SmartLightingHistoryLog': { share: 0.04, bytesPerRecord: 230 },
+  'Ring.Alarm.DeviceLog': { share: 0.04, bytesPerRecord: 200 },
+  'Ring.Alarm.AuditLog': { share: 0.03, bytesPerRecord: 260 },
+  'Ring.Alarm.ModeSettingPreference': { share: 0.01, bytesPerRecord: 200 },
+  'Ring.RGDS.DeviceLocationMapReference': { share: 0.01, bytesPerRecord: 250 },
+  'Ring.Alarm.ModeSharingPreference': { share: 0.01, bytesPerRecord: 120 },
+};
+/** Datasets of a household, not of its history: a handful of records whatever the size. */
+const FIXED = {
+  'Ring.RingDeviceRegistry.Location': 2,
+  'Ring.RingDeviceRegistry.Authorization': 3,
+  'Ring.RingDeviceRegistry.Device': 6,
+  'Ring.RingDeviceRegistry.Group': 2,
+  'Ring.Alarm.DeviceInformation': 4,
+  'Ring.Alarm.HubData': 9,
+};
+
+/** A realistic mix of all 15 datasets adding up to about `bytes`. */
+export function datasetMix(bytes: number): Record<string, number> {
+  const counts: Record<string, number> = { ...FIXED };
+  for (const [dataset, { share, bytesPerRecord }] of Object.entries(MIX)) counts[dataset] = Math.max(1, Math.round((bytes * share) / bytesPerRecord));
+  return counts;
+}
+
+export interface DemoCustomer {
+  readonly customerId: string;
+  readonly brand: 'ring' | 'blink';
+  readonly region: string;
+  readonly sandboxId: string;
+}
+
+/**
+ * Connects one customer the way a person would: the integrator asks for a connect link, the
+ * customer (already signed in at the sandbox, consent preset) follows it, Ring redirects to
+ * the product's callback, which answers "Connected".
+ */
+export async function connectCustomer(runtime: Runtime, input: { customerId: string; brand: 'ring' | 'blink'; region: string; bytes: number; recordsPerFile: number }): Promise<DemoCustomer> {
+  const customer = await sandboxCall<{ id: string; sessionCookie: string }>(runtime.sandbox, 'POST', '/customers', {
+    brand: input.brand,
+    region: input.region,
+    consent: { history: '1y', duration: '1y' },
+    datasets: datasetMix(input.bytes),
+    recordsPerFile: input.recordsPerFile,
+    seed: input.customerId,
+  });
+  const link = await runtime.api('POST', '/connections', { customerId: input.customerId, brand: input.brand, region: input.region });
+  if (link.status !== 201) throw new Error(`POST /connections answered ${link.status}: ${JSON.stringify(link.body)}`);
+  const authorize = await fetch((link.body as { authorizeUrl: string }).authorizeUrl, { redirect: 'manual', headers: { cookie: customer.sessionCookie } });
+  const callback = authorize.headers.get('location');
+  if (!callback?.startsWith(runtime.apiUrl)) throw new Error(`Ring's authorize page answered ${authorize.status} without a redirect to the callback`);
+  const connected = await fetch(callback, { redirect: 'manual' });
+  const page = await connected.text();
+  if (connected.status !== 200 || !page.includes('Connected')) throw new Error(`the callback answered ${connected.status}: ${page.slice(0, 200)}`);
+  return { customerId: input.customerId, brand: input.brand, region: input.region, sandboxId: customer.id };
+}
+
+export interface Truth {
+  readonly datasets: Record<string, { files: number; records: number; uniqueRecords: number }>;
+  readonly files: { dataset: string; bytes: number; sha256: string; records: number; malformed?: boolean }[];
+  readonly totalRecords: number;
+  readonly uniqueRecords: number;
+}
+
+interface Manifest {
+  readonly totals: { files: number; bytes: number; records: number; rejected: number; malformedFiles: number };
+  readonly files: { n: number; dataset?: string; bytes?: number; sha256?: string; records?: number; rejected?: number }[];
+}
+
+export interface DatasetRow {
+  readonly dataset: string;
+  readonly files: number;
+  readonly bytes: number;
+  readonly records: number;
+  readonly rejects: number;
+  readonly truth: { readonly files: number; readonly bytes: number; readonly records: number };
+  readonly matches: boolean;
+}
+
+export interface CustomerProgress {
+  readonly customerId: string;
+  readonly queries: { readonly total: number; readonly done: number; readonly failed: number };
+  /** The customer's first DONE query, once there is one. */
+  readonly doneQueryId?: string;
+  readonly files: { readonly listed: number; readonly fetched: number; readonly loaded: number; readonly expected: number };
+  readonly bytes: { readonly fetched: number; readonly expected: number };
+  readonly records: { readonly loaded: number; readonly expected: number };
+}
+
+/** Where one customer's import stands, from the control table and the sandbox's ground truth. */
+export async function progressOf(runtime: Runtime, customer: DemoCustomer, truths: Map<string, Truth>): Promise<CustomerProgress> {
+  const queries = await sandboxCall<{ id: string }[]>(runtime.sandbox, 'GET', `/queries?customerId=${encodeURIComponent(customer.sandboxId)}`);
+  let done = 0;
+  let failed = 0;
+  let doneQueryId: string | undefined;
+  let listed = 0;
+  let fetched = 0;
+  let loaded = 0;
+  let bytes = 0;
+  let records = 0;
+  for (const query of queries) {
+    const items = await queryItems(runtime, `QUERY#${query.id}`);
+    const head = items.find((item) => item.sk === 'QUERY');
+    if (head?.status === 'DONE') {
+      done++;
+      doneQueryId ??= query.id;
+    }
+    if (head?.status === 'FAILED') failed++;
+    if (query.id !== (doneQueryId ?? queries[queries.length - 1]?.id)) continue;
+    for (const item of items.filter((candidate) => String(candidate.sk).startsWith('FILE#'))) {
+      listed++;
+      if (item.sha256) {
+        fetched++;
+        bytes += Number(item.bytes ?? 0);
+      }
+      if (item.status === 'LOADED' || item.status === 'MALFORMED') loaded++;
+      records += Number((item.checkpoint as { records?: number } | undefined)?.records ?? 0);
+    }
+  }
+  const truthQuery = doneQueryId ?? queries[queries.length - 1]?.id;
+  const truth = truthQuery ? await truthOf(runtime, truthQuery, truths) : undefined;
+  return {
+    customerId: customer.customerId,
+    queries: { total: queries.length, done, failed },
+    doneQueryId,
+    files: { listed, fetched, loaded, expected: truth?.files.length ?? 0 },
+    bytes: { fetched: bytes, expected: truth?.files.reduce((sum, file) => sum + file.bytes, 0) ?? 0 },
+    records: { loaded: records, expected: truth?.totalRecords ?? 0 },
+  };
+}
+
+async function truthOf(runtime: Runtime, queryId: string, truths: Map<string, Truth>): Promise<Truth> {
+  let truth = truths.get(queryId);
+  if (!truth) {
+    truth = await sandboxCall<Truth>(runtime.sandbox, 'GET', `/queries/${queryId}/ground-truth`);
+    truths.set(queryId, truth);
+  }
+  return truth;
+}
+
+async function queryItems(runtime: Runtime, pk: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await runtime.aws.clients.documents.send(
+      new QueryCommand({ TableName: runtime.aws.resources.controlTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ExclusiveStartKey: start }),
+    );
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+async function itemCount(runtime: Runtime, pk: string): Promise<number> {
+  let count = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await runtime.aws.clients.documents.send(
+      new QueryCommand({ TableName: runtime.aws.resources.recordsTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, Select: 'COUNT', ExclusiveStartKey: start }),
+    );
+    count += page.Count ?? 0;
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return count;
+}
+
+/**
+ * One customer's import against the ground truth, per dataset: files and bytes from the DONE
+ * query's manifest (each file's sha256 compared too), records from the records table (each
+ * distinct record once), rejects from the manifest.
+ */
+export async function compareWithTruth(runtime: Runtime, customer: DemoCustomer, queryId: string, truths: Map<string, Truth>): Promise<DatasetRow[]> {
+  const truth = await truthOf(runtime, queryId, truths);
+  const object = await runtime.aws.clients.s3.send(new GetObjectCommand({ Bucket: runtime.aws.resources.rawDataBucket, Key: `raw/${customer.customerId}/${queryId}/manifest.json` }));
+  const manifest = JSON.parse(await object.Body!.transformToString()) as Manifest;
+  const rows: DatasetRow[] = [];
+  for (const dataset of DATASET_PARTITIONS) {
+    const truthFiles = truth.files.map((file, n) => ({ ...file, n })).filter((file) => file.dataset === dataset);
+    const ours = manifest.files.filter((file) => file.dataset === dataset);
+    const items = await itemCount(runtime, `${customer.customerId}#${dataset}`);
+    if (truthFiles.length === 0 && ours.length === 0 && items === 0) continue;
+    const sameBytes = truthFiles.every((file) => ours.some((mine) => mine.n === file.n && mine.sha256 === file.sha256 && mine.bytes === file.bytes));
+    const expected = { files: truthFiles.length, bytes: truthFiles.reduce((sum, file) => sum + file.bytes, 0), records: truth.datasets[dataset]?.uniqueRecords ?? 0 };
+    const row = {
+      dataset,
+      files: ours.length,
+      bytes: ours.reduce((sum, file) => sum + (file.bytes ?? 0), 0),
+      records: items,
+      rejects: ours.reduce((sum, file) => sum + (file.rejected ?? 0), 0),
+      truth: expected,
+    };
+    rows.push({ ...row, matches: sameBytes && row.files === expected.files && row.bytes === expected.bytes && row.records === expected.records });
+  }
+  return rows;
+}

@@ -1,0 +1,274 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
+import { secretNames, type PipelineQueueName } from '../lambdas/core/definitions';
+import { parseSettings, REGIONS, type Settings, type SettingsInput } from '../lambdas/core/settings';
+import { Sandbox } from '../sandbox/sandbox';
+import { FAULT_PROFILES, type FaultProfile } from './faults';
+import { serveHandlers, type HttpHandler, type LocalRoute } from './http-adapter';
+import { startLocalAws, type LocalAws } from './local-aws';
+import { SqsPoller, type SqsHandler } from './sqs-poller';
+
+/**
+ * How each SQS consumer runs on AWS (lib/stateless/*.ts): batch size, concurrency, timeout.
+ * A CDK test holds this table to the synthesized template.
+ */
+export const LOCAL_CONSUMERS: Record<PipelineQueueName, { readonly handler: string; readonly batchSize: number; readonly concurrency: number; readonly timeoutSeconds: number }> = {
+  imports: { handler: 'imports', batchSize: 5, concurrency: 5, timeoutSeconds: 60 },
+  completedQueries: { handler: 'collect', batchSize: 1, concurrency: 5, timeoutSeconds: 300 },
+  files: { handler: 'fetch', batchSize: 1, concurrency: 10, timeoutSeconds: 900 },
+  loads: { handler: 'load', batchSize: 1, concurrency: 10, timeoutSeconds: 900 },
+};
+
+/** The HTTP API's routes (lib/stateless/connect-api.ts, query-lifecycle.ts); a CDK test holds them to the template. */
+export const LOCAL_ROUTES: readonly { readonly method: string; readonly path: string; readonly handler: string; readonly iam: boolean }[] = [
+  { method: 'POST', path: '/connections', handler: 'connect', iam: true },
+  { method: 'GET', path: '/connections/{customerId}', handler: 'connections', iam: true },
+  { method: 'POST', path: '/connections/{customerId}/imports', handler: 'connections', iam: true },
+  { method: 'DELETE', path: '/connections/{customerId}', handler: 'connections', iam: true },
+  { method: 'GET', path: '/oauth/callback', handler: 'callback', iam: false },
+  { method: 'POST', path: '/notifications/v1', handler: 'notifications', iam: false },
+];
+
+const SCHEDULED_TASKS = ['poll-overdue', 'recurring-imports', 'token-keeper'] as const;
+
+export interface RuntimeOptions {
+  /** Port of the local API. @default a free port */
+  readonly port?: number;
+  /** Sandbox fault profile. @default none */
+  readonly faults?: FaultProfile;
+  /** Sandbox time from a data query to its notification. @default 2000 ms */
+  readonly queryDelayMs?: number;
+  /** How often the schedules run locally (EventBridge runs them every few minutes). @default 10 s */
+  readonly scheduleEverySeconds?: number;
+  /** Settings on top of the local ones. */
+  readonly settings?: SettingsInput;
+  /** Powertools log level of the handlers. @default ERROR */
+  readonly logLevel?: string;
+  /** Where the runtime's own problems go (a poller that cannot reach SQS, a failed schedule). */
+  readonly onProblem?: (what: string, error: unknown) => void;
+}
+
+export interface Runtime {
+  readonly apiUrl: string;
+  /** What IAM routes accept locally, as `Authorization: Bearer <devToken>`. */
+  readonly devToken: string;
+  readonly sandbox: Sandbox;
+  readonly aws: LocalAws;
+  readonly settings: Settings;
+  /** Invocations under way, per queue. */
+  busy(): Record<PipelineQueueName, number>;
+  /** Calls the local API as the integrator's backend would (IAM routes signed locally). */
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole system on one machine: the emulators and the Ring sandbox on 127.0.0.1, the
+ * product's resources created from the same definitions as the CDK construct, and **the same
+ * Lambda handler modules** (`lambdas/<name>/handler.ts`) with the environment CDK gives them,
+ * their SDK clients pointed at the emulators by the SDK's own AWS_ENDPOINT_URL_<SERVICE>
+ * variables: HTTP routes behind a local server that builds API Gateway v2 events, SQS
+ * consumers as pollers, the schedules on timers. A sandbox app is registered with the local
+ * callback and notification URLs; its SNS subscriptions are confirmed by the product's own
+ * notification handler.
+ *
+ * The handler modules read their environment when loaded, and Node loads a module once: one
+ * runtime per process.
+ */
+export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  const problem = options.onProblem ?? (() => undefined);
+  const devToken = randomBytes(24).toString('base64url');
+  let routes: LocalRoute[] = [];
+  let demoPage: ((request: IncomingMessage, response: ServerResponse) => Promise<boolean>) | undefined;
+  const sandbox = new Sandbox({ queryDelayMs: options.queryDelayMs ?? 2_000 });
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch((error: unknown) => problem('stopping', error));
+  };
+  try {
+    await sandbox.start();
+    stops.push(() => sandbox.stop());
+    const server = await serveHandlers(() => routes, { port: options.port, devToken, fallback: (request, response) => demoPage?.(request, response) ?? Promise.resolve(false) });
+    stops.push(() => server.stop());
+    const apiUrl = server.url;
+
+    const regions = [...REGIONS];
+    const settings = parseSettings({
+      resourcePrefix: 'local',
+      brands: ['ring', 'blink'],
+      endpoints: sandbox.endpoints(),
+      allowedReturnOrigins: [new URL(apiUrl).origin],
+      ...options.settings,
+      notifications: {
+        allowedTopicArns: (['ring', 'blink'] as const).flatMap((brand) => regions.map((region) => `arn:aws:sns:${region}:123456789012:ring-data-portability-${brand}`)),
+        signingCertHosts: ['127.0.0.1'],
+        ...options.settings?.notifications,
+      },
+      schedules: { notificationOverdueMinutes: 1, overduePollMinutes: 1, ...options.settings?.schedules },
+    });
+
+    const aws = await startLocalAws({ settings });
+    stops.push(() => aws.stop());
+    const app = await sandboxCall<{ clientId: string; clientSecret: string }>(sandbox, 'POST', '/apps', { name: 'ring-portability (local)', redirectUris: [`${apiUrl}/oauth/callback`] });
+    for (const brand of settings.brands) {
+      await aws.clients.secretsManager.send(
+        new PutSecretValueCommand({ SecretId: secretNames.clientCredentials(settings.resourcePrefix, brand), SecretString: JSON.stringify({ client_id: app.clientId, client_secret: app.clientSecret }) }),
+      );
+    }
+
+    const handlers = loadHandlers(settings, aws, apiUrl, options.logLevel ?? 'ERROR');
+    routes = LOCAL_ROUTES.map((route) => ({ method: route.method, path: route.path, iam: route.iam, handler: handlers[route.handler] as HttpHandler }));
+
+    const pollers = (Object.keys(LOCAL_CONSUMERS) as PipelineQueueName[]).map((name) => {
+      const consumer = LOCAL_CONSUMERS[name];
+      const queue = aws.resources.queues[name];
+      const poller = new SqsPoller(aws.clients.sqs, handlers[consumer.handler] as SqsHandler, {
+        name: consumer.handler,
+        queueUrl: queue.url,
+        queueArn: queue.arn,
+        region: aws.region,
+        batchSize: consumer.batchSize,
+        concurrency: consumer.concurrency,
+        timeoutSeconds: consumer.timeoutSeconds,
+        onError: (error) => problem(`${consumer.handler} poller`, error),
+      });
+      poller.start();
+      return [name, poller] as const;
+    });
+    stops.push(() => Promise.all(pollers.map(([, poller]) => poller.stop())).then(() => undefined));
+
+    let scheduling = false;
+    const runSchedules = async () => {
+      if (scheduling) return;
+      scheduling = true;
+      try {
+        for (const task of SCHEDULED_TASKS) await (handlers.schedule as (event: unknown, context: Context) => Promise<unknown>)({ task }, scheduleContext()).catch((error: unknown) => problem(`schedule ${task}`, error));
+      } finally {
+        scheduling = false;
+      }
+    };
+    const timer = setInterval(() => void runSchedules(), (options.scheduleEverySeconds ?? 10) * 1000);
+    stops.push(async () => {
+      clearInterval(timer);
+      while (scheduling) await new Promise((resolve) => setTimeout(resolve, 50));
+    });
+
+    // Subscribing now sends the SNS SubscriptionConfirmations, which the notification handler confirms.
+    await sandboxCall(sandbox, 'PATCH', `/apps/${app.clientId}`, { notificationUrl: `${apiUrl}/notifications/v1` });
+    if (options.faults) await sandboxCall(sandbox, 'PUT', '/faults', { rules: FAULT_PROFILES[options.faults] });
+
+    const api = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${apiUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${devToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+    };
+    demoPage = connectPage(api);
+
+    return {
+      apiUrl,
+      devToken,
+      sandbox,
+      aws,
+      settings,
+      busy: () => Object.fromEntries(pollers.map(([name, poller]) => [name, poller.busy])) as Record<PipelineQueueName, number>,
+      api,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** The environment CDK gives the functions (a superset: each reads what its own schema names). */
+function loadHandlers(settings: Settings, aws: LocalAws, apiUrl: string, logLevel: string): Record<string, unknown> {
+  const { queues } = aws.resources;
+  Object.assign(process.env, {
+    AWS_REGION: aws.region,
+    AWS_DEFAULT_REGION: aws.region,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: aws.endpoints.dynamodb,
+    AWS_ENDPOINT_URL_S3: aws.endpoints.s3,
+    AWS_ENDPOINT_URL_SQS: aws.endpoints.sqs,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoints.secretsManager,
+    POWERTOOLS_LOG_LEVEL: logLevel,
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_METRICS_NAMESPACE: 'RingPortability',
+    SETTINGS: JSON.stringify(settings),
+    CONTROL_TABLE: aws.resources.controlTable,
+    RECORDS_TABLE: aws.resources.recordsTable,
+    RAW_BUCKET: aws.resources.rawDataBucket,
+    KMS_KEY_ID: 'alias/local',
+    REDIRECT_URI: `${apiUrl}/oauth/callback`,
+    IMPORTS_QUEUE_URL: queues.imports.url,
+    COMPLETED_QUEUE_URL: queues.completedQueries.url,
+    FILES_QUEUE_URL: queues.files.url,
+    LOADS_QUEUE_URL: queues.loads.url,
+  });
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded after the environment is set, as Lambda loads them */
+  return {
+    connect: (require('../lambdas/connect/handler') as { handler: unknown }).handler,
+    callback: (require('../lambdas/callback/handler') as { handler: unknown }).handler,
+    connections: (require('../lambdas/connections/handler') as { handler: unknown }).handler,
+    notifications: (require('../lambdas/notifications/handler') as { handler: unknown }).handler,
+    imports: (require('../lambdas/imports/handler') as { handler: unknown }).handler,
+    schedule: (require('../lambdas/schedule/handler') as { handler: unknown }).handler,
+    collect: (require('../lambdas/collect/handler') as { handler: unknown }).handler,
+    fetch: (require('../lambdas/fetch/handler') as { handler: unknown }).handler,
+    load: (require('../lambdas/load/handler') as { handler: unknown }).handler,
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
+
+function scheduleContext(): Context {
+  const deadline = Date.now() + 300_000;
+  return { functionName: 'schedule', getRemainingTimeInMillis: () => deadline - Date.now() } as unknown as Context;
+}
+
+export async function sandboxCall<T = unknown>(sandbox: Sandbox, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${sandbox.baseUrl}/__sandbox${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  if (response.status >= 300) throw new Error(`sandbox ${method} ${path}: ${response.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/**
+ * The integrator's side of "Connect Ring", locally: a page at `/` with a button that asks the
+ * product for a connect link (POST /connections, with the dev credential) and sends the browser
+ * to it. Not part of the product: an integrator's app does this on its own pages.
+ */
+function connectPage(api: Runtime['api']) {
+  return async (request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    if (request.method === 'GET' && url.pathname === '/') {
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      response.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Example app</title></head><body>
+<h1>Example app</h1><p>This page stands for the integrator's app: it asks ring-portability for a connect link.</p>
+<form method="post" action="/demo/connect"><label>Customer id <input name="customerId" value="demo-${randomBytes(3).toString('hex')}" pattern="[A-Za-z0-9._-]+" required></label>
+<label>Brand <select name="brand"><option>ring</option><option>blink</option></select></label>
+<button type="submit" id="connect">Connect Ring</button></form></body></html>`);
+      return true;
+    }
+    if (request.method === 'POST' && url.pathname === '/demo/connect') {
+      let raw = '';
+      for await (const chunk of request as AsyncIterable<Buffer>) raw += chunk.toString('utf8');
+      const form = new URLSearchParams(raw);
+      const created = await api('POST', '/connections', { customerId: form.get('customerId'), brand: form.get('brand') ?? 'ring' });
+      const link = created.body as { authorizeUrl?: string; message?: string };
+      if (created.status !== 201 && created.status !== 200) {
+        response.writeHead(created.status, { 'content-type': 'text/plain; charset=utf-8' }).end(`could not create a connect link: ${link.message ?? created.status}`);
+        return true;
+      }
+      response.writeHead(303, { location: link.authorizeUrl! }).end();
+      return true;
+    }
+    return false;
+  };
+}

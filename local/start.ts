@@ -1,0 +1,212 @@
+/**
+ * `npm start`: the whole system on this machine against the Ring sandbox (local/runtime.ts),
+ * a demo import driven end to end with progress, and a comparison with the ground truth.
+ *
+ *   npm start                                    # import a demo customer, then keep serving
+ *   npm start -- --once                          # exit 0 after the import if it matches the ground truth
+ *   npm start -- --once --faults flaky --customers 3 --size 50MB --report report.json
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { compareWithTruth, connectCustomer, progressOf, type CustomerProgress, type DatasetRow, type DemoCustomer, type Truth } from './demo';
+import { faultProfile } from './faults';
+import { startRuntime, type Runtime } from './runtime';
+
+const MiB = 1024 * 1024;
+
+function parseSize(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?$/i.exec(text.trim());
+  if (!match) throw new Error(`--size must look like 500MB or 2GB, got ${text}`);
+  return Math.round(Number(match[1]) * { B: 1, KB: 1024, MB: MiB, GB: 1024 * MiB }[(match[2] ?? 'B').toUpperCase()]!);
+}
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      once: { type: 'boolean', default: false },
+      customers: { type: 'string', default: '1' },
+      size: { type: 'string', default: '20MB' },
+      faults: { type: 'string' },
+      report: { type: 'string' },
+      port: { type: 'string' },
+      'timeout-minutes': { type: 'string', default: '30' },
+      'log-level': { type: 'string', default: 'ERROR' },
+    },
+  });
+  const customers = Number(values.customers);
+  if (!Number.isInteger(customers) || customers < 1 || customers > 50) throw new Error(`--customers must be a whole number from 1 to 50, got ${values.customers}`);
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) throw new Error(`--port must be a port number, got ${values.port}`);
+  return {
+    once: values.once,
+    customers,
+    size: parseSize(values.size),
+    faults: values.faults === undefined ? undefined : faultProfile(values.faults),
+    report: values.report,
+    port,
+    timeoutMs: Number(values['timeout-minutes']) * 60_000,
+    logLevel: values['log-level'].toUpperCase(),
+  };
+}
+
+async function main(): Promise<number> {
+  const opts = options();
+  const started = Date.now();
+  const problems: string[] = [];
+  const runtime = await startRuntime({ port: opts.port, faults: opts.faults, logLevel: opts.logLevel, onProblem: (what, error) => problems.push(`${what}: ${(error as Error).message}`) });
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= runtime.stop());
+  process.once('SIGINT', () => void stop().then(() => process.exit(130)));
+  process.once('SIGTERM', () => void stop().then(() => process.exit(143)));
+  try {
+    printWhere(runtime, opts.faults);
+    const regions = ['eu-west-1', 'us-east-1'];
+    const customers: DemoCustomer[] = [];
+    for (let i = 0; i < opts.customers; i++) {
+      const brand = i % 2 === 0 ? 'ring' : 'blink';
+      customers.push(
+        await connectCustomer(runtime, { customerId: `demo-${i + 1}-${Date.now().toString(36)}`, brand, region: regions[Math.floor(i / 2) % regions.length], bytes: Math.ceil(opts.size / opts.customers), recordsPerFile: 5_000 }),
+      );
+    }
+    console.log(`connected ${customers.length} customer(s): ${customers.map((customer) => `${customer.customerId} (${customer.brand}, ${customer.region})`).join(', ')}\n`);
+
+    const truths = new Map<string, Truth>();
+    const view = new ProgressView(process.stdout.isTTY === true);
+    const connectedAt = Date.now();
+    let progress: CustomerProgress[] = [];
+    let peakRss = process.memoryUsage().rss;
+    for (;;) {
+      progress = await Promise.all(customers.map((customer) => progressOf(runtime, customer, truths)));
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      view.render(progress);
+      if (progress.every((customer) => customer.doneQueryId)) break;
+      if (Date.now() - connectedAt > opts.timeoutMs) throw new Error(`the import did not finish in ${opts.timeoutMs / 60_000} minutes`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    view.finish();
+    const importMs = Date.now() - connectedAt;
+
+    const rows: { customer: DemoCustomer; queryId: string; datasets: DatasetRow[] }[] = [];
+    for (const [i, customer] of customers.entries()) rows.push({ customer, queryId: progress[i].doneQueryId!, datasets: await compareWithTruth(runtime, customer, progress[i].doneQueryId!, truths) });
+    const matches = rows.every((row) => row.datasets.every((dataset) => dataset.matches));
+    printSummary(rows);
+    const totals = total(rows.flatMap((row) => row.datasets));
+    console.log(`\n${matches ? '✓ every file, byte and record matches the sandbox’s ground truth' : '✗ the import differs from the ground truth (rows marked ✗)'} — ${(totals.bytes / MiB).toFixed(1)} MiB, ${totals.records} records in ${(importMs / 1000).toFixed(1)} s`);
+    if (problems.length > 0) console.log(`\nlocal runtime problems (${problems.length}):\n  ${[...new Set(problems)].slice(0, 10).join('\n  ')}`);
+
+    if (opts.report) {
+      const report = {
+        matches,
+        startedAt: new Date(started).toISOString(),
+        durations: { startupMs: connectedAt - started, importMs, totalMs: Date.now() - started },
+        peakRssBytes: Math.max(peakRss, process.resourceUsage().maxRSS * 1024),
+        options: { customers: opts.customers, sizeBytes: opts.size, faults: opts.faults ?? null },
+        total: totals,
+        customers: rows.map((row) => ({ customerId: row.customer.customerId, brand: row.customer.brand, region: row.customer.region, queryId: row.queryId, datasets: row.datasets })),
+      };
+      writeFileSync(opts.report, `${JSON.stringify(report, null, 2)}\n`);
+      console.log(`report written to ${opts.report}`);
+    }
+    if (opts.once) return matches ? 0 : 1;
+
+    console.log(`\nStill serving. Open ${runtime.apiUrl}/ and click "Connect Ring" to connect another customer by hand`);
+    console.log('(sign in on the sandbox’s pages with any new e-mail and a password of 8+ characters). Ctrl-C stops everything.');
+    await new Promise<never>(() => undefined);
+    return 0;
+  } finally {
+    await stop();
+  }
+}
+
+function printWhere(runtime: Runtime, faults: string | undefined): void {
+  const { endpoints, resources } = runtime.aws;
+  console.log('ring-portability, running locally against the Ring sandbox');
+  console.log(`  API              ${runtime.apiUrl}   (IAM routes: Authorization: Bearer ${runtime.devToken})`);
+  console.log(`  example app      ${runtime.apiUrl}/   ("Connect Ring")`);
+  console.log(`  Ring sandbox     ${runtime.sandbox.baseUrl}/__sandbox/   (control API)`);
+  console.log(`  faults           ${faults ?? 'none'}`);
+  console.log('  look at the data (any credentials work):');
+  console.log(`    AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${runtime.aws.region} --endpoint-url ${endpoints.s3} s3 ls s3://${resources.rawDataBucket}/raw/ --recursive`);
+  console.log(`    AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${runtime.aws.region} --endpoint-url ${endpoints.dynamodb} dynamodb scan --table-name ${resources.recordsTable} --max-items 5`);
+  console.log('');
+}
+
+function total(rows: DatasetRow[]) {
+  return {
+    files: rows.reduce((sum, row) => sum + row.files, 0),
+    bytes: rows.reduce((sum, row) => sum + row.bytes, 0),
+    records: rows.reduce((sum, row) => sum + row.records, 0),
+    rejects: rows.reduce((sum, row) => sum + row.rejects, 0),
+    truth: {
+      files: rows.reduce((sum, row) => sum + row.truth.files, 0),
+      bytes: rows.reduce((sum, row) => sum + row.truth.bytes, 0),
+      records: rows.reduce((sum, row) => sum + row.truth.records, 0),
+    },
+  };
+}
+
+function printSummary(rows: { customer: DemoCustomer; datasets: DatasetRow[] }[]): void {
+  const byDataset = new Map<string, DatasetRow[]>();
+  for (const row of rows.flatMap((customer) => customer.datasets)) byDataset.set(row.dataset, [...(byDataset.get(row.dataset) ?? []), row]);
+  const header = ['dataset', 'files', 'MiB', 'records', 'rejects', 'truth files', 'truth MiB', 'truth records', ''];
+  const lines = [...byDataset.entries()].map(([dataset, list]) => {
+    const sum = total(list);
+    const ok = list.every((row) => row.matches);
+    return [dataset, sum.files, (sum.bytes / MiB).toFixed(2), sum.records, sum.rejects, sum.truth.files, (sum.truth.bytes / MiB).toFixed(2), sum.truth.records, ok ? '✓' : '✗'].map(String);
+  });
+  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i].length)));
+  const format = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  console.log(format(header));
+  for (const line of lines) console.log(format(line));
+}
+
+/** Progress bars on a terminal; a plain line every few seconds otherwise (CI logs). */
+class ProgressView {
+  private drawn = 0;
+  private lastLine = 0;
+
+  constructor(private readonly tty: boolean) {}
+
+  render(progress: CustomerProgress[]): void {
+    const sum = (pick: (customer: CustomerProgress) => number) => progress.reduce((total, customer) => total + pick(customer), 0);
+    const stages = [
+      ['queries', sum((c) => Math.min(1, c.queries.done)), progress.length, ''],
+      ['files fetched', sum((c) => c.files.fetched), sum((c) => c.files.expected), ''],
+      ['bytes', sum((c) => c.bytes.fetched), sum((c) => c.bytes.expected), 'MiB'],
+      ['files loaded', sum((c) => c.files.loaded), sum((c) => c.files.expected), ''],
+      ['records', sum((c) => c.records.loaded), sum((c) => c.records.expected), ''],
+    ] as const;
+    if (this.tty) {
+      if (this.drawn > 0) process.stdout.write(`\x1b[${this.drawn}A`);
+      for (const [name, done, of, unit] of stages) process.stdout.write(`\x1b[2K${name.padEnd(14)} ${bar(done, of)} ${amount(done, unit)} / ${amount(of, unit)}\n`);
+      this.drawn = stages.length;
+      return;
+    }
+    if (Date.now() - this.lastLine < 5_000) return;
+    this.lastLine = Date.now();
+    console.log(stages.map(([name, done, of, unit]) => `${name} ${amount(done, unit)}/${amount(of, unit)}`).join(', '));
+  }
+
+  finish(): void {
+    if (!this.tty) console.log('import done');
+    console.log('');
+  }
+}
+
+function bar(done: number, of: number): string {
+  const width = 30;
+  const filled = of > 0 ? Math.min(width, Math.round((done / of) * width)) : 0;
+  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}]`;
+}
+
+function amount(value: number, unit: string): string {
+  return unit === 'MiB' ? `${(value / MiB).toFixed(1)} MiB` : String(value);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`npm start failed: ${(error as Error).message}`);
+    process.exit(1);
+  },
+);
