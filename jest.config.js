@@ -1,5 +1,5 @@
 /**
- * One jest run, three projects: `npm test` runs them all, `npm run test:<name>` one alone.
+ * One jest run, five projects: `npm test` runs them all, `npm run test:<name>` one alone.
  * ts-jest transpiles only (tsconfig has isolatedModules); `npm run typecheck` checks types.
  */
 const transform = {
@@ -28,5 +28,7 @@ module.exports = {
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
       globalTeardown: '<rootDir>/test/integration/global-teardown.ts',
     }),
+    // The whole system as `npm start` runs it; each test file starts its own (one per process).
+    project('e2e'),
   ],
 };

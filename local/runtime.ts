@@ -251,8 +251,8 @@ function connectPage(api: Runtime['api']) {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
       response.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Example app</title></head><body>
 <h1>Example app</h1><p>This page stands for the integrator's app: it asks ring-portability for a connect link.</p>
-<form method="post" action="/demo/connect"><label>Customer id <input name="customerId" value="demo-${randomBytes(3).toString('hex')}" pattern="[A-Za-z0-9._-]+" required></label>
-<label>Brand <select name="brand"><option>ring</option><option>blink</option></select></label>
+<form method="post" action="/demo/connect"><label>Customer id <input id="customerId" name="customerId" value="demo-${randomBytes(3).toString('hex')}" pattern="[A-Za-z0-9._-]+" required></label>
+<label>Brand <select id="brand" name="brand"><option>ring</option><option>blink</option></select></label>
 <button type="submit" id="connect">Connect Ring</button></form></body></html>`);
       return true;
     }

@@ -1,0 +1,49 @@
+import { compareWithTruth, connectCustomer, progressOf, type DemoCustomer, type Truth } from '../../local/demo';
+import { sandboxCall, startRuntime, type Runtime } from '../../local/runtime';
+import { eventually } from '../support/eventually';
+
+/**
+ * The whole system in this process, as `npm start` runs it: the same handler modules, pollers
+ * and schedules, against the sandbox with the `flaky` fault profile. Several customers, both
+ * brands, two regions; every file, byte and record must match the ground truth.
+ */
+let runtime: Runtime;
+const problems: string[] = [];
+jest.setTimeout(240_000);
+beforeAll(async () => {
+  runtime = await startRuntime({ faults: 'flaky', queryDelayMs: 1_000, scheduleEverySeconds: 2, onProblem: (what, error) => problems.push(`${what}: ${(error as Error).message}`) });
+});
+afterAll(() => runtime?.stop());
+
+describe('the whole system, locally (npm start)', () => {
+  it('imports several customers of both brands in two regions through flaky Ring, exactly as the ground truth', async () => {
+    const plan = [
+      { brand: 'ring', region: 'eu-west-1' },
+      { brand: 'blink', region: 'eu-west-1' },
+      { brand: 'ring', region: 'us-east-1' },
+      { brand: 'blink', region: 'us-east-1' },
+    ] as const;
+    const customers: DemoCustomer[] = [];
+    for (const [i, { brand, region }] of plan.entries()) {
+      customers.push(await connectCustomer(runtime, { customerId: `e2e-${i}-${Date.now().toString(36)}`, brand, region, bytes: 1_500_000, recordsPerFile: 1_500 }));
+    }
+
+    const truths = new Map<string, Truth>();
+    const done = await eventually(async () => {
+      const progress = await Promise.all(customers.map((customer) => progressOf(runtime, customer, truths)));
+      return progress.every((customer) => customer.doneQueryId) ? progress : undefined;
+    }, 'every customer to have a DONE query', 200_000);
+
+    for (const [i, customer] of customers.entries()) {
+      const rows = await compareWithTruth(runtime, customer, done[i].doneQueryId!, truths);
+      expect(rows.filter((row) => !row.matches)).toEqual([]);
+      expect(rows.length).toBe(15);
+    }
+
+    // The faults did happen: Ring's API answered 429, 500 and 504, and downloads were cut or refused.
+    const calls = await sandboxCall<{ path: string; status: number }[]>(runtime.sandbox, 'GET', '/calls');
+    const intakeStatuses = new Set(calls.filter((call) => call.path.includes('/intake/')).map((call) => call.status));
+    expect([...intakeStatuses].filter((status) => status >= 400).length).toBeGreaterThanOrEqual(2);
+    expect(problems).toEqual([]);
+  });
+});
