@@ -1,5 +1,7 @@
+import { Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { parseSettings, type Settings, type SettingsInput } from '../lambdas/core/settings';
+import { OperationsDashboard } from './dashboard';
 import { Monitoring } from './monitoring';
 import { removalPolicyOf } from './removal';
 import { StatefulResources } from './stateful/stateful-resources';
@@ -29,6 +31,7 @@ export class RingPortability extends Construct {
   readonly connectApi: ConnectApi;
   readonly queryLifecycle: QueryLifecycle;
   readonly ingestion: Ingestion;
+  readonly dashboard: OperationsDashboard;
 
   constructor(scope: Construct, id: string, props: RingPortabilityProps = {}) {
     super(scope, id);
@@ -52,5 +55,25 @@ export class RingPortability extends Construct {
       removalPolicy,
     });
     this.ingestion = new Ingestion(this, 'Ingestion', { settings: this.settings, stateful: this.stateful, removalPolicy });
+
+    const functions = {
+      connect: this.connectApi.connect,
+      callback: this.connectApi.callback,
+      connections: this.connectApi.connections,
+      imports: this.queryLifecycle.imports,
+      notifications: this.queryLifecycle.notifications,
+      schedule: this.queryLifecycle.schedule,
+      collect: this.ingestion.collect,
+      fetch: this.ingestion.fetch,
+      load: this.ingestion.load,
+    };
+    // A function that fails (not a message it reports failed: a crash, a timeout) pages someone.
+    for (const [service, fn] of Object.entries(functions)) {
+      this.monitoring.alarm(`${service}-errors`, fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), {
+        threshold: 2,
+        description: `The ${service} function failed more than twice in 5 minutes (crashes or timeouts): look at its logs.`,
+      });
+    }
+    this.dashboard = new OperationsDashboard(this, 'Operations', { functions, queues: this.stateful.queues.all });
   }
 }

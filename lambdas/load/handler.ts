@@ -22,6 +22,7 @@ const LoadEnv = z.object({
 const env = readEnv(LoadEnv);
 const aws = clients();
 const raw = new S3RawReader(aws.s3, env.RAW_BUCKET);
+const counter = powertoolsCounter(metrics);
 const connections = new DynamoDbConnectionRepository(aws.documents, env.CONTROL_TABLE);
 const completion = { store: new DynamoDbCompletionStore(aws.documents, env.CONTROL_TABLE), manifests: raw, connections, clock: systemClock, logger };
 export const handler = makeLoadHandler({
@@ -29,9 +30,11 @@ export const handler = makeLoadHandler({
   connections,
   writer: new DynamoDbRecordWriter(aws.documents, env.RECORDS_TABLE),
   raw,
-  onFileLoaded: (query) => completeIfLastFile(completion, query),
+  onFileLoaded: async (query) => {
+    if (await completeIfLastFile(completion, query)) counter.count('QueriesImported');
+  },
   loadsQueue: new SqsWorkQueue(aws.sqs, env.LOADS_QUEUE_URL),
   clock: systemClock,
   logger,
-  metrics: powertoolsCounter(metrics),
+  metrics: counter,
 }).use(logMetrics(metrics));
