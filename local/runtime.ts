@@ -200,6 +200,8 @@ function loadHandlers(settings: Settings, aws: LocalAws, apiUrl: string, logLeve
     AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoints.secretsManager,
     POWERTOOLS_LOG_LEVEL: logLevel,
     POWERTOOLS_METRICS_DISABLED: 'true',
+    // Dev mode: Powertools writes through the global console (readable logs, and quieter: see start.ts).
+    POWERTOOLS_DEV: 'true',
     POWERTOOLS_METRICS_NAMESPACE: 'RingPortability',
     SETTINGS: JSON.stringify(settings),
     CONTROL_TABLE: aws.resources.controlTable,

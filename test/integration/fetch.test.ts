@@ -1,9 +1,6 @@
-import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { DynamoDbQueryRepository } from '../../lambdas/adapters/query-store';
 import { connectWorld, type ConnectWorld } from './support/connect-world';
-import { collectedQuery, fetchHandler, LONG_CONTEXT } from './support/pipeline';
+import { collectedQuery, fetchHandler, LONG_CONTEXT, storedObject } from './support/pipeline';
 import { sqsEvent } from './support/sqs-event';
 
 let world: ConnectWorld;
@@ -28,16 +25,7 @@ async function collected(datasets: Record<string, number>, recordsPerFile = 50) 
 
 const fetcher = () => fetchHandler(world);
 
-async function stored(key: string): Promise<{ bytes: number; sha256: string }> {
-  const object = await world.aws.clients.s3.send(new GetObjectCommand({ Bucket: world.aws.resources.rawDataBucket, Key: key }));
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of object.Body as Readable) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
-  return { bytes, sha256: hash.digest('hex') };
-}
+const stored = (key: string) => storedObject(world, key);
 
 const downloads = async () => (await world.control<{ path: string; status: number }[]>('GET', '/calls')).filter((call) => call.path.startsWith('/ring/files/'));
 

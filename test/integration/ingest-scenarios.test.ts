@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbQueryRepository } from '../../lambdas/adapters/query-store';
@@ -8,7 +6,7 @@ import type { LoadMessage } from '../../lambdas/core/ingest/fetch';
 import { loadFile } from '../../lambdas/core/ingest/load';
 import { connectWorld, type ConnectWorld } from './support/connect-world';
 import { crashOn, drive, ingestion } from './support/drive';
-import { anotherCompletedQuery, completedQuery } from './support/pipeline';
+import { anotherCompletedQuery, completedQuery, storedObject } from './support/pipeline';
 
 let world: ConnectWorld;
 jest.setTimeout(120_000);
@@ -36,16 +34,7 @@ const MIX = {
 
 const truthOf = (queryId: string) => world.control<Truth>('GET', `/queries/${queryId}/ground-truth`);
 
-async function sha256Of(key: string): Promise<{ bytes: number; sha256: string }> {
-  const object = await world.aws.clients.s3.send(new GetObjectCommand({ Bucket: world.aws.resources.rawDataBucket, Key: key }));
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of object.Body as Readable) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
-  return { bytes, sha256: hash.digest('hex') };
-}
+const sha256Of = (key: string) => storedObject(world, key);
 
 async function count(command: QueryCommand): Promise<number> {
   let total = 0;

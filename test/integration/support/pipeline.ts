@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import { DynamoDbCollectStore, DynamoDbFetchStore } from '../../../lambdas/adapters/ingest-store';
 import { DynamoDbQueryRepository } from '../../../lambdas/adapters/query-store';
@@ -100,4 +103,16 @@ export async function fetchedQuery(world: ConnectWorld, customer: Record<string,
   const { handler, loads } = fetchHandler(world);
   await handler(sqsEvent(query.messages.map((body) => ({ body }))), LONG_CONTEXT);
   return { ...query, loads };
+}
+
+/** An S3 object's size and sha256, read as a stream. */
+export async function storedObject(world: ConnectWorld, key: string): Promise<{ bytes: number; sha256: string }> {
+  const object = await world.aws.clients.s3.send(new GetObjectCommand({ Bucket: world.aws.resources.rawDataBucket, Key: key }));
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of object.Body as Readable) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { bytes, sha256: hash.digest('hex') };
 }
