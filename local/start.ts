@@ -8,11 +8,14 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { compareWithTruth, connectCustomer, progressOf, type CustomerProgress, type DatasetRow, type DemoCustomer, type Truth } from './demo';
+import { compareWithTruth, connectCustomer, datasetMix, progressOf, type CustomerProgress, type DatasetRow, type DemoCustomer, type Truth } from './demo';
 import { faultProfile } from './faults';
-import { startRuntime, type Runtime } from './runtime';
+import { sandboxCall, startRuntime, type Runtime } from './runtime';
 
 const MiB = 1024 * 1024;
+/** The sandbox accounts `npm start` creates for connecting by hand: not credentials of anything real. */
+const HAND_EMAIL = 'you@sandbox.example';
+const HAND_PASSWORD = 'sandbox-password';
 
 function parseSize(text: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?$/i.exec(text.trim());
@@ -99,6 +102,10 @@ async function main(): Promise<number> {
     printSummary(rows);
     const totals = total(rows.flatMap((row) => row.datasets));
     console.log(`\n${matches ? '✓ every file, byte and record matches the sandbox’s ground truth' : '✗ the import differs from the ground truth (rows marked ✗)'} — ${(totals.bytes / MiB).toFixed(1)} MiB, ${totals.records} records in ${(importMs / 1000).toFixed(1)} s`);
+    const calls = await sandboxCall<{ path: string; status: number }[]>(runtime.sandbox, 'GET', '/calls');
+    const failedCalls: Record<string, number> = {};
+    for (const call of calls.filter((candidate) => candidate.status >= 400)) failedCalls[call.status] = (failedCalls[call.status] ?? 0) + 1;
+    if (opts.faults) console.log(`Ring calls the sandbox failed on purpose, by status: ${JSON.stringify(failedCalls)} (of ${calls.length})`);
     if (problems.length > 0) console.log(`\nlocal runtime problems (${problems.length}):\n  ${[...new Set(problems)].slice(0, 10).join('\n  ')}`);
 
     if (opts.report) {
@@ -108,6 +115,7 @@ async function main(): Promise<number> {
         durations: { startupMs: connectedAt - started, importMs, totalMs: Date.now() - started },
         peakRssBytes: Math.max(peakRss, process.resourceUsage().maxRSS * 1024),
         options: { customers: opts.customers, sizeBytes: opts.size, faults: opts.faults ?? null },
+        ringCalls: { total: calls.length, failedByStatus: failedCalls },
         total: totals,
         customers: rows.map((row) => ({ customerId: row.customer.customerId, brand: row.customer.brand, region: row.customer.region, queryId: row.queryId, datasets: row.datasets })),
       };
@@ -116,8 +124,13 @@ async function main(): Promise<number> {
     }
     if (opts.once) return matches ? 0 : 1;
 
-    console.log(`\nStill serving. Open ${runtime.apiUrl}/ and click "Connect Ring" to connect another customer by hand`);
-    console.log('(sign in on the sandbox’s pages with any new e-mail and a password of 8+ characters). Ctrl-C stops everything.');
+    // A Ring and a Blink account at the sandbox for a person to sign in with.
+    for (const brand of ['ring', 'blink'] as const) {
+      await sandboxCall(runtime.sandbox, 'POST', '/customers', { brand, email: HAND_EMAIL, password: HAND_PASSWORD, datasets: datasetMix(5 * MiB), recordsPerFile: 5_000 });
+    }
+    console.log(`\nStill serving. Open ${runtime.apiUrl}/ and click "Connect Ring" to connect a customer by hand:`);
+    console.log(`sign in on the sandbox's pages as ${HAND_EMAIL} / ${HAND_PASSWORD} (a sandbox account, Ring or Blink), confirm, authorize.`);
+    console.log('Ctrl-C stops everything.');
     await new Promise<never>(() => undefined);
     return 0;
   } finally {
