@@ -42,3 +42,14 @@ describe('operations', () => {
     }
   });
 });
+
+describe('failed messages', () => {
+  it('may be made visible again sooner by each SQS consumer (sqs:ChangeMessageVisibility on its own queue)', () => {
+    const policies = Object.values(resourcesOf(template, 'AWS::IAM::Policy')).map((policy) => JSON.stringify(policy.Properties.PolicyDocument));
+    const { queues } = stack.portability.stateful.queues;
+    for (const { queue } of Object.values(queues)) {
+      const queueId = stack.getLogicalId(queue.node.defaultChild as never);
+      expect(policies.some((policy) => policy.includes('sqs:ChangeMessageVisibility') && policy.includes(`"${queueId}"`))).toBe(true);
+    }
+  });
+});
