@@ -4,6 +4,7 @@
  *
  *   npm run bench                   # 200 MB
  *   npm run bench -- --size 2GB     # also: --dynamodb-records 20000 --repeat 2
+ *   npm run bench -- --strict       # exit 2 when a goal is missed
  *
  * Each measurement runs in a process of its own (`bench/worker.ts`, bundled like a Lambda) so
  * its peak RSS is its own. The file is generated once by the sandbox and kept on disk; fetch
@@ -35,7 +36,7 @@ interface Goal {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { size: { type: 'string', default: '200MB' }, 'dynamodb-records': { type: 'string', default: '20000' }, repeat: { type: 'string' } } });
+  const { values } = parseArgs({ options: { size: { type: 'string', default: '200MB' }, 'dynamodb-records': { type: 'string', default: '20000' }, repeat: { type: 'string' }, strict: { type: 'boolean', default: false } } });
   const size = parseSize(values.size);
   const label = values.size.toUpperCase().replace(/\s+/g, '');
   const dynamoRecords = Number(values['dynamodb-records']);
@@ -149,7 +150,7 @@ async function main(): Promise<void> {
     const runs = { ...previous.runs, [label]: run };
     writeFileSync(RESULTS, `${JSON.stringify({ runs, flatMemory: flatness(runs) }, null, 2)}\n`);
     console.log(`\nwritten to ${path.relative(process.cwd(), RESULTS)}`);
-    if (!goals.every((entry) => entry.met)) process.exitCode = 2;
+    if (values.strict && !goals.every((entry) => entry.met)) process.exitCode = 2;
   } finally {
     sandbox.stop();
     files?.close();
