@@ -88,6 +88,13 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     for (const stop of stops.splice(0).reverse()) await stop().catch((error: unknown) => problem('stopping', error));
   };
   try {
+    // Powertools says this after every invocation that counted nothing; metrics are off locally anyway.
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && args[0].startsWith('No application metrics to publish')) return;
+      warn(...args);
+    };
+    stops.push(() => Promise.resolve(void (console.warn = warn)));
     await sandbox.start();
     stops.push(() => sandbox.stop());
     const server = await serveHandlers(() => routes, { port: options.port, devToken, fallback: (request, response) => demoPage?.(request, response) ?? Promise.resolve(false) });
@@ -200,7 +207,7 @@ function loadHandlers(settings: Settings, aws: LocalAws, apiUrl: string, logLeve
     AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoints.secretsManager,
     POWERTOOLS_LOG_LEVEL: logLevel,
     POWERTOOLS_METRICS_DISABLED: 'true',
-    // Dev mode: Powertools writes through the global console (readable logs, and quieter: see start.ts).
+    // Dev mode: Powertools writes through the global console (readable logs, and the filter above).
     POWERTOOLS_DEV: 'true',
     POWERTOOLS_METRICS_NAMESPACE: 'RingPortability',
     SETTINGS: JSON.stringify(settings),

@@ -52,13 +52,6 @@ function options() {
   };
 }
 
-/** Powertools says this after every invocation that counted nothing; metrics are off locally anyway. */
-const warn = console.warn.bind(console);
-console.warn = (...args: unknown[]) => {
-  if (typeof args[0] === 'string' && args[0].startsWith('No application metrics to publish')) return;
-  warn(...args);
-};
-
 async function main(): Promise<number> {
   const opts = options();
   const started = Date.now();
