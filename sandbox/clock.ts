@@ -1,17 +1,42 @@
+import { performance } from 'node:perf_hooks';
+
+export interface ClockInit {
+  /** Sandbox time at construction, epoch ms. @default the real time then */
+  readonly startAt?: number;
+  /**
+   * `real`: time flows with the machine's (monotonic) clock from `startAt`, as `npm start`
+   * needs. `manual`: it stands still and moves only by `advance()`, so a test says exactly
+   * when a query completes or a token expires, however slow the machine.
+   * @default 'real'
+   */
+  readonly mode?: 'real' | 'manual';
+}
+
 /**
  * The sandbox's notion of time. Everything time-dependent (token and code expiry, 5-minute
  * URLs and response cache, the 20-minute and daily rate windows, the 1-hour list window,
- * query completion, notification retries) reads `now()` and schedules through `schedule()`,
- * so a test can `advance()` past any of them instead of waiting.
+ * query completion, notification retries, the signing certificate's validity) reads `now()`
+ * and schedules through `schedule()`, so a test can `advance()` past any of them instead of
+ * waiting, and pick where time starts instead of depending on the day it runs.
  */
 export class SandboxClock {
+  readonly mode: 'real' | 'manual';
+  private readonly startAt: number;
+  private readonly realStart = performance.now();
   private offsetMs = 0;
   private nextId = 1;
   private readonly tasks = new Map<number, { at: number; run: () => void }>();
   private timer: NodeJS.Timeout | undefined;
 
+  constructor(init: ClockInit = {}) {
+    if (init.startAt !== undefined && !Number.isFinite(init.startAt)) throw new RangeError('clock startAt must be a finite epoch time in ms');
+    this.startAt = init.startAt ?? Date.now();
+    this.mode = init.mode ?? 'real';
+  }
+
   now(): number {
-    return Date.now() + this.offsetMs;
+    const flowed = this.mode === 'real' ? performance.now() - this.realStart : 0;
+    return Math.floor(this.startAt + flowed + this.offsetMs);
   }
 
   /** Moves time forward and runs everything that became due, in order. */
@@ -19,6 +44,11 @@ export class SandboxClock {
     if (!Number.isFinite(ms) || ms < 0) throw new RangeError('the clock only moves forward');
     this.offsetMs += ms;
     this.runDue();
+  }
+
+  /** Moves time forward to `at` (no-op if it is already there) and runs what became due. */
+  advanceTo(at: number): void {
+    this.advance(Math.max(0, at - this.now()));
   }
 
   /** Runs `run` once `delayMs` of sandbox time has passed. Returns a cancel function. */

@@ -173,7 +173,7 @@ export class ControlApi {
       case 'GET /queries/:id/ground-truth':
         return this.groundTruth(this.query(id));
       case 'GET /clock':
-        return { now: new Date(sandbox.clock.now()).toISOString(), epochMs: sandbox.clock.now() };
+        return { now: new Date(sandbox.clock.now()).toISOString(), epochMs: sandbox.clock.now(), mode: sandbox.clock.mode };
       case 'POST /clock/advance': {
         const a = Advance.parse(body ?? {});
         const ms = (a.ms ?? 0) + (a.seconds ?? 0) * 1e3 + (a.minutes ?? 0) * 6e4 + (a.hours ?? 0) * 3.6e6 + (a.days ?? 0) * 8.64e7;

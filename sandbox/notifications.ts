@@ -20,13 +20,17 @@ export interface SigningIdentity {
   readonly certId: string;
 }
 
-export function createSigningIdentity(): SigningIdentity {
+/**
+ * Valid from a day before `now` to ten years after it: `now` is the sandbox's clock (or a
+ * test's own), never the machine's date, so the certificate is valid whatever day a test runs.
+ */
+export function createSigningIdentity(now: number): SigningIdentity {
   const keyPair = () =>
     generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
   const caKeys = keyPair();
   const leafKeys = keyPair();
-  const notBefore = new Date(Date.now() - 86_400_000);
-  const notAfter = new Date(Date.now() + 10 * 365 * 86_400_000);
+  const notBefore = new Date(now - 86_400_000);
+  const notAfter = new Date(now + 10 * 365 * 86_400_000);
   const caName = [{ name: 'commonName', value: 'Ring Data Portability Sandbox CA' }];
 
   const ca = forge.pki.createCertificate();
@@ -110,7 +114,7 @@ export class NotificationService {
   private held: (() => void)[] = [];
 
   constructor(private readonly sandbox: Sandbox) {
-    this.identity = createSigningIdentity();
+    this.identity = createSigningIdentity(sandbox.clock.now());
   }
 
   topicArn(brand: Brand, region: Region): string {

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SandboxClock } from './clock';
+import { SandboxClock, type ClockInit } from './clock';
 import { ControlApi } from './control';
 import { DownloadService } from './downloads';
 import { FaultInjector } from './faults';
@@ -35,6 +35,8 @@ export interface SandboxOptions {
   };
   /** Seed of fault probabilities and of customers created without one. */
   readonly seed: string;
+  /** Where sandbox time starts and whether it flows by itself (see `SandboxClock`). */
+  readonly clock?: ClockInit;
 }
 
 /** What a caller may set: any option, and any subset of the limits. */
@@ -70,7 +72,7 @@ const MAX_CALL_LOG = 10_000;
  */
 export class Sandbox {
   readonly options: SandboxOptions;
-  readonly clock = new SandboxClock();
+  readonly clock: SandboxClock;
   readonly state: SandboxState = emptyState();
   readonly secret = randomBytes(32);
   readonly faults: FaultInjector;
@@ -87,6 +89,7 @@ export class Sandbox {
 
   constructor(options: SandboxInit = {}) {
     this.options = { ...DEFAULT_OPTIONS, ...options, limits: { ...DEFAULT_OPTIONS.limits, ...options.limits } };
+    this.clock = new SandboxClock(this.options.clock);
     this.faults = new FaultInjector(this.options.seed);
     this.limiter = new SlidingWindowLimiter(this.clock);
     this.oauth = new OAuthService(this);

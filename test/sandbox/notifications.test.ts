@@ -77,6 +77,21 @@ describe('SNS notifications', () => {
     expect(leaf.checkIssued(ca)).toBe(true);
   });
 
+  it.each([
+    ['2045-06-01T12:00:00Z', 'manual'],
+    ['2001-03-01T00:00:00Z', 'real'],
+  ] as const)('makes its signing certificate valid around its own clock (starting %s, %s), whatever the machine’s date', async (start, mode) => {
+    const elsewhen = await startSandbox({ clock: { startAt: Date.parse(start), mode } });
+    try {
+      const leaf = new X509Certificate(await (await fetch(`${elsewhen.baseUrl}${elsewhen.notifications.signingCertPath}`)).text());
+      const now = elsewhen.clock.now();
+      expect(Date.parse(leaf.validFrom)).toBeLessThan(now);
+      expect(Date.parse(leaf.validTo)).toBeGreaterThan(now + 365 * 86_400_000);
+    } finally {
+      await elsewhen.stop();
+    }
+  });
+
   it.each(['1', '2'] as const)('sends a signed Notification (SignatureVersion %s) on the topic of the query’s region when it completes', async (version) => {
     const { app, endpoint } = await subscribedApp(version);
     const { queryId } = await runQuery(app, 'us-west-2', 'blink');

@@ -2,12 +2,14 @@ import { createSign, randomUUID } from 'node:crypto';
 import { NotificationRejectedError, SnsSignatureVerifier, CertificateUnavailableError } from '../../../../lambdas/core/notifications/sns-verifier';
 import { createSigningIdentity, stringToSign } from '../../../../sandbox/notifications';
 
-const identity = createSigningIdentity();
-const other = createSigningIdentity();
+// The test's own clock: the certificates are made from it, so the day the test runs does not matter.
+const NOW = Date.parse('2026-11-26T12:00:00Z');
+const YEAR = 365 * 86_400_000;
+const identity = createSigningIdentity(NOW);
+const other = createSigningIdentity(NOW);
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ring-data-portability-ring';
 const HOST = 'sns.eu-west-1.amazonaws.com';
 const CERT_URL = `https://${HOST}/SimpleNotificationService-0123456789abcdef.pem`;
-const NOW = Date.parse('2026-11-26T12:00:00Z');
 
 function message(overrides: Record<string, string | undefined> = {}, version: '1' | '2' = '1', key = identity.privateKeyPem) {
   const base: Record<string, string | undefined> = {
@@ -25,13 +27,13 @@ function message(overrides: Record<string, string | undefined> = {}, version: '1
   return { ...base, Signature: overrides.Signature ?? signature };
 }
 
-function verifier(options: { fetch?: (url: URL) => Promise<string>; topics?: string[] } = {}) {
+function verifier(options: { fetch?: (url: URL) => Promise<string>; topics?: string[]; now?: number } = {}) {
   const fetched: string[] = [];
   const instance = new SnsSignatureVerifier({
     allowedTopicArns: options.topics ?? [TOPIC],
     certificateHosts: [HOST, 'sns.us-east-1.amazonaws.com'],
     maxMessageAgeSeconds: 3600,
-    clock: { now: () => NOW, sleep: () => Promise.resolve() },
+    clock: { now: () => options.now ?? NOW, sleep: () => Promise.resolve() },
     fetcher: {
       fetch: (url) => {
         fetched.push(url.toString());
@@ -110,6 +112,22 @@ describe('SNS signature verification', () => {
   it('rejects a URL that served something other than a certificate', async () => {
     const v = verifier({ fetch: () => Promise.resolve('<html>hello</html>') });
     expect(await rejected(message(), v)).toContain('did not serve a certificate');
+  });
+
+  it.each([
+    ['expired (made 11 years before the verifier’s clock)', createSigningIdentity(NOW - 11 * YEAR)],
+    ['not yet valid (made 2 days after the verifier’s clock)', createSigningIdentity(NOW + 2 * 86_400_000)],
+  ])('rejects a certificate that is %s', async (_what, signer) => {
+    const v = verifier({ fetch: () => Promise.resolve(signer.certPem) });
+    expect(await rejected(message({}, '2', signer.privateKeyPem), v)).toBe('signing certificate is not valid now');
+  });
+
+  it('judges validity by its own clock, not the machine’s date', async () => {
+    const later = NOW + 5 * YEAR;
+    const signer = createSigningIdentity(later);
+    const v = verifier({ now: later, fetch: () => Promise.resolve(signer.certPem) });
+    const body = message({ Timestamp: new Date(later - 1000).toISOString() }, '2', signer.privateKeyPem);
+    await expect(v.instance.verify(JSON.stringify(body))).resolves.toMatchObject({ topicAllowed: true });
   });
 
   it('keeps its certificate cache bounded', async () => {
