@@ -15,7 +15,6 @@ const SCREENSHOTS = path.join(__dirname, '..', '..', 'test-results', 'e2e');
 
 let runtime: Runtime;
 let browser: Browser;
-jest.setTimeout(180_000);
 beforeAll(async () => {
   if (!CHROMIUM) throw new Error('the browser test needs Chromium: apt-get install chromium (or set CHROMIUM_PATH)');
   mkdirSync(SCREENSHOTS, { recursive: true });

@@ -10,7 +10,6 @@ import { eventually } from '../support/eventually';
  */
 let runtime: Runtime;
 const problems: string[] = [];
-jest.setTimeout(240_000);
 beforeAll(async () => {
   runtime = await startRuntime({ faults: 'flaky', queryDelayMs: 1_000, scheduleEverySeconds: 2, onProblem: (what, error) => problems.push(`${what}: ${(error as Error).message}`) });
 });

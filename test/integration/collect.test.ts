@@ -7,10 +7,9 @@ import { sqsEvent } from './support/sqs-event';
 
 let world: ConnectWorld;
 let queries: DynamoDbQueryRepository;
-jest.setTimeout(60_000);
 
 beforeAll(async () => {
-  world = await connectWorld({ sandbox: { queryDelayMs: 100 }, sleep: 'sandbox', retry: { scheduleSeconds: [] } });
+  world = await connectWorld({ sandbox: { queryDelayMs: 100 }, retry: { scheduleSeconds: [] } });
   queries = new DynamoDbQueryRepository(world.aws.clients.documents, world.table);
 });
 afterAll(() => world.stop());

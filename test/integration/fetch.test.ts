@@ -4,9 +4,8 @@ import { collectedQuery, fetchHandler, LONG_CONTEXT, storedObject } from './supp
 import { sqsEvent } from './support/sqs-event';
 
 let world: ConnectWorld;
-jest.setTimeout(60_000);
 beforeAll(async () => {
-  world = await connectWorld({ sandbox: { queryDelayMs: 100 }, sleep: 'sandbox', retry: { scheduleSeconds: [] } });
+  world = await connectWorld({ sandbox: { queryDelayMs: 100 }, retry: { scheduleSeconds: [] } });
 });
 afterAll(() => world.stop());
 beforeEach(() => world.control('DELETE', '/faults'));

@@ -11,7 +11,7 @@ let queries: DynamoDbQueryRepository;
 const requeued: { body: Record<string, unknown>; delaySeconds?: number }[] = [];
 beforeAll(async () => {
   // Queries stay in progress (an hour) unless a test completes them.
-  world = await connectWorld({ sleep: 'sandbox', retry: { scheduleSeconds: [] }, sandbox: { queryDelayMs: 3_600_000 } });
+  world = await connectWorld({ retry: { scheduleSeconds: [] }, sandbox: { queryDelayMs: 3_600_000 } });
   queries = new DynamoDbQueryRepository(world.aws.clients.documents, world.table);
   handle = makeImportsHandler({
     connections: world.connections,

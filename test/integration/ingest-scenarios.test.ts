@@ -9,9 +9,8 @@ import { crashOn, drive, ingestion } from './support/drive';
 import { anotherCompletedQuery, completedQuery, storedObject } from './support/pipeline';
 
 let world: ConnectWorld;
-jest.setTimeout(120_000);
 beforeAll(async () => {
-  world = await connectWorld({ sandbox: { queryDelayMs: 100 }, sleep: 'sandbox', retry: { scheduleSeconds: [] } });
+  world = await connectWorld({ sandbox: { queryDelayMs: 100 }, retry: { scheduleSeconds: [] } });
 });
 afterAll(() => world.stop());
 beforeEach(() => world.control('DELETE', '/faults'));

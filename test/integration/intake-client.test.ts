@@ -8,7 +8,6 @@ beforeAll(async () => {
   // created, so the 20-per-20-minutes window is raised on both sides.
   world = await ringWorld({
     retry: { scheduleSeconds: [] },
-    sleep: 'sandbox',
     sandbox: { limits: { createPerWindow: 1_000 } },
     settings: { rateLimits: { createDataQuery: { perWindow: 1_000 } } },
   });
@@ -73,7 +72,7 @@ describe('intake client against the sandbox', () => {
 describe('retries', () => {
   let retrying: RingWorld;
   beforeAll(async () => {
-    retrying = await ringWorld({ retry: { jitter: 0 }, sleep: 'sandbox' });
+    retrying = await ringWorld({ retry: { jitter: 0 } });
   });
   afterAll(() => retrying.stop());
 

@@ -10,9 +10,8 @@ import { fetchedQuery } from './support/pipeline';
 
 let world: ConnectWorld;
 let deps: LoadDeps;
-jest.setTimeout(90_000);
 beforeAll(async () => {
-  world = await connectWorld({ sandbox: { queryDelayMs: 100 }, sleep: 'sandbox', retry: { scheduleSeconds: [] } });
+  world = await connectWorld({ sandbox: { queryDelayMs: 100 }, retry: { scheduleSeconds: [] } });
   deps = {
     store: new DynamoDbLoadStore(world.aws.clients.documents, world.table),
     connections: world.connections,

@@ -18,7 +18,7 @@ describe('no secret in any log line or error', () => {
     const err = capture(process.stderr);
     const errors: unknown[] = [];
     const secrets: string[] = [];
-    const world = await ringWorld({ logger: new Logger({ serviceName: 'no-secrets', logLevel: 'DEBUG' }), retry: { scheduleSeconds: [] }, sleep: 'sandbox' });
+    const world = await ringWorld({ logger: new Logger({ serviceName: 'no-secrets', logLevel: 'DEBUG' }), retry: { scheduleSeconds: [] } });
     try {
       secrets.push(world.app.clientSecret);
       const { connection, issued, code, verifier, sandboxCustomer } = await world.connect({ customer: { datasets: { 'Ring.EventManager.Events': 3 }, recordsPerFile: 1 } });

@@ -62,7 +62,6 @@ afterAll(async () => {
 beforeEach(() => world.control('DELETE', '/faults'));
 
 const context = { getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
-jest.setTimeout(30_000);
 let next = 0;
 
 async function completedMessages(): Promise<{ queryId: string; customerId: string }[]> {

@@ -12,7 +12,6 @@ let deps: ScheduleDeps;
 let completedUrl: string;
 let queries: DynamoDbQueryRepository;
 let importHandler: ReturnType<typeof makeImportsHandler>;
-jest.setTimeout(30_000);
 
 beforeAll(async () => {
   world = await connectWorld({

@@ -3,13 +3,20 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Sandbox, type SandboxInit } from '../../sandbox/sandbox';
 
+import { middayToday } from '../support/virtual-time';
+
 export { eventually } from '../support/eventually';
 import type { Brand, ConsentChoice, Region } from '../../sandbox/state';
 
 export const REDIRECT_URI = 'http://127.0.0.1:9/oauth/callback';
 
+/**
+ * A sandbox whose clock stands still unless a test advances it (`POST /__sandbox/clock/advance`):
+ * queries complete and tokens expire when the test says, however slow the machine, and time
+ * starts at noon UTC, however late in the day the test runs.
+ */
 export async function startSandbox(options: SandboxInit = {}): Promise<Sandbox> {
-  const sandbox = new Sandbox(options);
+  const sandbox = new Sandbox({ ...options, clock: { mode: 'manual', startAt: middayToday(), ...options.clock } });
   await sandbox.start();
   return sandbox;
 }

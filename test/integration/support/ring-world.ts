@@ -18,6 +18,7 @@ import { connectionSecretValue, TokenService, type TokenServiceOptions } from '.
 import { Secret } from '../../../lambdas/core/secret';
 import { parseSettings, type SettingsInput } from '../../../lambdas/core/settings';
 import { Sandbox, type SandboxInit } from '../../../sandbox/sandbox';
+import { middayToday, VirtualTime } from '../../support/virtual-time';
 import { localAws } from './local-aws';
 
 export const REDIRECT_URI = 'http://127.0.0.1:9/oauth/callback';
@@ -27,31 +28,34 @@ export interface WorldOptions {
   readonly settings?: SettingsInput;
   readonly tokens?: TokenServiceOptions;
   readonly retry?: Omit<RetryOptions, 'clock' | 'remainingMs'>;
-  /** How the domain sleeps: real time (default) or by moving the sandbox's clock. */
-  readonly sleep?: 'real' | 'sandbox';
   readonly logger?: LoggerPort;
 }
 
 /**
  * The core Ring client wired as a Lambda would wire it, against a sandbox of its own and the
  * shared local AWS: real adapters, real SDK clients, its own secret names and rate-limit keys
- * so test files running side by side do not meet.
+ * so test files running side by side do not meet. Time is virtual (`VirtualTime` on the
+ * sandbox's manual clock, from noon UTC today): queries complete, tokens expire and rate
+ * windows pass when the test advances the clock or the domain sleeps, never by the machine's
+ * speed or the time of day.
  */
 export async function ringWorld(options: WorldOptions = {}) {
   const aws = localAws();
-  const sandbox = new Sandbox({ queryDelayMs: 100, ...options.sandbox });
+  const sandbox = new Sandbox({ queryDelayMs: 100, ...options.sandbox, clock: { mode: 'manual', startAt: middayToday() } });
   await sandbox.start();
+  const time = new VirtualTime(sandbox.clock);
   const prefix = `it-${randomUUID().slice(0, 8)}`;
   const settings = parseSettings({ resourcePrefix: prefix, endpoints: sandbox.endpoints(), ...options.settings });
   const sleeps: number[] = [];
   const clock: Clock = {
     now: () => sandbox.clock.now(),
-    sleep: async (ms) => {
+    sleep: (ms) => {
       sleeps.push(ms);
-      if (options.sleep === 'sandbox') sandbox.clock.advance(ms);
-      else await new Promise((resolve) => setTimeout(resolve, ms));
+      return time.sleep(ms);
     },
   };
+  /** Runs the tasks at once as the domain's concurrent callers (see `VirtualTime.together`). */
+  const together = <T>(tasks: readonly (() => Promise<T>)[]): Promise<T[]> => time.together(tasks);
   const logger = options.logger ?? new Logger({ serviceName: 'integration', logLevel: 'ERROR' });
   const app = (await (await fetch(`${sandbox.baseUrl}/__sandbox/apps`, { method: 'POST', body: JSON.stringify({ name: 'Integration', redirectUris: [REDIRECT_URI] }) })).json()) as {
     clientId: string;
@@ -135,6 +139,7 @@ export async function ringWorld(options: WorldOptions = {}) {
     app,
     clock,
     sleeps,
+    together,
     secrets,
     credentials,
     oauth,
