@@ -38,8 +38,10 @@ export async function serveHandlers(routes: readonly LocalRoute[] | (() => reado
       pattern: new RegExp(`^${route.path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`),
     }));
   const fixed = typeof routes === 'function' ? undefined : compile(routes);
+  // Invocations under way: stop() waits for them, so none is cut off from what it calls.
+  const inFlight = new Set<Promise<void>>();
   const server: Server = createServer((request, response) => {
-    void (async () => {
+    const invocation = (async () => {
       const url = new URL(request.url ?? '/', 'http://127.0.0.1');
       const compiled = fixed ?? compile((routes as () => readonly LocalRoute[])());
       const route = compiled.find((candidate) => candidate.method === request.method && candidate.pattern.test(url.pathname));
@@ -63,9 +65,17 @@ export async function serveHandlers(routes: readonly LocalRoute[] | (() => reado
       if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ message: 'Internal Server Error' }));
     });
+    inFlight.add(invocation);
+    void invocation.finally(() => inFlight.delete(invocation));
   });
   const url = await listenOnLoopback(server, options.port);
-  return { url, stop: () => closeServer(server) };
+  return {
+    url,
+    stop: async () => {
+      await closeServer(server);
+      await Promise.all([...inFlight]);
+    },
+  };
 }
 
 function sameSecret(given: string, expected: string): boolean {

@@ -117,7 +117,9 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     });
 
     const aws = await startLocalAws({ settings });
-    stops.push(() => aws.stop());
+    // Stopped last (stops run in reverse): the pollers, the local API's invocations under way and
+    // the sandbox's notification deliveries all still write to it while they wind down.
+    stops.unshift(() => aws.stop());
     const app = await sandboxCall<{ clientId: string; clientSecret: string }>(sandbox, 'POST', '/apps', { name: 'ring-portability (local)', redirectUris: [`${apiUrl}/oauth/callback`] });
     for (const brand of settings.brands) {
       await aws.clients.secretsManager.send(
