@@ -15,7 +15,8 @@ const TIMEOUTS = { unit: 30_000, cdk: 180_000, sandbox: 60_000, integration: 120
 
 const project = (name, extra = {}) => ({
   displayName: name,
-  testTimeout: TIMEOUTS[name],
+  globals: { testTimeoutMs: TIMEOUTS[name] },
+  setupFilesAfterEnv: ['<rootDir>/test/support/setup.ts'],
   testEnvironment: 'node',
   transform,
   transformIgnorePatterns,
