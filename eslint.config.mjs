@@ -7,7 +7,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', '*.mjs', 'local/emulators/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ['*.js', '*.mjs', 'local/emulators/*.mjs', '.ci/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -22,7 +22,7 @@ export default tseslint.config(
     languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly' } },
   },
   {
-    files: ['test/**/*.ts', 'scripts/**/*.ts', 'local/**/*.ts', 'bench/**/*.ts', 'sandbox/main.ts'],
+    files: ['test/**/*.ts', 'scripts/**/*.ts', 'local/**/*.ts', 'bench/**/*.ts', 'sandbox/main.ts', '.ci/*.mjs'],
     rules: { 'no-console': 'off' },
   },
   {

@@ -2,7 +2,7 @@
  * One jest run, five projects: `npm test` runs them all, `npm run test:<name>` one alone.
  * ts-jest transpiles only (tsconfig has isolatedModules); `npm run typecheck` checks types.
  */
-const { availableParallelism } = require('node:os');
+import { availableParallelism } from 'node:os';
 
 const transform = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
@@ -27,7 +27,7 @@ const project = (name, extra = {}) => ({
 });
 
 /** @type {import('jest').Config} */
-module.exports = {
+export default {
   // Jest's default is one worker fewer than the cores: a single worker on a 2-core machine. The
   // tests wait on I/O more than on CPU, so two share two cores well (the suite takes ~60 % of
   // the time); more than four only adds memory.
