@@ -13,7 +13,7 @@ const transformIgnorePatterns = ['/node_modules/(?!@middy/)'];
 
 // Bounds, not expectations: a test that does real I/O (emulators, sandbox, child processes) may
 // be slow on a busy machine, and must then still pass. None of them waits for time to pass.
-const TIMEOUTS = { unit: 30_000, cdk: 180_000, sandbox: 60_000, integration: 120_000, e2e: 300_000 };
+const TIMEOUTS = { unit: 30_000, cdk: 180_000, sandbox: 60_000, integration: 120_000, e2e: 420_000 };
 
 const project = (name, extra = {}) => ({
   displayName: name,

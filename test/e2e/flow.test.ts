@@ -41,7 +41,7 @@ describe('the whole system, locally (npm start)', () => {
     const done = await eventually(async () => {
       const progress = await Promise.all(customers.map((customer) => progressOf(runtime, customer, truths)));
       return progress.every((customer) => customer.doneQueryId) ? progress : undefined;
-    }, 'every customer to have a DONE query', 200_000);
+    }, 'every customer to have a DONE query', 300_000);
 
     for (const [i, customer] of customers.entries()) {
       const rows = await compareWithTruth(runtime, customer, done[i].doneQueryId!, truths);
