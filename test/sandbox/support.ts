@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Sandbox, type SandboxInit } from '../../sandbox/sandbox';
-
 import { middayToday } from '../support/virtual-time';
 
 export { eventually } from '../support/eventually';

@@ -13,7 +13,7 @@ describe('notification metrics', () => {
       imports: { send: () => Promise.resolve() },
       subscriptions: { keepPending: () => Promise.resolve(), markConfirmed: () => Promise.resolve() },
       confirmer: { confirm: () => Promise.resolve() },
-      clock: { now: () => Date.now(), sleep: () => Promise.resolve() },
+      clock: { now: () => Date.parse('2030-06-15T12:00:00Z'), sleep: () => Promise.resolve() },
       logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
     });
     const response = await handler({ body: '{}', headers: {}, isBase64Encoded: false } as never, {} as Context);

@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { handleNotification, type NotificationDeps } from '../../../../lambdas/core/notifications/handle';
 import { NotificationRejectedError, type SnsMessage } from '../../../../lambdas/core/notifications/sns-verifier';
 
+// The test's own clock: the messages' timestamps are made from it.
+const NOW = Date.parse('2030-06-15T12:00:00Z');
+
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ring-data-portability-ring';
 const HOST = 'sns.eu-west-1.amazonaws.com';
 
@@ -21,7 +24,7 @@ function deps() {
       markConfirmed: () => Promise.resolve(),
     },
     confirmer: { confirm: (url) => Promise.resolve(void confirmed.push(url.toString())) },
-    clock: { now: () => Date.now(), sleep: () => Promise.resolve() },
+    clock: { now: () => NOW, sleep: () => Promise.resolve() },
     logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
   };
   return { value, confirmed, pending };
@@ -32,7 +35,7 @@ const confirmation = (subscribeUrl: string, topicArn = TOPIC): SnsMessage => ({
   MessageId: randomUUID(),
   TopicArn: topicArn,
   Message: 'You have chosen to subscribe',
-  Timestamp: new Date().toISOString(),
+  Timestamp: new Date(NOW).toISOString(),
   SignatureVersion: '2',
   Signature: 'verified-already',
   SigningCertURL: `https://${HOST}/SimpleNotificationService-1.pem`,
@@ -81,7 +84,7 @@ describe('notification messages', () => {
     TopicArn: TOPIC,
     Subject: subject,
     Message: JSON.stringify(message),
-    Timestamp: new Date().toISOString(),
+    Timestamp: new Date(NOW).toISOString(),
     SignatureVersion: '1',
     Signature: 'verified-already',
     SigningCertURL: `https://${HOST}/SimpleNotificationService-1.pem`,
