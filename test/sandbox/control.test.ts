@@ -24,7 +24,7 @@ describe('control API', () => {
     const { body } = await intake(sandbox, 'POST', '/data-portability/data-queries', { token: tokens.access_token });
     await control(sandbox, 'POST', '/clock/advance', { ms: 100 });
     const list = await intake(sandbox, 'GET', `/data-portability/data-queries/${String(body.id)}/records`, { token: tokens.access_token });
-    await fetch((list.body.records as { file: string }[])[0].file);
+    await (await fetch((list.body.records as { file: string }[])[0].file)).arrayBuffer();
 
     const calls = await control<{ method: string; path: string; status: number }[]>(sandbox, 'GET', '/calls');
     expect(calls.map((call) => `${call.method} ${call.path.split('?')[0]} ${call.status}`)).toEqual([
