@@ -32,6 +32,10 @@ export default {
   // tests wait on I/O more than on CPU, so two share two cores well (the suite takes ~60 % of
   // the time); more than four only adds memory.
   maxWorkers: Math.max(2, Math.min(4, availableParallelism())),
+  // How long a worker may take to exit after the last test before jest kills it and says it
+  // "failed to exit gracefully". Jest's 500 ms is shorter than a GC pause or a busy parent on a
+  // loaded 2-core machine; a worker held open by a leaked handle is still caught, 10 s later.
+  workerGracefulExitTimeout: 10_000,
   projects: [
     project('unit'),
     project('cdk'),

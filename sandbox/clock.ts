@@ -60,7 +60,13 @@ export class SandboxClock {
 
   /** Starts checking for due tasks in real time (every 20 ms). */
   start(): void {
-    this.timer ??= setInterval(() => this.runDue(), 20);
+    this.timer ??= setInterval(() => {
+      try {
+        this.runDue();
+      } catch (error) {
+        console.error('sandbox: a scheduled task failed', error);
+      }
+    }, 20);
     this.timer.unref();
   }
 
@@ -70,15 +76,23 @@ export class SandboxClock {
     this.tasks.clear();
   }
 
+  /** Runs every due task, in order; one that throws does not stop the others, and its error is rethrown after. */
   private runDue(): void {
+    const errors: unknown[] = [];
     for (;;) {
       const now = this.now();
       const due = [...this.tasks.entries()].filter(([, task]) => task.at <= now).sort((a, b) => a[1].at - b[1].at || a[0] - b[0]);
-      if (due.length === 0) return;
+      if (due.length === 0) break;
       for (const [id, task] of due) {
         this.tasks.delete(id);
-        task.run();
+        try {
+          task.run();
+        } catch (error) {
+          errors.push(error);
+        }
       }
     }
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, `${errors.length} sandbox tasks failed`);
   }
 }

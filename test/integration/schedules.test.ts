@@ -82,7 +82,7 @@ describe('scheduled work', () => {
     expect(sent.filter((entry) => entry.body.customerId === customerId)).toEqual([]);
     world.sandbox.clock.advance(61 * 60_000);
     // Two runs at once (EventBridge delivers at least once): one request for the customer.
-    await Promise.all([scheduleRecurringImports(recording), scheduleRecurringImports(recording)]);
+    await world.together([() => scheduleRecurringImports(recording), () => scheduleRecurringImports(recording)]);
     expect(sent.filter((entry) => entry.body.customerId === customerId)).toEqual([{ body: expect.objectContaining({ customerId, reason: 'scheduled' }), delaySeconds: expect.any(Number) }]);
 
     // One run spreads what is due one per 60 s: 20 per 20 minutes. (Each run spaces its own
@@ -103,7 +103,7 @@ describe('scheduled work', () => {
       let active = 0;
       for await (const _connection of world.connections.listByStatus('ACTIVE')) active++;
       // Two keepers at once: still one refresh per connection.
-      const runs = await Promise.all([keepTokensAlive(deps), keepTokensAlive(deps)]);
+      const runs = await world.together([() => keepTokensAlive(deps), () => keepTokensAlive(deps)]);
       expect(runs[0].refreshed + runs[1].refreshed).toBe(active);
       expect(await world.tokenCalls()).toBe(active);
     }

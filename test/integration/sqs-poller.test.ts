@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { SqsPoller } from '../../local/sqs-poller';
 import { eventually, localAws } from './support/local-aws';
@@ -8,13 +8,16 @@ const aws = localAws();
 const { sqs } = aws.clients;
 afterAll(() => aws.clients.destroy());
 
-/** A queue of this test's own: 1 s visibility, dead-letter after 2 receives. */
+/**
+ * A queue of this test's own, dead-letter after 2 receives. Its 60 s visibility is far longer
+ * than any receive-to-delete on a busy machine: a handled message never comes back by accident.
+ */
 async function queuePair() {
   const name = `poller-${randomUUID().slice(0, 8)}`;
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl!, AttributeNames: ['QueueArn'] }));
   const queue = await sqs.send(
-    new CreateQueueCommand({ QueueName: name, Attributes: { VisibilityTimeout: '1', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: 2 }) } }),
+    new CreateQueueCommand({ QueueName: name, Attributes: { VisibilityTimeout: '60', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: 2 }) } }),
   );
   return { url: queue.QueueUrl!, dlqUrl: dlq.QueueUrl! };
 }
@@ -26,10 +29,13 @@ describe('local SQS poller (what Lambda’s event source mapping does)', () => {
     let receives = 0;
     const poller = new SqsPoller(
       sqs,
-      (event: SQSEvent) => {
+      async (event: SQSEvent) => {
         seen.push(...event.Records.map((record) => record.body));
         receives = Math.max(receives, ...event.Records.map((record) => Number(record.attributes.ApproximateReceiveCount)));
-        return Promise.resolve({ batchItemFailures: event.Records.filter((record) => record.body === 'bad').map((record) => ({ itemIdentifier: record.messageId })) });
+        const failed = event.Records.filter((record) => record.body === 'bad');
+        // As the product's consumers do with a failed message: back now, not after the queue's 60 s.
+        for (const record of failed) await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: record.receiptHandle, VisibilityTimeout: 0 }));
+        return { batchItemFailures: failed.map((record) => ({ itemIdentifier: record.messageId })) };
       },
       { name: 'test', queueUrl: url, queueArn: 'arn:aws:sqs:eu-west-1:000000000000:test', region: 'eu-west-1', batchSize: 10, concurrency: 1, timeoutSeconds: 30 },
     );

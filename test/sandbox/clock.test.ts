@@ -47,6 +47,17 @@ describe('sandbox clock', () => {
     expect(ran).toEqual(['a', 'b']);
   });
 
+  it('runs every due task even when one throws, then rethrows its error', () => {
+    const clock = new SandboxClock({ startAt: START, mode: 'manual' });
+    const ran: string[] = [];
+    clock.schedule(100, () => {
+      throw new Error('broken task');
+    });
+    clock.schedule(200, () => ran.push('after'));
+    expect(() => clock.advance(1_000)).toThrow('broken task');
+    expect(ran).toEqual(['after']);
+  });
+
   it('refuses to go back or to start at a non-time', () => {
     expect(() => new SandboxClock({ mode: 'manual' }).advance(-1)).toThrow(RangeError);
     expect(() => new SandboxClock({ startAt: Number.NaN })).toThrow(/startAt/);

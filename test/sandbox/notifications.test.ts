@@ -123,13 +123,20 @@ describe('SNS notifications', () => {
     const { app, endpoint } = await subscribedApp('1');
     endpoint.failWith = [500, 503, 500, 500];
     await runQuery(app);
+    // The sandbox schedules a retry when it has the failed answer, not when the endpoint got the
+    // request: wait for the sandbox to record each attempt before moving its clock.
+    const recorded = async (attempts: number) => {
+      const deliveries = await control<{ clientId: string; type: string; attempts: unknown[] }[]>(sandbox, 'GET', '/notifications');
+      const mine = deliveries.filter((delivery) => delivery.clientId === app.clientId && delivery.type === 'Notification');
+      return mine.length === 1 && mine[0].attempts.length === attempts && endpoint.received.length === attempts ? true : undefined;
+    };
     await control(sandbox, 'POST', '/clock/advance', { ms: 100 });
-    await eventually(() => (endpoint.received.length === 1 ? true : undefined), 'the first attempt');
+    await eventually(() => recorded(1), 'the first attempt');
     for (let attempt = 2; attempt <= 4; attempt++) {
       await control(sandbox, 'POST', '/clock/advance', { seconds: 19 });
       expect(endpoint.received).toHaveLength(attempt - 1);
       await control(sandbox, 'POST', '/clock/advance', { seconds: 1 });
-      await eventually(() => (endpoint.received.length === attempt ? true : undefined), `attempt ${attempt}`);
+      await eventually(() => recorded(attempt), `attempt ${attempt}`);
     }
     await control(sandbox, 'POST', '/clock/advance', { seconds: 60 });
     expect(endpoint.received).toHaveLength(4);

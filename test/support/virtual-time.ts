@@ -5,6 +5,7 @@ interface Sleeper {
   readonly at: number;
   readonly order: number;
   readonly wake: () => void;
+  readonly fail: (error: unknown) => void;
 }
 
 /**
@@ -14,7 +15,9 @@ interface Sleeper {
  * and a query never completes early: the outcome does not depend on the machine's speed.
  *
  * The test's own flow is the one actor until `together()` runs several at once. Outside it, a
- * sleep moves the clock at once (as if the wait had happened).
+ * sleep moves the clock at once (as if the wait had happened). Concurrent work that should
+ * not see time pass under it must run through `together()`; an actor that waits on another
+ * without sleeping, or abandons a sleep, breaks the count.
  */
 export class VirtualTime implements Clock {
   private actors = 1;
@@ -28,8 +31,8 @@ export class VirtualTime implements Clock {
   now = (): number => this.clock.now();
 
   sleep = (ms: number): Promise<void> =>
-    new Promise((wake) => {
-      this.sleepers.push({ at: this.clock.now() + Math.max(0, ms), order: this.order++, wake });
+    new Promise((wake, fail) => {
+      this.sleepers.push({ at: this.clock.now() + Math.max(0, ms), order: this.order++, wake, fail });
       this.step();
     });
 
@@ -58,7 +61,13 @@ export class VirtualTime implements Clock {
     const at = Math.min(...this.sleepers.map((sleeper) => sleeper.at));
     const due = this.sleepers.filter((sleeper) => sleeper.at === at).sort((a, b) => a.order - b.order);
     this.sleepers = this.sleepers.filter((sleeper) => sleeper.at !== at);
-    this.clock.advanceTo(at);
+    try {
+      this.clock.advanceTo(at);
+    } catch (error) {
+      // The sandbox failed doing what fell due: those waiting for that time hear of it.
+      for (const sleeper of due) sleeper.fail(error);
+      return;
+    }
     for (const sleeper of due) sleeper.wake();
   }
 }

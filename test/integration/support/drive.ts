@@ -90,9 +90,10 @@ export function ingestion(world: ConnectWorld, options: { copies?: number; crash
         // A message sent back for later: SQS would hold it until then.
         const due = Math.max(...bodies.map((body) => ((body as { notBefore?: number }).notBefore ?? 0) - world.clock.now()));
         if (due > 0) world.sandbox.clock.advance(due);
-        const results = await Promise.all(
+        // Concurrent invocations are actors in virtual time: it moves only when all of them wait.
+        const results = await world.together(
           bodies.flatMap((body) =>
-            Array.from({ length: options.copies ?? 1 }, async () => {
+            Array.from({ length: options.copies ?? 1 }, () => async () => {
               delivered[name]++;
               const { batchItemFailures } = await handlers[name](sqsEvent([{ body }]), LONG_CONTEXT);
               return batchItemFailures.length > 0 ? body : undefined;
