@@ -34,6 +34,7 @@ export class ConnectApi extends Construct {
   readonly callback: PortabilityFunction;
   readonly connections: PortabilityFunction;
   readonly routes: Record<string, HttpRoute>;
+  readonly stage: HttpStage;
   private readonly publicRouteKeys: string[] = [];
 
   constructor(scope: Construct, id: string, props: ConnectApiProps) {
@@ -47,7 +48,7 @@ export class ConnectApi extends Construct {
       // No CORS: browsers never call this API from another origin.
     });
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: logRetention, removalPolicy: props.removalPolicy });
-    const stage = new HttpStage(this, 'Stage', {
+    const stage = (this.stage = new HttpStage(this, 'Stage', {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
@@ -67,8 +68,11 @@ export class ConnectApi extends Construct {
           }),
         ),
       },
-    });
-    // Every public route gets the tighter throttle (routes added later included).
+    }));
+    // Every public route gets the tighter throttle (routes added later included). The stage
+    // names those routes in its RouteSettings, so addPublicRoute makes it depend on each:
+    // otherwise CloudFormation may create the stage first and fail with "Unable to find Route
+    // by key … within the provided RouteSettings".
     (stage.node.defaultChild as CfnStage).addPropertyOverride(
       'RouteSettings',
       Lazy.any({
@@ -146,6 +150,7 @@ export class ConnectApi extends Construct {
     const key = `${method} ${path}`;
     this.routes[key] = route;
     this.publicRouteKeys.push(key);
+    this.stage.node.addDependency(route);
     Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: whyPublic });
     return route;
   }

@@ -1,6 +1,7 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { API_THROTTLE, PUBLIC_ROUTE_THROTTLE } from '../../lib/stateless/connect-api';
-import { resourcesOf, synthStack } from './support/stack';
+import { buildStack, resourcesOf, synthStack } from './support/stack';
 
 const { stack, template } = synthStack({ publicBaseUrl: 'https://ring.example.com' });
 const api = stack.portability.connectApi;
@@ -89,5 +90,35 @@ describe('queues reachable from the connect API', () => {
     const imports = logicalId(stateful.queues.queues.imports.queue);
     expect(permissionsOf(api.connect).text).not.toContain(imports);
     expect(permissionsOf(api.callback).text).toContain(imports);
+  });
+});
+
+/**
+ * CloudFormation creates a stage before the routes its RouteSettings name unless the stage
+ * depends on them, and the first deploy then fails with "Unable to find Route by key".
+ */
+function routesNamedByStageWithoutDependency(checked: Template): string[] {
+  const routeIds = new Map(Object.entries(resourcesOf(checked, 'AWS::ApiGatewayV2::Route')).map(([id, route]) => [route.Properties.RouteKey as string, id]));
+  const stages = Object.values(checked.findResources('AWS::ApiGatewayV2::Stage') as Record<string, { Properties: { RouteSettings?: object }; DependsOn?: string[] }>);
+  expect(stages).toHaveLength(1);
+  const [stage] = stages;
+  const named = Object.keys(stage.Properties.RouteSettings ?? {});
+  expect(named.length).toBeGreaterThan(0);
+  return named.filter((key) => !routeIds.has(key) || !(stage.DependsOn ?? []).includes(routeIds.get(key)!));
+}
+
+describe('the API stage on a first deploy', () => {
+  it('depends on every route its RouteSettings name', () => {
+    expect(routesNamedByStageWithoutDependency(template)).toEqual([]);
+  });
+
+  it('depends on a public route added later, too', () => {
+    const later = buildStack();
+    const { connectApi } = later.portability;
+    connectApi.addPublicRoute('/later', HttpMethod.POST, connectApi.callback, 'A test route.');
+    const checked = Template.fromStack(later);
+    expect(Object.keys(resourcesOf(checked, 'AWS::ApiGatewayV2::Stage')).length).toBe(1);
+    expect(JSON.stringify(checked.toJSON())).toContain('POST /later');
+    expect(routesNamedByStageWithoutDependency(checked)).toEqual([]);
   });
 });

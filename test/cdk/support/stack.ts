@@ -7,9 +7,14 @@ import { RingPortabilityStack } from '../../../lib/ring-portability-stack';
 export const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
 export function synthStack(settings: SettingsInput = {}): { stack: RingPortabilityStack; template: Template } {
-  const app = new App({ context: NO_BUNDLING });
-  const stack = new RingPortabilityStack(app, 'Test', { settings: parseSettings(settings) });
+  const stack = buildStack(settings);
   return { stack, template: Template.fromStack(stack) };
+}
+
+/** The stack, not yet synthesized: a test may add to it first. */
+export function buildStack(settings: SettingsInput = {}): RingPortabilityStack {
+  const app = new App({ context: NO_BUNDLING });
+  return new RingPortabilityStack(app, 'Test', { settings: parseSettings(settings) });
 }
 
 /** Every resource of a type, by logical id. */
