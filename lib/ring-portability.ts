@@ -1,5 +1,6 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { ConfigurationError } from '../lambdas/core/errors';
 import { parseSettings, type Settings, type SettingsInput } from '../lambdas/core/settings';
 import { OperationsDashboard } from './dashboard';
 import { Monitoring } from './monitoring';
@@ -36,6 +37,7 @@ export class RingPortability extends Construct {
   constructor(scope: Construct, id: string, props: RingPortabilityProps = {}) {
     super(scope, id);
     this.settings = parseSettings(props.settings ?? {}, props.settingsSource ?? 'settings');
+    refuseSharedPrefix(this);
     const removalPolicy = removalPolicyOf(this.settings);
 
     this.stateful = new StatefulResources(this, 'Stateful', { settings: this.settings, removalPolicy });
@@ -75,5 +77,23 @@ export class RingPortability extends Construct {
       });
     }
     this.dashboard = new OperationsDashboard(this, 'Operations', { functions, queues: this.stateful.queues.all });
+  }
+}
+
+/**
+ * Two deployments with one resourcePrefix in one account and region would share the
+ * per-connection secrets (`<prefix>/connections/<customerId>`) and each other's grants on them.
+ * Within one app that is caught here; across apps, the README says to pick a prefix per stack.
+ */
+function refuseSharedPrefix(portability: RingPortability): void {
+  const { account, region } = Stack.of(portability);
+  for (const other of portability.node.root.node.findAll()) {
+    if (other === portability || !(other instanceof RingPortability)) continue;
+    const otherStack = Stack.of(other);
+    if (other.settings.resourcePrefix === portability.settings.resourcePrefix && otherStack.account === account && otherStack.region === region) {
+      throw new ConfigurationError(
+        `resourcePrefix "${portability.settings.resourcePrefix}" is already used by ${other.node.path} in the same account and region: give ${portability.node.path} a resourcePrefix of its own.`,
+      );
+    }
   }
 }

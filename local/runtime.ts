@@ -217,6 +217,7 @@ function loadHandlers(settings: Settings, aws: LocalAws, apiUrl: string, logLeve
     RECORDS_TABLE: aws.resources.recordsTable,
     RAW_BUCKET: aws.resources.rawDataBucket,
     KMS_KEY_ID: 'alias/local',
+    CLIENT_CREDENTIALS_SECRETS: JSON.stringify(aws.resources.clientSecrets),
     REDIRECT_URI: `${apiUrl}/oauth/callback`,
     IMPORTS_QUEUE_URL: queues.imports.url,
     COMPLETED_QUEUE_URL: queues.completedQueries.url,

@@ -119,6 +119,20 @@ export const PRODUCTION_ENDPOINTS: Record<Brand, BrandEndpoints> = {
 
 export const DEFAULT_SIGNING_CERT_HOSTS = REGIONS.map((region) => `sns.${region}.amazonaws.com`);
 
+const ExistingSecret = z.strictObject({
+  secretArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/, {
+      message: 'must be the complete ARN of a secret, with its six-character suffix (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf)',
+    })
+    .describe('The complete ARN of the secret.'),
+  kmsKeyArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, { message: 'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)' })
+    .optional()
+    .describe("The customer-managed KMS key the secret is encrypted with (the old stack's key); unset: the secret uses aws/secretsmanager."),
+});
+
 export const Settings = z.strictObject({
   resourcePrefix: z
     .string()
@@ -126,7 +140,18 @@ export const Settings = z.strictObject({
       message: 'must be 3-40 characters: lower-case letters, digits and hyphens, starting with a letter',
     })
     .default('ring-portability')
-    .describe('Prefix of the Secrets Manager names (`<prefix>/client/<brand>`, `<prefix>/connections/<customerId>`).'),
+    .describe(
+      'Prefix of the per-connection Secrets Manager names (`<prefix>/connections/<customerId>`) and of the local client-credentials secrets. A second stack in the same account and region needs a prefix of its own.',
+    ),
+  clientCredentialsSecrets: z
+    .strictObject({
+      ring: ExistingSecret.optional(),
+      blink: ExistingSecret.optional(),
+    })
+    .default({})
+    .describe(
+      "Use a client-credentials secret that already exists (one a destroyed stack retained, say) instead of creating one for that brand: `{ \"ring\": { \"secretArn\": …, \"kmsKeyArn\": … } }`. The stack reads it and never changes or deletes it.",
+    ),
   brands: list(Brand)
     .refine((brands) => brands.length > 0, { message: 'enable at least one brand' })
     .refine(unique, { message: 'must not list a brand twice' })

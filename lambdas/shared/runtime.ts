@@ -18,9 +18,9 @@ import { RateLimiter } from '../core/ring/rate-limiter';
 import { TokenService } from '../core/ring/token-service';
 import type { ConnectDeps } from '../core/connections/connect';
 import type { ManageDeps } from '../core/connections/manage';
-import { secretNames } from '../core/definitions';
 import { systemClock, type WorkQueue } from '../core/ports';
 import { ConfigurationError } from '../core/errors';
+import { parseJsonOrUndefined } from '../core/json';
 import { ClientCredentialsProvider } from '../core/ring/client-credentials';
 import { OAuthClient } from '../core/ring/oauth-client';
 import { parseSettings, type Settings } from '../core/settings';
@@ -37,6 +37,25 @@ export const SettingsVariable = z.string().transform((text, ctx): Settings => {
 
 const name = z.string().min(1);
 
+/** Each enabled brand's client-credentials secret (ARN on AWS, where CloudFormation names them). */
+const ClientCredentialsSecrets = z.string().transform((text, ctx): Record<string, string> => {
+  const parsed = z.record(z.string(), name).safeParse(parseJsonOrUndefined(text));
+  if (!parsed.success) {
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON object of secret ids by brand' });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
+
+/** Looks a brand's client-credentials secret up; a brand without one is a configuration error naming it. */
+function clientCredentialsSecretOf(secrets: Record<string, string>): (brand: string) => string {
+  return (brand) => {
+    const secretId = secrets[brand];
+    if (!secretId) throw new ConfigurationError(`No client-credentials secret for brand ${brand}: is it in the brands setting?`);
+    return secretId;
+  };
+}
+
 export const ConnectEnv = z.object({
   SETTINGS: SettingsVariable,
   CONTROL_TABLE: name,
@@ -44,6 +63,7 @@ export const ConnectEnv = z.object({
   IMPORTS_QUEUE_URL: z.url().optional(),
   REDIRECT_URI: z.url(),
   KMS_KEY_ID: name,
+  CLIENT_CREDENTIALS_SECRETS: ClientCredentialsSecrets,
 });
 
 export const ManageEnv = z.object({
@@ -82,7 +102,7 @@ export function connectDeps(env: z.output<typeof ConnectEnv>): ConnectDeps {
     connections: new DynamoDbConnectionRepository(aws.documents, env.CONTROL_TABLE),
     secretAdmin: new SecretsManagerAdmin(aws.secretsManager, env.KMS_KEY_ID),
     imports: env.IMPORTS_QUEUE_URL ? new SqsWorkQueue(aws.sqs, env.IMPORTS_QUEUE_URL) : unboundQueue('IMPORTS_QUEUE_URL'),
-    credentials: new ClientCredentialsProvider(secrets, (brand) => secretNames.clientCredentials(env.SETTINGS.resourcePrefix, brand), systemClock),
+    credentials: new ClientCredentialsProvider(secrets, clientCredentialsSecretOf(env.CLIENT_CREDENTIALS_SECRETS), systemClock),
     oauth: new OAuthClient(),
     clock: systemClock,
     logger,
@@ -105,6 +125,7 @@ export const RingEnv = z.object({
   SETTINGS: SettingsVariable,
   CONTROL_TABLE: name,
   IMPORTS_QUEUE_URL: z.url(),
+  CLIENT_CREDENTIALS_SECRETS: ClientCredentialsSecrets,
   /** Only the schedule (polling) completes queries; the imports consumer has no access to that queue. */
   COMPLETED_QUEUE_URL: z.url().optional(),
 });
@@ -126,7 +147,7 @@ export function ringDeps(env: z.output<typeof RingEnv>) {
   const aws = clients();
   const settings = env.SETTINGS;
   const secrets = new SecretsManagerStore(aws.secretsManager);
-  const credentials = new ClientCredentialsProvider(secrets, (brand) => secretNames.clientCredentials(settings.resourcePrefix, brand), systemClock);
+  const credentials = new ClientCredentialsProvider(secrets, clientCredentialsSecretOf(env.CLIENT_CREDENTIALS_SECRETS), systemClock);
   const endpointsOf = (connection: { brand: string; region: string }) => resolveEndpoints(settings.endpoints, connection.brand, connection.region, settings.scopeId);
   const tokens = new TokenService({
     secrets,
@@ -181,6 +202,7 @@ export const IngestEnv = z.object({
   RECORDS_TABLE: name.optional(),
   RAW_BUCKET: name.optional(),
   IMPORTS_QUEUE_URL: z.url(),
+  CLIENT_CREDENTIALS_SECRETS: ClientCredentialsSecrets,
   COMPLETED_QUEUE_URL: z.url().optional(),
   FILES_QUEUE_URL: z.url().optional(),
   LOADS_QUEUE_URL: z.url().optional(),
@@ -189,7 +211,7 @@ export const IngestEnv = z.object({
 /** What the ingestion stages need; each function is given only its own queues and resources. */
 export function ingestDeps(env: z.output<typeof IngestEnv>) {
   const aws = clients();
-  const ring = ringDeps({ SETTINGS: env.SETTINGS, CONTROL_TABLE: env.CONTROL_TABLE, IMPORTS_QUEUE_URL: env.IMPORTS_QUEUE_URL, COMPLETED_QUEUE_URL: env.COMPLETED_QUEUE_URL });
+  const ring = ringDeps({ SETTINGS: env.SETTINGS, CONTROL_TABLE: env.CONTROL_TABLE, IMPORTS_QUEUE_URL: env.IMPORTS_QUEUE_URL, CLIENT_CREDENTIALS_SECRETS: env.CLIENT_CREDENTIALS_SECRETS, COMPLETED_QUEUE_URL: env.COMPLETED_QUEUE_URL });
   const queue = (url: string | undefined, variable: string) => (url ? new SqsWorkQueue(aws.sqs, url) : unboundQueue(variable));
   const required = (value: string | undefined, variable: string): string => {
     if (!value) throw new ConfigurationError(`${variable} is not set for this function`);

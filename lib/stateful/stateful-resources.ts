@@ -2,9 +2,9 @@ import { SecretValue, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { clientCredentialsPlaceholder, controlTable, recordsTable, secretNames } from '../../lambdas/core/definitions';
+import { clientCredentialsPlaceholder, controlTable, recordsTable } from '../../lambdas/core/definitions';
 import type { Brand, Settings } from '../../lambdas/core/settings';
 import { PipelineQueues } from './pipeline-queues';
 import { RawDataBucket } from './raw-data-bucket';
@@ -25,7 +25,9 @@ export class StatefulResources extends Construct {
   readonly controlTable: Table;
   readonly recordsTable: Table;
   readonly rawData: RawDataBucket;
-  readonly clientSecrets: Partial<Record<Brand, Secret>>;
+  readonly clientSecrets: Partial<Record<Brand, ISecret>>;
+  /** The KMS keys of client-credentials secrets the stack did not create (clientCredentialsSecrets). */
+  readonly clientSecretKeyArns: string[] = [];
   readonly queues: PipelineQueues;
 
   constructor(scope: Construct, id: string, props: StatefulResourcesProps) {
@@ -49,8 +51,17 @@ export class StatefulResources extends Construct {
 
     this.clientSecrets = {};
     for (const brand of settings.brands) {
+      const existing = settings.clientCredentialsSecrets[brand];
+      if (existing) {
+        // A secret the stack does not own (kept from an earlier deploy): read, never changed.
+        this.clientSecrets[brand] = Secret.fromSecretCompleteArn(this, `ClientCredentials-${brand}`, existing.secretArn);
+        if (existing.kmsKeyArn) this.clientSecretKeyArns.push(existing.kmsKeyArn);
+        continue;
+      }
       const secret = new Secret(this, `ClientCredentials-${brand}`, {
-        secretName: secretNames.clientCredentials(settings.resourcePrefix, brand),
+        // No fixed name: CloudFormation names it after the stack, plus a random suffix, so a
+        // second stack or a deploy after `cdk destroy` (which keeps a retained secret under
+        // its old name) never collides with it. The name is a stack output.
         description: `OAuth client_id and client_secret Ring issued for ${brand}; set them after deploy (see README).`,
         encryptionKey: this.key,
         // An empty placeholder, not a credential: the integrator puts the real pair in with

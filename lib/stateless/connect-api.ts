@@ -43,6 +43,7 @@ export class ConnectApi extends Construct {
     const logRetention = settings.retention.logRetentionDays as RetentionDays;
 
     this.api = new HttpApi(this, 'Api', {
+      apiName: `${settings.resourcePrefix}-connect`,
       description: 'ring-portability: connect links, OAuth callback, connection management',
       createDefaultStage: false,
       // No CORS: browsers never call this API from another origin.
@@ -88,7 +89,6 @@ export class ConnectApi extends Construct {
       REDIRECT_URI: this.redirectUri,
       KMS_KEY_ID: stateful.key.keyArn,
     };
-    const clientSecrets = Object.values(stateful.clientSecrets);
     const connectionSecrets = secretNames.connection(settings.resourcePrefix, '');
 
     this.connect = new PortabilityFunction(this, 'Connect', {
@@ -97,8 +97,9 @@ export class ConnectApi extends Construct {
       serviceName: 'connect',
       description: 'POST /connections: creates a connect link (state + PKCE)',
       environment: connectEnvironment,
-    }).bindTable('CONTROL_TABLE', stateful.controlTable, 'write');
-    for (const secret of clientSecrets) secret.grantRead(this.connect);
+    })
+      .bindTable('CONTROL_TABLE', stateful.controlTable, 'write')
+      .bindClientCredentials(stateful.clientSecrets, stateful.clientSecretKeyArns);
 
     this.callback = new PortabilityFunction(this, 'Callback', {
       ...common,
@@ -110,8 +111,8 @@ export class ConnectApi extends Construct {
     })
       .bindTable('CONTROL_TABLE', stateful.controlTable, 'readWrite')
       .bindQueue('IMPORTS_QUEUE_URL', stateful.queues.queues.imports.queue)
-      .grantSecretsUnder(connectionSecrets, ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret'], stateful.key);
-    for (const secret of clientSecrets) secret.grantRead(this.callback);
+      .grantSecretsUnder(connectionSecrets, ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret'], stateful.key)
+      .bindClientCredentials(stateful.clientSecrets, stateful.clientSecretKeyArns);
 
     this.connections = new PortabilityFunction(this, 'Connections', {
       ...common,

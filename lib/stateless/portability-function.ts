@@ -159,6 +159,30 @@ export class PortabilityFunction extends NodejsFunction {
   }
 
   /**
+   * Grants reading each brand's client-credentials secret and sets CLIENT_CREDENTIALS_SECRETS
+   * to their ARNs by brand (the secrets have generated names, or are imported by ARN).
+   */
+  bindClientCredentials(secrets: Partial<Record<string, ISecret>>, importedKeyArns: readonly string[] = []): this {
+    const arns: Record<string, string> = {};
+    for (const [brand, secret] of Object.entries(secrets)) {
+      if (!secret) continue;
+      secret.grantRead(this);
+      arns[brand] = secret.secretArn;
+    }
+    if (importedKeyArns.length > 0) {
+      // The key of a secret kept from an earlier stack: decrypt, and only through Secrets Manager.
+      this.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [...importedKeyArns],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com` } },
+        }),
+      );
+    }
+    return this.setEnv('CLIENT_CREDENTIALS_SECRETS', Stack.of(this).toJsonString(arns));
+  }
+
+  /**
    * Grants Secrets Manager actions on every secret whose name starts with `namePrefix` (the
    * per-connection secrets, created at run time), and KMS use of their key when given.
    */

@@ -15,7 +15,7 @@ export function grantRingCalls(fn: PortabilityFunction, stateful: StatefulResour
       secretNames.connection(settings.resourcePrefix, ''),
       ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret'],
       stateful.key,
-    );
-  for (const secret of Object.values(stateful.clientSecrets)) secret.grantRead(fn);
+    )
+    .bindClientCredentials(stateful.clientSecrets, stateful.clientSecretKeyArns);
   return fn;
 }

@@ -35,6 +35,7 @@ describe('Lambda bundles', () => {
             LOADS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/loads',
             REDIRECT_URI: 'https://api.example.com/oauth/callback',
             KMS_KEY_ID: 'arn:aws:kms:eu-west-1:123456789012:key/k',
+            CLIENT_CREDENTIALS_SECRETS: JSON.stringify({ ring: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:c-AbCdEf' }),
           },
         });
         expect({ id, status: result.status, stderr: result.stderr.slice(0, 500) }).toEqual({ id, status: 0, stderr: '' });

@@ -1,6 +1,9 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { parseSettings } from '../../lambdas/core/settings';
+import { RingPortabilityStack } from '../../lib/ring-portability-stack';
 import { controlTable, deadLetterQueueId, pipelineQueues, recordsTable } from '../../lambdas/core/definitions';
-import { resourcesOf, synthStack } from './support/stack';
+import { NO_BUNDLING, resourcesOf, synthStack } from './support/stack';
 
 const { stack, template } = synthStack();
 const { stateful, monitoring } = stack.portability;
@@ -211,24 +214,81 @@ describe('alarm topic', () => {
 });
 
 describe('client-credential secrets', () => {
-  const secretNamesIn = (t: Template) =>
-    Object.values(resourcesOf(t, 'AWS::SecretsManager::Secret')).map((secret) => secret.Properties.Name);
+  const secretsIn = (t: Template) => Object.values(resourcesOf(t, 'AWS::SecretsManager::Secret'));
+  const existingArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:RingPortabilityClientCredentialsring-AbC123';
+  const oldKeyArn = 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555';
 
-  it('creates one KMS-encrypted placeholder per enabled brand, named under the prefix', () => {
-    expect(secretNamesIn(template).sort()).toEqual(['ring-portability/client/blink', 'ring-portability/client/ring']);
-    template.hasResource('AWS::SecretsManager::Secret', {
-      DeletionPolicy: 'Retain',
-      Properties: Match.objectLike({
-        Name: 'ring-portability/client/ring',
-        KmsKeyId: keyArn,
-        SecretString: JSON.stringify({ client_id: '', client_secret: '' }),
-      }),
-    });
+  it('creates one KMS-encrypted, retained placeholder per enabled brand, with a name CloudFormation makes unique', () => {
+    expect(secretsIn(template)).toHaveLength(2);
+    for (const secret of secretsIn(template)) {
+      expect(secret).toMatchObject({
+        DeletionPolicy: 'Retain',
+        Properties: { KmsKeyId: keyArn, SecretString: JSON.stringify({ client_id: '', client_secret: '' }) },
+      });
+      // A fixed name collides with the secret a destroyed stack retained, and with a second stack's.
+      expect(secret.Properties.Name).toBeUndefined();
+    }
   });
 
   it('creates none for a brand that is not enabled', () => {
-    expect(secretNamesIn(synthStack({ brands: ['blink'], resourcePrefix: 'acme-ring' }).template)).toEqual([
-      'acme-ring/client/blink',
-    ]);
+    expect(secretsIn(synthStack({ brands: ['blink'], resourcePrefix: 'acme-ring' }).template)).toHaveLength(1);
+  });
+
+  it('hands every function that calls Ring the secrets by brand', () => {
+    const variables = Object.values(resourcesOf(template, 'AWS::Lambda::Function'))
+      .map((fn) => (fn.Properties.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ?? {})
+      .filter((variables) => 'CLIENT_CREDENTIALS_SECRETS' in variables);
+    expect(variables).toHaveLength(6);
+    const text = JSON.stringify(variables[0].CLIENT_CREDENTIALS_SECRETS);
+    for (const brand of ['ring', 'blink'] as const) expect(text).toContain(logicalId(stateful.clientSecrets[brand] as never));
+  });
+
+  it('uses a retained secret by ARN instead of creating one, reading it and its key', () => {
+    const reused = synthStack({ brands: ['ring'], clientCredentialsSecrets: { ring: { secretArn: existingArn, kmsKeyArn: oldKeyArn } } });
+    expect(secretsIn(reused.template)).toHaveLength(0);
+    const text = JSON.stringify(reused.template.toJSON());
+    expect(text).toContain(existingArn);
+    reused.template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: existingArn }),
+          Match.objectLike({ Action: 'kms:Decrypt', Resource: oldKeyArn, Condition: { StringEquals: { 'kms:ViaService': Match.anyValue() } } }),
+        ]),
+      },
+    });
+  });
+
+  it('refuses a secret ARN without its random suffix, naming the setting', () => {
+    expect(() => synthStack({ clientCredentialsSecrets: { ring: { secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ring-portability/client/ring' } } })).toThrow(
+      /clientCredentialsSecrets\.ring\.secretArn: must be the complete ARN/,
+    );
+  });
+});
+
+describe('a second stack', () => {
+  it('synthesizes beside the first in one app, with another prefix, and no physical name in common', () => {
+    const app = new App({ context: NO_BUNDLING });
+    const first = new RingPortabilityStack(app, 'First', { settings: parseSettings({}) });
+    const second = new RingPortabilityStack(app, 'Second', { settings: parseSettings({ resourcePrefix: 'second-ring' }) });
+    const namesOf = (stackOf: RingPortabilityStack) => {
+      const names: string[] = [];
+      for (const resource of Object.values(Template.fromStack(stackOf).toJSON().Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>)) {
+        for (const [key, value] of Object.entries(resource.Properties ?? {})) {
+          if (typeof value !== 'string') continue;
+          // Physical names: a resource's Name, TableName, BucketName, QueueName…, not a metric's or a stage's.
+          if (/^(Name|[A-Z][A-Za-z]*Name)$/.test(key) && !['MetricName', 'StageName', 'DisplayName', 'PolicyName', 'IndexName', 'AttributeName'].includes(key)) names.push(`${resource.Type} ${key}=${JSON.stringify(value)}`);
+        }
+      }
+      return names;
+    };
+    const firstNames = new Set(namesOf(first));
+    expect(namesOf(second).filter((name) => firstNames.has(name))).toEqual([]);
+    expect(JSON.stringify(Template.fromStack(second).toJSON())).toContain('second-ring/connections/');
+  });
+
+  it('refuses a second stack with the same prefix in the same app: their connection secrets would be shared', () => {
+    const app = new App({ context: NO_BUNDLING });
+    new RingPortabilityStack(app, 'First', { settings: parseSettings({}) });
+    expect(() => new RingPortabilityStack(app, 'Second', { settings: parseSettings({}) })).toThrow(/resourcePrefix "ring-portability" is already used by First/);
   });
 });
