@@ -109,10 +109,31 @@ export type PipelineQueueName = keyof typeof pipelineQueues;
 
 export const deadLetterQueueId = (queue: QueueDefinition): string => `${queue.id}-dlq`;
 
-/** Secrets Manager names, under the configured prefix. */
+/**
+ * What Secrets Manager accepts as a secret name (CreateSecret's `Name`): 1-512 ASCII letters,
+ * digits and `/_+=.@-`. A name outside it fails CreateSecret, so the callback checks the
+ * connection's name against it before it spends the customer's one-time OAuth code.
+ */
+export const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+
+/**
+ * A customer id as it appears in its connection secret's name. A customer id may hold `:`,
+ * which a secret name cannot; it is written `=`, which a customer id never holds. Every other
+ * character stays as it is, so the mapping is one to one (no two ids share a name), keeps the
+ * length, and leaves ids without `:` unchanged.
+ */
+export const customerIdInSecretName = (customerId: string): string => customerId.replaceAll(':', '=');
+
+/** The inverse of `customerIdInSecretName`: the customer id a connection secret's name stands for. */
+export const customerIdFromSecretName = (segment: string): string => segment.replaceAll('=', ':');
+
+/**
+ * Secrets Manager names, under the configured prefix. A connection's name is at most 181
+ * characters: a prefix of at most 40, `/connections/`, a customer id of at most 128.
+ */
 export const secretNames = {
   clientCredentials: (prefix: string, brand: string): string => `${prefix}/client/${brand}`,
-  connection: (prefix: string, customerId: string): string => `${prefix}/connections/${customerId}`,
+  connection: (prefix: string, customerId: string): string => `${prefix}/connections/${customerIdInSecretName(customerId)}`,
 } as const;
 
 /**

@@ -141,7 +141,7 @@ export const Settings = z.strictObject({
     })
     .default('ring-portability')
     .describe(
-      'Prefix of the per-connection Secrets Manager names (`<prefix>/connections/<customerId>`) and of the local client-credentials secrets. A second stack in the same account and region needs a prefix of its own.',
+      'Prefix of the per-connection Secrets Manager names (`<prefix>/connections/<customerId>`, each `:` of the id written `=`) and of the local client-credentials secrets. A second stack in the same account and region needs a prefix of its own.',
     ),
   clientCredentialsSecrets: z
     .strictObject({

@@ -5,6 +5,23 @@
 import { buildApp } from 'fauxqs';
 
 const app = buildApp({ logger: false, defaultRegion: process.env.FAUXQS_DEFAULT_REGION });
+
+// fauxqs 1.9 delays a message by any DelaySeconds; SQS refuses more than 900. The product caps
+// its delays there, and a test must fail if it ever stops: the same answer as fauxqs's own
+// range checks (e.g. VisibilityTimeout's), before the message is taken.
+const MAX_DELAY_SECONDS = 900;
+app.addHook('preHandler', async (request, reply) => {
+  if (request.headers['x-amz-target'] !== 'AmazonSQS.SendMessage') return;
+  const delay = request.body?.DelaySeconds;
+  if (delay === undefined || (Number.isInteger(delay) && delay >= 0 && delay <= MAX_DELAY_SECONDS)) return;
+  // Returning the sent reply ends the request here: the handler never sees it.
+  return reply
+    .status(400)
+    .header('content-type', 'application/x-amz-json-1.0')
+    .header('x-amzn-query-error', 'AWS.SimpleQueueService.InvalidParameterValue;Sender')
+    .send({ __type: 'com.amazonaws.sqs#InvalidParameterValue', message: `Value ${delay} for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= ${MAX_DELAY_SECONDS}.` });
+});
+
 const port = Number(process.env.FAUXQS_PORT ?? '0');
 const address = await app.listen({ port, host: '127.0.0.1' });
 process.stdout.write(`${JSON.stringify({ endpoint: address.replace('localhost', '127.0.0.1') })}\n`);

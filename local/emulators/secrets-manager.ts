@@ -9,14 +9,54 @@ import { closeServer, listenOnLoopback, type RunningService } from './running-se
  * DescribeSecret and DeleteSecret, with AWS's rules for ClientRequestToken idempotency and
  * the AWSCURRENT / AWSPREVIOUS staging labels. Secrets live in memory. Versions left without
  * a label are dropped at once (AWS deletes them later), and KMS keys are accepted but unused.
+ *
+ * It refuses what AWS refuses, so a test catches a request that would fail in production:
+ * the length limits of the service's model (a ValidationException, checked first, as AWS
+ * does) and the characters of a secret name (an InvalidParameterException). It does not
+ * refuse a name ending in a hyphen and six characters: AWS accepts it too, and only warns
+ * that such a name is ambiguous in a partial ARN (the product never looks secrets up by one).
  */
 
 const ACCOUNT = '000000000000';
 const CURRENT = 'AWSCURRENT';
 const PREVIOUS = 'AWSPREVIOUS';
 const MAX_BODY_BYTES = 1024 * 1024;
-const MAX_SECRET_BYTES = 65_536;
-const NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+const NAME_CHARACTERS = /^[A-Za-z0-9/_+=.@-]*$/;
+
+/**
+ * A member's length limits, from the service's model (aws-sdk-js-v3's
+ * `codegen/sdk-codegen/aws-models/secrets-manager.json`). Strings count characters, except a
+ * secret value, counted in bytes as its 64 KB quota is (never looser than a count of
+ * characters); a list counts items and `items` limits each item.
+ */
+interface Constraint {
+  readonly key: string;
+  readonly min: number;
+  readonly max: number;
+  readonly required?: boolean;
+  readonly measure?: 'bytes' | 'base64';
+  readonly items?: { readonly min: number; readonly max: number };
+}
+
+const SECRET_ID: Constraint = { key: 'SecretId', min: 1, max: 2048, required: true };
+const CLIENT_REQUEST_TOKEN: Constraint = { key: 'ClientRequestToken', min: 32, max: 64 };
+const SECRET_STRING: Constraint = { key: 'SecretString', min: 1, max: 65_536, measure: 'bytes' };
+const SECRET_BINARY: Constraint = { key: 'SecretBinary', min: 1, max: 65_536, measure: 'base64' };
+
+const CONSTRAINTS: Record<string, readonly Constraint[]> = {
+  CreateSecret: [
+    { key: 'Name', min: 1, max: 512, required: true },
+    CLIENT_REQUEST_TOKEN,
+    { key: 'Description', min: 0, max: 2048 },
+    { key: 'KmsKeyId', min: 0, max: 2048 },
+    SECRET_STRING,
+    SECRET_BINARY,
+  ],
+  PutSecretValue: [SECRET_ID, CLIENT_REQUEST_TOKEN, SECRET_STRING, SECRET_BINARY, { key: 'VersionStages', min: 1, max: 20, items: { min: 1, max: 256 } }],
+  GetSecretValue: [SECRET_ID, { key: 'VersionId', min: 32, max: 64 }, { key: 'VersionStage', min: 1, max: 256 }],
+  DescribeSecret: [SECRET_ID],
+  DeleteSecret: [SECRET_ID],
+};
 
 interface Version {
   readonly id: string;
@@ -55,6 +95,7 @@ export class SecretsManagerEmulator {
   private readonly secrets = new Map<string, StoredSecret>();
 
   handle(operation: string, input: Input, region: string): unknown {
+    validate(input, CONSTRAINTS[operation] ?? []);
     switch (operation) {
       case 'CreateSecret':
         return this.createSecret(input, region);
@@ -73,7 +114,7 @@ export class SecretsManagerEmulator {
 
   private createSecret(input: Input, region: string): unknown {
     const name = requiredString(input, 'Name');
-    if (!NAME.test(name)) throw new ServiceError('InvalidParameterException', 'Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!');
+    if (!NAME_CHARACTERS.test(name)) throw new ServiceError('InvalidParameterException', 'Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!');
     const value = secretValue(input, false);
     const token = clientRequestToken(input);
     const existing = this.secrets.get(name);
@@ -138,9 +179,11 @@ export class SecretsManagerEmulator {
       return { ARN: secret.arn, Name: secret.name, VersionId: existing.id, VersionStages: [...existing.stages] };
     }
     const stages = optionalStringList(input, 'VersionStages') ?? [CURRENT];
+    // The first version of a secret is AWSCURRENT whatever labels the request names.
+    const first = ![...secret.versions.values()].some((other) => other.stages.has(CURRENT));
     const version: Version = { id: token, ...value, createdDate: now(), stages: new Set() };
     secret.versions.set(token, version);
-    for (const stage of stages) moveStage(secret, stage, version);
+    for (const stage of first && !stages.includes(CURRENT) ? [...stages, CURRENT] : stages) moveStage(secret, stage, version);
     secret.lastChangedDate = now();
     return { ARN: secret.arn, Name: secret.name, VersionId: version.id, VersionStages: [...version.stages] };
   }
@@ -231,25 +274,49 @@ function secretValue(input: Input, required: boolean): Pick<Version, 'secretStri
     if (required) throw new ServiceError('InvalidRequestException', 'You must provide either SecretString or SecretBinary.');
     return undefined;
   }
-  const size = secretString !== undefined ? Buffer.byteLength(secretString) : Buffer.from(secretBinary!, 'base64').length;
-  if (size > MAX_SECRET_BYTES) {
-    throw new ServiceError('InvalidParameterException', `The secret value exceeds the ${MAX_SECRET_BYTES} byte limit.`);
-  }
   return { secretString, secretBinary };
 }
 
+/** The SDK sends a UUID when the caller gives no token; a raw request without one gets one here. */
 function clientRequestToken(input: Input): string {
-  const token = optionalString(input, 'ClientRequestToken') ?? randomUUID();
-  if (token.length < 32 || token.length > 64) {
-    throw new ServiceError('InvalidParameterException', 'ClientRequestToken must be 32 to 64 characters long.');
-  }
-  return token;
+  return optionalString(input, 'ClientRequestToken') ?? randomUUID();
 }
 
+/** Present by now: `validate` refused a request without it. */
 function requiredString(input: Input, key: string): string {
-  const value = optionalString(input, key);
-  if (value === undefined || value === '') throw new ServiceError('InvalidParameterException', `${key} is required.`);
-  return value;
+  return optionalString(input, key)!;
+}
+
+/**
+ * Checks the members' lengths as AWS's request validation does, before the operation runs,
+ * and answers every breach at once in AWS's words: "2 validation errors detected: Value at
+ * 'name' failed to satisfy constraint: Member must have length less than or equal to 512; …".
+ * Values are never repeated back (a secret value must not be).
+ */
+function validate(input: Input, constraints: readonly Constraint[]): void {
+  const errors: string[] = [];
+  const check = (member: string, length: number, limits: { min: number; max: number }) => {
+    if (length < limits.min) errors.push(`Value at '${member}' failed to satisfy constraint: Member must have length greater than or equal to ${limits.min}`);
+    if (length > limits.max) errors.push(`Value at '${member}' failed to satisfy constraint: Member must have length less than or equal to ${limits.max}`);
+  };
+  for (const constraint of constraints) {
+    const member = constraint.key[0].toLowerCase() + constraint.key.slice(1);
+    const value = input[constraint.key];
+    if (value === undefined || value === null) {
+      if (constraint.required) errors.push(`Value null at '${member}' failed to satisfy constraint: Member must not be null`);
+    } else if (Array.isArray(value)) {
+      check(member, value.length, constraint);
+      value.forEach((item, i) => {
+        if (constraint.items && typeof item === 'string') check(`${member}.${i + 1}.member`, [...item].length, constraint.items);
+      });
+    } else if (typeof value === 'string') {
+      const length = constraint.measure === 'bytes' ? Buffer.byteLength(value) : constraint.measure === 'base64' ? Buffer.from(value, 'base64').length : [...value].length;
+      check(member, length, constraint);
+    }
+  }
+  if (errors.length > 0) {
+    throw new ServiceError('ValidationException', `${errors.length} validation error${errors.length === 1 ? '' : 's'} detected: ${errors.join('; ')}`);
+  }
 }
 
 function optionalString(input: Input, key: string): string | undefined {

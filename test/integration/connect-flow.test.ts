@@ -2,11 +2,14 @@ import { PutObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
 import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { secretNames } from '../../lambdas/core/definitions';
+import { buildAuthorizeUrl, createState, createVerifier, s256Challenge } from '../../lambdas/core/ring/pkce';
 import { ConnectionTokens } from '../../lambdas/core/ring/token-service';
 import { disconnect } from '../../lambdas/core/connections/manage';
 import { rawPrefixes } from '../../lambdas/core/connections/partitions';
 import { Secret } from '../../lambdas/core/secret';
 import { connectWorld, RETURN_ORIGIN, type ConnectWorld } from './support/connect-world';
+import { REDIRECT_URI } from './support/ring-world';
 
 let world: ConnectWorld;
 beforeAll(async () => {
@@ -129,6 +132,88 @@ describe('GET /oauth/callback', () => {
     const tokenUrl = world.endpointsOf({ brand: 'ring', region: 'eu-west-1' }).tokenUrl;
     await expect(world.oauth.refresh(tokenUrl, await world.credentials.get('ring'), new Secret(second.refreshToken))).resolves.toMatchObject({ expiresIn: 14_400 });
     await world.queuedImports();
+  });
+});
+
+describe('customer ids and their secrets', () => {
+  const digits = '0123456789';
+  const upper = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+  const lower = upper.toLowerCase();
+  // Every character CustomerId allows, each where it may stand; ":" is the one a secret name cannot hold.
+  const ids = [
+    `Z-._:@${digits}${upper}${lower}`,
+    `9${':'.repeat(127)}`,
+    'urn:acme:customer:42',
+    'a:',
+    'c-123456',
+    ...['look:1', 'look.1', 'look-1', 'look_1', 'look@1'],
+  ];
+
+  /** Receives this world's queued imports until all of `count` are in (none stays behind for the next test). */
+  async function drainImports(count: number): Promise<string[]> {
+    const received: string[] = [];
+    while (received.length < count) {
+      const batch = await world.queuedImports();
+      if (batch.length === 0) break;
+      received.push(...batch.map((request) => request.customerId));
+    }
+    return received;
+  }
+
+  it('connects a customer whatever its id: each id has a secret of its own, found again by the id', async () => {
+    for (const id of ids) {
+      const { response } = await connected(id);
+      expect({ id, statusCode: response.statusCode }).toEqual({ id, statusCode: 200 });
+      expect(bodyOf(await world.status(id))).toMatchObject({ customerId: id, status: 'ACTIVE' });
+    }
+    const refreshTokens = new Set<string>();
+    for (const id of ids) {
+      const name = secretNames.connection(world.prefix, id);
+      expect(name.slice(`${world.prefix}/connections/`.length)).toBe(id.replaceAll(':', '='));
+      refreshTokens.add(ConnectionTokens.parse(JSON.parse((await world.secrets.read(name))!.value)).refreshToken);
+    }
+    expect(refreshTokens.size).toBe(ids.length);
+    expect((await drainImports(ids.length)).sort()).toEqual([...ids].sort());
+
+    // The stored tokens work, and a disconnect finds the secret again.
+    const [everyCharacter] = ids;
+    const name = secretNames.connection(world.prefix, everyCharacter);
+    const tokens = ConnectionTokens.parse(JSON.parse((await world.secrets.read(name))!.value));
+    await expect(world.oauth.refresh(world.endpointsOf({ brand: 'ring', region: 'eu-west-1' }).tokenUrl, await world.credentials.get('ring'), new Secret(tokens.refreshToken))).resolves.toMatchObject({ expiresIn: 14_400 });
+    expect((await world.disconnect(everyCharacter, false)).statusCode).toBe(200);
+    await expect(world.aws.clients.secretsManager.send(new GetSecretValueCommand({ SecretId: name }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  it('never spends the code of a state whose customer id cannot name a secret', async () => {
+    // States written before the id's rules changed: one no secret name can hold, one that would take the name of "a:b".
+    for (const customerId of ['legacy id', 'a=b']) {
+      const verifier = createVerifier();
+      const state = createState();
+      await world.connectDeps.states.put({ state, customerId, brand: 'ring', region: 'eu-west-1', returnUrl: `${RETURN_ORIGIN}/done`, verifier: verifier.reveal(), expiresAt: world.clock.now() + 60_000 });
+      const client = await world.credentials.get('ring');
+      const tokenUrl = world.endpointsOf({ brand: 'ring', region: 'eu-west-1' }).tokenUrl;
+      const authorizeUrl = buildAuthorizeUrl({ authorizeUrl: world.endpointsOf({ brand: 'ring', region: 'eu-west-1' }).authorizeUrl, clientId: client.clientId, redirectUri: REDIRECT_URI, scope: world.settings.scopeId, codeChallenge: s256Challenge(verifier), state });
+      const redirect = await world.consentAt(authorizeUrl);
+      await world.control('DELETE', '/calls');
+
+      const response = await world.callback(redirect);
+
+      expect(response.statusCode).toBe(302);
+      expect(new URL(response.headers!.location as string).searchParams.get('status')).toBe('error');
+      expect(await world.tokenCalls()).toBe(0);
+      // The code is still good: the customer's consent was not spent.
+      await expect(world.oauth.exchangeCode(tokenUrl, client, { code: new Secret(redirect.code), redirectUri: REDIRECT_URI, verifier, scope: world.settings.scopeId })).resolves.toMatchObject({ expiresIn: 14_400 });
+    }
+    expect((await world.status('a:b')).statusCode).toBe(404);
+    expect(await world.queuedImports()).toEqual([]);
+  });
+
+  it('refuses a customer id a secret cannot be named for before the customer consents', async () => {
+    for (const customerId of ['a=b', 'a/b', 'a+b']) {
+      const response = await world.createLink({ customerId, brand: 'ring' });
+      expect(response.statusCode).toBe(400);
+      expect(bodyOf(response)).toEqual({ error: 'bad_request', message: expect.stringContaining('body.customerId') });
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { pipelineQueues, type PipelineQueueName } from '../../lambdas/core/definitions';
 import { parseSettings } from '../../lambdas/core/settings';
 import { eventually, localAws } from './support/local-aws';
@@ -51,5 +51,23 @@ describe('local SQS (fauxqs)', () => {
     }, 'the message in the dead-letter queue');
 
     expect(JSON.parse(dead.Body!)).toEqual({ marker });
+  });
+
+  it('refuses the delays and visibility timeouts SQS refuses, which the product caps its own at', async () => {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `limits-${randomUUID()}` }));
+    try {
+      const send = (DelaySeconds: number) => sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: '{}', DelaySeconds }));
+      await send(0);
+      await send(900);
+      for (const delay of [901, -1]) {
+        await expect(send(delay)).rejects.toMatchObject({ message: `Value ${delay} for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.` });
+      }
+      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }));
+      const [received] = Messages;
+      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: received.ReceiptHandle, VisibilityTimeout: 43_200 }));
+      await expect(sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: received.ReceiptHandle, VisibilityTimeout: 43_201 }))).rejects.toThrow('Must be between 0 and 43200');
+    } finally {
+      await sqs.send(new DeleteQueueCommand({ QueueUrl }));
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { secretNames } from '../definitions';
+import { SECRET_NAME, secretNames } from '../definitions';
 import type { AuthorizationStateStore, Clock, ConnectionRepository, Logger, SecretAdmin, WorkQueue } from '../ports';
 import type { ClientCredentialsProvider } from '../ring/client-credentials';
 import { resolveEndpoints } from '../ring/endpoints';
@@ -8,7 +8,7 @@ import { buildAuthorizeUrl, createState, createVerifier, s256Challenge } from '.
 import { connectionSecretValue } from '../ring/token-service';
 import { Secret } from '../secret';
 import { REGIONS, type Brand, type Region, type Settings } from '../settings';
-import { InvalidStateError, ValidationError, type ImportRequest } from './model';
+import { CustomerId, InvalidStateError, ValidationError, type ImportRequest } from './model';
 
 /** An OAuth state lives 10 minutes: enough to sign in and consent, short enough to be useless if stolen. */
 export const STATE_TTL_MS = 10 * 60_000;
@@ -44,6 +44,7 @@ export async function createConnectLink(deps: ConnectDeps, request: ConnectLinkR
   const region = request.region ?? settings.defaultRegion;
   if (!(REGIONS as readonly string[]).includes(region)) throw new ValidationError(`region must be one of ${REGIONS.join(', ')}`);
   if (request.returnUrl !== undefined) assertAllowedReturnUrl(settings, request.returnUrl);
+  if (connectionSecretName(settings, request.customerId) === undefined) throw new ValidationError('customerId cannot name a connection secret');
 
   const client = await deps.credentials.get(request.brand);
   const verifier = createVerifier();
@@ -93,6 +94,14 @@ export async function completeConnection(deps: ConnectDeps, input: CallbackInput
     return { status: input.error === 'access_denied' ? 'denied' : 'error', customerId, returnUrl, reason };
   }
 
+  // A code is good for one exchange: everything that could stop the tokens from being stored
+  // under their name is checked before it is spent, or the customer would consent for nothing.
+  const secretName = connectionSecretName(settings, customerId);
+  if (secretName === undefined) {
+    logger.error('the customer id cannot name a connection secret; the code was not exchanged', { customerId });
+    return { status: 'error', customerId, returnUrl, reason: 'the authorization could not be completed' };
+  }
+
   const brand = pending.brand as Brand;
   const endpoints = resolveEndpoints(settings.endpoints, brand, pending.region, settings.scopeId);
   let tokens;
@@ -113,7 +122,7 @@ export async function completeConnection(deps: ConnectDeps, input: CallbackInput
   }
 
   const now = clock.now();
-  const secretId = await deps.secretAdmin.upsert(secretNames.connection(settings.resourcePrefix, customerId), connectionSecretValue(tokens, now));
+  const secretId = await deps.secretAdmin.upsert(secretName, connectionSecretValue(tokens, now));
   await deps.connections.put({
     customerId,
     brand,
@@ -127,6 +136,16 @@ export async function completeConnection(deps: ConnectDeps, input: CallbackInput
   await deps.imports.send(request);
   logger.info('connection established', { customerId, brand, region: pending.region });
   return { status: 'connected', customerId, returnUrl };
+}
+
+/**
+ * The name of a customer's connection secret, or undefined when the customer id is not one
+ * (a state written before the id's rules changed) or yields no valid Secrets Manager name.
+ */
+export function connectionSecretName(settings: Settings, customerId: string): string | undefined {
+  if (!CustomerId.safeParse(customerId).success) return undefined;
+  const name = secretNames.connection(settings.resourcePrefix, customerId);
+  return SECRET_NAME.test(name) ? name : undefined;
 }
 
 /** A return URL must be an absolute http(s) URL on one of the configured origins: no open redirect. */

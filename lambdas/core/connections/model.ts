@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { PortabilityError } from '../errors';
 
-/** The integrator's own id for its customer: bounded and safe in keys, names and URLs. */
+/**
+ * The integrator's own id for its customer: bounded and safe in keys and URLs. Secret names
+ * cannot hold `:`: there it is written `=` (see `customerIdInSecretName`), so `=` must never
+ * join this alphabet.
+ */
 export const CustomerId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, {
   message: 'must be 1-128 characters: letters, digits and . _ : @ - (starting with a letter or digit)',
 });
