@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ConnectionRecord, ConnectionStatus, PendingAuthorization } from '../core/connections/model';
+import type { ConnectionRecord, ConnectionStatus, LastImport, PendingAuthorization } from '../core/connections/model';
 import type { AuthorizationStateStore, ConnectionRepository } from '../core/ports';
 import { GSI_PK, GSI_SK, PK, queryIndex, SK, TTL, withoutKeys } from './control-table';
 
@@ -69,16 +69,35 @@ export class DynamoDbConnectionRepository implements ConnectionRepository {
     }
   }
 
-  async setStatus(customerId: string, status: ConnectionStatus, reason: string, now: number): Promise<void> {
+  async setStatus(customerId: string, status: ConnectionStatus, reason: string, now: number, from?: readonly ConnectionStatus[]): Promise<void> {
+    const allowed = Object.fromEntries((from ?? []).map((value, i) => [`:from${i}`, value]));
     try {
       await this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: connectionKey(customerId),
           UpdateExpression: 'SET #status = :status, statusReason = :reason, statusChangedAt = :now, #gpk = :gpk',
-          ConditionExpression: 'attribute_exists(#pk)',
+          ConditionExpression: from === undefined ? 'attribute_exists(#pk)' : `attribute_exists(#pk) AND #status IN (${Object.keys(allowed).join(', ')})`,
           ExpressionAttributeNames: { '#status': 'status', '#pk': PK, '#gpk': GSI_PK },
-          ExpressionAttributeValues: { ':status': status, ':reason': reason, ':now': new Date(now).toISOString(), ':gpk': `CONNSTATUS#${status}` },
+          ExpressionAttributeValues: { ':status': status, ':reason': reason, ':now': new Date(now).toISOString(), ':gpk': `CONNSTATUS#${status}`, ...allowed },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async recordImport(customerId: string, lastImport: LastImport): Promise<void> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: connectionKey(customerId),
+          UpdateExpression: 'SET lastImport = :last',
+          // A retried older request does not hide what became of a newer one.
+          ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(lastImport) OR lastImport.requestedAt <= :requestedAt)',
+          ExpressionAttributeNames: { '#pk': PK },
+          ExpressionAttributeValues: { ':last': lastImport, ':requestedAt': lastImport.requestedAt },
         }),
       );
     } catch (error) {

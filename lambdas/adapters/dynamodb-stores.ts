@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ConnectionStatusStore, LeaseStore, RateLimitStore, RateLog } from '../core/ports';
-import { PK, SK, TTL } from './control-table';
+import { GSI_PK, PK, SK, TTL } from './control-table';
 
 
 const conflicted = (error: unknown): boolean => error instanceof ConditionalCheckFailedException || (error as Error | undefined)?.name === 'ConditionalCheckFailedException';
@@ -60,14 +60,15 @@ export class DynamoDbConnectionStatusStore implements ConnectionStatusStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [PK]: `CONN#${customerId}`, [SK]: 'CONNECTION' },
-          UpdateExpression: 'SET #status = :status, statusReason = :reason, statusChangedAt = :now',
-          ConditionExpression: 'attribute_exists(#pk)',
-          ExpressionAttributeNames: { '#status': 'status', '#pk': PK },
-          ExpressionAttributeValues: { ':status': 'RELINK_REQUIRED', ':reason': reason, ':now': new Date(now).toISOString() },
+          // The status index moves too: the scheduler must stop finding the connection ACTIVE.
+          UpdateExpression: 'SET #status = :status, statusReason = :reason, statusChangedAt = :now, #gpk = :gpk',
+          ConditionExpression: 'attribute_exists(#pk) AND #status IN (:active, :onHold)',
+          ExpressionAttributeNames: { '#status': 'status', '#pk': PK, '#gpk': GSI_PK },
+          ExpressionAttributeValues: { ':status': 'RELINK_REQUIRED', ':reason': reason, ':now': new Date(now).toISOString(), ':gpk': 'CONNSTATUS#RELINK_REQUIRED', ':active': 'ACTIVE', ':onHold': 'ON_HOLD' },
         }),
       );
     } catch (error) {
-      // No connection row (deleted meanwhile): nothing to mark.
+      // No connection row (deleted meanwhile), or one the integrator disconnected: nothing to mark.
       if (!conflicted(error)) throw error;
     }
   }

@@ -1,4 +1,4 @@
-import type { ConnectionRecord, ConnectionStatus, PendingAuthorization } from './connections/model';
+import type { ConnectionRecord, ConnectionStatus, LastImport, PendingAuthorization } from './connections/model';
 
 /**
  * The small interfaces the domain talks to; `lambdas/adapters/` implements them for Secrets
@@ -45,7 +45,7 @@ export interface LeaseStore {
 }
 
 export interface ConnectionStatusStore {
-  /** The customer must connect again (refresh token revoked, expired or reused). */
+  /** The customer must connect again (refresh token revoked, expired or reused); only from ACTIVE or ON_HOLD. */
   markRelinkRequired(customerId: string, reason: string, now: number): Promise<void>;
 }
 
@@ -76,7 +76,10 @@ export interface ConnectionRepository {
   get(customerId: string): Promise<ConnectionRecord | undefined>;
   /** Creates or replaces the connection row. */
   put(record: ConnectionRecord): Promise<void>;
-  setStatus(customerId: string, status: ConnectionStatus, reason: string, now: number): Promise<void>;
+  /** Sets the status; with `from`, only if the current status is one of them (no change otherwise). */
+  setStatus(customerId: string, status: ConnectionStatus, reason: string, now: number, from?: readonly ConnectionStatus[]): Promise<void>;
+  /** Records what became of an import request, unless a newer request's is already there. */
+  recordImport(customerId: string, lastImport: LastImport): Promise<void>;
   /** Every connection in a status, page by page. */
   listByStatus(status: ConnectionStatus): AsyncIterable<ConnectionRecord>;
   /** Sets when the next recurring import is due, if it is still `expected` (no double scheduling). */

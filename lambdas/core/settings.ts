@@ -201,7 +201,7 @@ export const Settings = z.strictObject({
       importIntervalMinutes: positiveInt
         .min(60)
         .default(24 * 60)
-        .describe('How often an ACTIVE connection gets a new import.'),
+        .describe('How often an ACTIVE connection gets a new import, and an ON_HOLD one its re-check.'),
       overduePollMinutes: positiveInt
         .min(1)
         .default(5)

@@ -1,7 +1,10 @@
 import type { Context } from 'aws-lambda';
-import { DynamoDbQueryRepository } from '../../lambdas/adapters/query-store';
+import { DynamoDbNotificationQueryStore, DynamoDbQueryRepository } from '../../lambdas/adapters/query-store';
+import type { ImportRequest } from '../../lambdas/core/connections/model';
+import { finishQuery, type FinishDeps } from '../../lambdas/core/notifications/handle';
 import { makeImportsHandler } from '../../lambdas/imports/app';
 import { connectWorld, type ConnectWorld } from './support/connect-world';
+import { eventually } from './support/local-aws';
 import { sqsEvent } from './support/sqs-event';
 
 let world: ConnectWorld;
@@ -42,7 +45,8 @@ async function connectedCustomer(region: 'eu-west-1' | 'us-east-1' | 'us-west-2'
   return { customerId, request };
 }
 
-const sandboxQueries = () => world.control<{ id: string; region: string; brand: string; status: string }[]>('GET', '/queries');
+const sandboxQueries = () => world.control<{ id: string; region: string; brand: string; status: string; createdAt: string }[]>('GET', '/queries');
+const statusOf = async (customerId: string) => JSON.parse((await world.status(customerId)).body!) as { status: string; lastImport?: Record<string, unknown> };
 
 describe('imports consumer', () => {
   it('creates the query on the intake of the connection’s brand and region and records it REQUESTED', async () => {
@@ -86,13 +90,13 @@ describe('imports consumer', () => {
     expect((requeued[0].body.notBefore as number) - world.clock.now()).toBeGreaterThan(100_000);
   });
 
-  it('revokes the connection when Ring refuses a fresh token (on hold), without retrying', async () => {
+  it('holds the connection when Ring refuses a fresh token (on hold), without retrying', async () => {
     const { customerId, request } = await connectedCustomer();
     // Refused twice: with the cached token, and again with a freshly refreshed one.
     await world.control('PUT', '/faults', { rules: [{ operation: 'createDataQuery', nth: [1, 2], error: 'ACCESS_DENIED' }] });
     const result = await handle(sqsEvent([{ body: request }]), context);
     expect(result.batchItemFailures).toEqual([]);
-    expect(JSON.parse((await world.status(customerId)).body!)).toMatchObject({ status: 'REVOKED' });
+    expect(JSON.parse((await world.status(customerId)).body!)).toMatchObject({ status: 'ON_HOLD' });
   });
 
   it('fails loudly (to the DLQ) on a configuration error', async () => {
@@ -106,5 +110,105 @@ describe('imports consumer', () => {
     const { request } = await connectedCustomer();
     const event = sqsEvent([{ body: { customerId: 'bad id with spaces' } }, { body: request }]);
     expect(await handle(event, context)).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }] });
+  });
+});
+
+describe('a re-import inside Ring’s 5-minute response cache', () => {
+  const CACHE_MS = 5 * 60_000;
+  /** The notification endpoint's path: a query's end recorded, a canceled one re-checked. */
+  const notified = (rechecks: ImportRequest[] = []): FinishDeps => ({
+    queries: new DynamoDbNotificationQueryStore(world.aws.clients.documents, world.table),
+    completed: { send: () => Promise.resolve() },
+    imports: { send: (body) => Promise.resolve(void rechecks.push(body as ImportRequest)) },
+    clock: world.clock,
+    logger: world.logger,
+  });
+
+  /** A connected customer whose first query Ring has created; the sandbox queries before it. */
+  async function firstQuery() {
+    const { customerId, request } = await connectedCustomer();
+    const before = (await sandboxQueries()).length;
+    await handle(sqsEvent([{ body: request }]), context);
+    const [first] = (await sandboxQueries()).slice(before);
+    return { customerId, before, first };
+  }
+
+  it('re-checks a canceled query with a new query: it waits past the cache Ring answered from', async () => {
+    const { customerId, before, first } = await firstQuery();
+    // Ring cancels the query (its cause is gone by the re-check); the notification re-checks.
+    await world.control('POST', `/queries/${first.id}/cancel`);
+    const rechecks: ImportRequest[] = [];
+    expect(await finishQuery(notified(rechecks), first.id, 'CANCELED', `sns-${first.id}`)).toBe('canceled');
+    expect(rechecks).toEqual([expect.objectContaining({ customerId, reason: 'recheck', attempt: 2 })]);
+
+    world.sandbox.clock.advance(60_000); // inside the cache: Ring answers with the canceled query
+    requeued.splice(0);
+    expect(await handle(sqsEvent([{ body: rechecks[0] }]), context)).toEqual({ batchItemFailures: [] });
+    expect((await sandboxQueries()).slice(before).map((query) => query.id)).toEqual([first.id]);
+    expect(requeued).toEqual([{ body: expect.objectContaining({ ...rechecks[0], notBefore: expect.any(Number) }), delaySeconds: expect.any(Number) }]);
+    const notBefore = requeued[0].body.notBefore as number;
+    expect(notBefore).toBeGreaterThan(Date.parse(first.createdAt) + CACHE_MS);
+    expect(requeued[0].delaySeconds).toBeLessThanOrEqual(900);
+    expect(await statusOf(customerId)).toMatchObject({
+      status: 'ACTIVE',
+      lastImport: { trigger: 'recheck', requestedAt: rechecks[0].requestedAt, state: 'WAITING', retryAt: new Date(notBefore).toISOString(), detail: expect.stringContaining(first.id) },
+    });
+
+    world.sandbox.clock.advance(notBefore - world.clock.now());
+    expect(await handle(sqsEvent([{ body: requeued[0].body }]), context)).toEqual({ batchItemFailures: [] });
+    const created = (await sandboxQueries()).slice(before);
+    expect(created).toEqual([expect.objectContaining({ id: first.id, status: 'CANCELED' }), expect.objectContaining({ status: 'IN_PROGRESS' })]);
+    expect(await queries.get(created[1].id)).toMatchObject({ customerId, status: 'REQUESTED', attempt: 2 });
+    expect((await statusOf(customerId)).lastImport).toMatchObject({ trigger: 'recheck', state: 'REQUESTED', queryId: created[1].id });
+  });
+
+  it('says what became of an import asked for through the API within 5 minutes of the last one', async () => {
+    const { customerId, before, first } = await firstQuery();
+    await world.control('POST', `/queries/${first.id}/complete`);
+    expect(await finishQuery(notified(), first.id, 'COMPLETED', `sns-${first.id}`)).toBe('completed');
+    world.sandbox.clock.advance(2 * 60_000);
+
+    const asked = await world.importNow(customerId);
+    expect(asked.statusCode).toBe(202);
+    const answer = JSON.parse(asked.body!) as { queued: boolean; requestedAt: string };
+    expect(answer).toEqual({ queued: true, requestedAt: new Date(world.clock.now()).toISOString() });
+    expect((await statusOf(customerId)).lastImport).toEqual({ trigger: 'requested', requestedAt: answer.requestedAt, state: 'QUEUED', updatedAt: answer.requestedAt });
+
+    const queued = await eventually(async () => (await world.queuedImports()).find((body) => body.customerId === customerId && body.reason === 'requested'), 'the queued import');
+    requeued.splice(0);
+    await handle(sqsEvent([{ body: queued }]), context);
+    expect((await sandboxQueries()).slice(before)).toHaveLength(1);
+    expect(requeued).toHaveLength(1);
+    const waiting = (await statusOf(customerId)).lastImport;
+    expect(waiting).toMatchObject({ trigger: 'requested', requestedAt: answer.requestedAt, state: 'WAITING', detail: expect.stringMatching(new RegExp(`${first.id}.*COMPLETED`)) });
+
+    world.sandbox.clock.advance((requeued[0].body.notBefore as number) - world.clock.now());
+    await handle(sqsEvent([{ body: requeued[0].body }]), context);
+    const created = (await sandboxQueries()).slice(before);
+    expect(created).toHaveLength(2);
+    expect((await statusOf(customerId)).lastImport).toMatchObject({ requestedAt: answer.requestedAt, state: 'REQUESTED', queryId: created[1].id });
+  });
+
+  it('keeps what became of the newest request: an older one handled later does not hide it', async () => {
+    const { customerId, request } = await connectedCustomer();
+    const newer = { ...request, reason: 'requested', requestedAt: new Date(world.clock.now() + 1).toISOString() };
+    await handle(sqsEvent([{ body: newer }]), context);
+    await handle(sqsEvent([{ body: request }]), context); // Ring's cache: the query just created, still running
+    expect((await statusOf(customerId)).lastImport).toMatchObject({ requestedAt: newer.requestedAt, trigger: 'requested', state: 'REQUESTED' });
+  });
+
+  it('is still one query when the message that created it is delivered again after it ended', async () => {
+    const { customerId, request } = await connectedCustomer();
+    const before = (await sandboxQueries()).length;
+    const event = sqsEvent([{ body: request }]);
+    await handle(event, context);
+    const [first] = (await sandboxQueries()).slice(before);
+    await world.control('POST', `/queries/${first.id}/complete`);
+    await finishQuery(notified(), first.id, 'COMPLETED', `sns-${first.id}`);
+    requeued.splice(0);
+    await handle(event, context); // SQS delivers at least once
+    expect(requeued).toEqual([]);
+    expect((await sandboxQueries()).slice(before)).toHaveLength(1);
+    expect((await statusOf(customerId)).lastImport).toMatchObject({ state: 'REQUESTED', queryId: first.id });
   });
 });

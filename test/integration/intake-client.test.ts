@@ -51,7 +51,7 @@ describe('intake client against the sandbox', () => {
     expect(await world.tokenCalls()).toBe(1);
   });
 
-  it('decides stop-connection when a freshly refreshed token is refused too (revoked, on hold)', async () => {
+  it('decides stop-connection when a freshly refreshed token is refused too (account on hold)', async () => {
     const { connection, sandboxCustomer } = await world.connect();
     await world.control('POST', `/customers/${sandboxCustomer.id}/hold`, { onHold: true });
     await expect(world.intake.createDataQuery(connection)).rejects.toMatchObject({ type: 'ACCESS_DENIED', decision: 'stop-connection' });

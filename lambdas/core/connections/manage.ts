@@ -1,6 +1,6 @@
 import { DATASET_PARTITIONS } from './partitions';
 import type { Clock, ConnectionRepository, CustomerDataStore, Logger, SecretAdmin, WorkQueue } from '../ports';
-import { ConflictError, NotFoundError, type ConnectionRecord, type ImportRequest } from './model';
+import { ConflictError, IMPORTABLE_STATUSES, NotFoundError, type ConnectionRecord, type ImportRequest } from './model';
 
 export interface ManageDeps {
   readonly connections: ConnectionRepository;
@@ -20,14 +20,29 @@ export async function getConnection(deps: ManageDeps, customerId: string): Promi
   return view;
 }
 
-/** Asks for an import now; only an ACTIVE connection can import. */
-export async function requestImport(deps: ManageDeps, customerId: string): Promise<{ queued: true }> {
+/**
+ * Asks for an import now: it is queued, and what became of it (a new query, a wait and why,
+ * or why it did not start) shows in GET /connections/{id} as `lastImport`, for the request
+ * whose `requestedAt` this answers with. An ACTIVE connection imports; an ON_HOLD one is
+ * re-checked by the import.
+ */
+export async function requestImport(deps: ManageDeps, customerId: string): Promise<{ queued: true; requestedAt: string }> {
   const record = await deps.connections.get(customerId);
   if (!record) throw new NotFoundError(`no connection for customer ${customerId}`);
-  if (record.status !== 'ACTIVE') throw new ConflictError(`connection ${customerId} is ${record.status}; the customer must connect again`);
-  const request: ImportRequest = { customerId, reason: 'requested', requestedAt: new Date(deps.clock.now()).toISOString() };
-  await deps.imports.send(request);
-  return { queued: true };
+  if (!IMPORTABLE_STATUSES.includes(record.status)) {
+    throw new ConflictError(`connection ${customerId} is ${record.status}; ${record.status === 'REVOKED' ? 'it was disconnected' : 'the customer must connect again'}`);
+  }
+  const requestedAt = new Date(deps.clock.now()).toISOString();
+  const request: ImportRequest = { customerId, reason: 'requested', requestedAt };
+  await deps.connections.recordImport(customerId, { requestedAt, trigger: 'requested', state: 'QUEUED', updatedAt: requestedAt });
+  try {
+    await deps.imports.send(request);
+  } catch (error) {
+    const failedAt = new Date(deps.clock.now()).toISOString();
+    await deps.connections.recordImport(customerId, { requestedAt, trigger: 'requested', state: 'FAILED', detail: 'the import could not be queued', updatedAt: failedAt }).catch(() => undefined);
+    throw error;
+  }
+  return { queued: true, requestedAt };
 }
 
 export interface DisconnectResult {

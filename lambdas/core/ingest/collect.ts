@@ -1,4 +1,5 @@
 import type { ImportRequest } from '../connections/model';
+import { holdConnection } from '../connections/status';
 import type { Clock, Connection, ConnectionRepository, Logger, WorkQueue } from '../ports';
 import type { CompletedQuery } from '../queries/model';
 import { RelinkRequiredError, RetryLaterError, RingApiError } from '../ring/errors';
@@ -99,9 +100,9 @@ export async function collectQuery(deps: CollectDeps, message: CompletedQuery, o
       return { outcome: 'skipped', reason: 'listing window elapsed' };
     }
     if (error.decision === 'stop-connection') {
-      await connections.setStatus(message.customerId, 'REVOKED', `Ring refused access (${error.type ?? error.status}) with a fresh token`, clock.now());
-      await store.fail(message.queryId, 'authorization gone while listing', clock.now());
-      return { outcome: 'skipped', reason: 'authorization gone' };
+      await holdConnection(connections, message.customerId, error, clock.now());
+      await store.fail(message.queryId, 'access refused while listing (account on hold)', clock.now());
+      return { outcome: 'skipped', reason: 'account on hold' };
     }
     throw error;
   }

@@ -94,8 +94,10 @@ export async function finishQuery(deps: FinishDeps, queryId: string, status: 'CO
     if (transition.result !== 'transitioned') return 'duplicate';
     const { customerId, attempt } = transition.query;
     logger.warn('query canceled by Ring (consent revoked, expired or account on hold)', { queryId, customerId });
-    // Re-check the connection with one more import: a refused token marks it REVOKED, a
-    // granted one imports what the canceled query did not. Once only, so no loop.
+    // Ring's CANCELED does not say which of its causes it was (revoked, expired, on hold):
+    // re-check the connection with one more import. A refused refresh marks it
+    // RELINK_REQUIRED, access refused to a fresh token ON_HOLD, and a granted one imports what
+    // the canceled query did not. Once only, so no loop.
     if ((attempt ?? 1) < 2) {
       const recheck: ImportRequest = { customerId, reason: 'recheck', requestedAt: new Date(clock.now()).toISOString(), attempt: (attempt ?? 1) + 1 };
       await deps.imports.send(recheck);

@@ -11,6 +11,8 @@ export interface QueryRecord {
   readonly status: QueryStatus;
   readonly createdAt: string;
   readonly attempt: number;
+  /** The import request that created it (`importRequestKey`): a redelivery of that request is not a new import. */
+  readonly importRequest?: string;
   readonly notifiedAt?: string;
   readonly statusReason?: string;
 }

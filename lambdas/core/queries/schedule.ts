@@ -1,4 +1,5 @@
-import type { ImportRequest } from '../connections/model';
+import { IMPORTABLE_STATUSES, type ConnectionRecord, type ImportRequest } from '../connections/model';
+import { holdConnection } from '../connections/status';
 import { finishQuery, type FinishDeps } from '../notifications/handle';
 import type { Clock, Connection, ConnectionRepository, Logger, WorkQueue } from '../ports';
 import { RelinkRequiredError, RetryLaterError, RingApiError } from '../ring/errors';
@@ -65,7 +66,7 @@ export async function pollOverdueQueries(deps: ScheduleDeps): Promise<{ probed: 
       if (!(error instanceof RingApiError)) throw error;
       if (error.type === 'QUERY_NOT_COMPLETED' && clock.now() - Date.parse(query.createdAt) < GIVE_UP_AFTER_MS) continue;
       if (error.decision === 'stop-connection') {
-        await connections.setStatus(query.customerId, 'REVOKED', `Ring refused access (${error.type ?? error.status}) with a fresh token`, clock.now());
+        await holdConnection(connections, query.customerId, error, clock.now());
         await finishQuery(deps, query.queryId, 'CANCELED', `poll:${query.queryId}`);
         continue;
       }
@@ -79,7 +80,8 @@ export async function pollOverdueQueries(deps: ScheduleDeps): Promise<{ probed: 
 /**
  * Recurring imports: every ACTIVE connection whose next import is due gets one, spread over
  * time so the createDataQuery budget (20 per 20 minutes) is respected, and its next import
- * moves one interval on (conditionally, so two runs never schedule twice).
+ * moves one interval on (conditionally, so two runs never schedule twice). An ON_HOLD
+ * connection gets one too: its re-check, which makes it ACTIVE again once Ring accepts.
  */
 export async function scheduleRecurringImports(deps: ScheduleDeps): Promise<{ scheduled: number }> {
   const { settings, clock, connections, imports } = deps;
@@ -87,7 +89,7 @@ export async function scheduleRecurringImports(deps: ScheduleDeps): Promise<{ sc
   const { perWindow, windowSeconds } = settings.rateLimits.createDataQuery;
   const spacingSeconds = Math.ceil(windowSeconds / perWindow);
   let scheduled = 0;
-  for await (const connection of connections.listByStatus('ACTIVE')) {
+  for await (const connection of importableConnections(connections)) {
     const due = connection.nextImportAt ?? new Date(Date.parse(connection.connectedAt) + intervalMs).toISOString();
     if (Date.parse(due) > clock.now()) continue;
     const next = new Date(clock.now() + intervalMs).toISOString();
@@ -106,16 +108,16 @@ export async function scheduleRecurringImports(deps: ScheduleDeps): Promise<{ sc
 }
 
 /**
- * The token keeper: refreshes every ACTIVE connection whose refresh token is older than the
- * configured age, so a long consent outlives Ring's ~30-day refresh-token expiry. The token
- * service's lease makes a concurrent refresh of the same connection impossible.
+ * The token keeper: refreshes every ACTIVE (or ON_HOLD) connection whose refresh token is older
+ * than the configured age, so a long consent outlives Ring's ~30-day refresh-token expiry. The
+ * token service's lease makes a concurrent refresh of the same connection impossible.
  */
 export async function keepTokensAlive(deps: ScheduleDeps): Promise<{ refreshed: number; relink: number }> {
   const { settings, connections, tokens, logger } = deps;
   const maxAgeMs = settings.schedules.refreshTokenMaxAgeDays * 86_400_000;
   let refreshed = 0;
   let relink = 0;
-  for await (const connection of connections.listByStatus('ACTIVE')) {
+  for await (const connection of importableConnections(connections)) {
     try {
       if ((await tokens.keepAlive(connectionOf(connection), maxAgeMs)) === 'refreshed') refreshed++;
     } catch (error) {
@@ -125,4 +127,9 @@ export async function keepTokensAlive(deps: ScheduleDeps): Promise<{ refreshed: 
     }
   }
   return { refreshed, relink };
+}
+
+/** Every connection an import may run for, status by status, page by page. */
+async function* importableConnections(connections: ConnectionRepository): AsyncGenerator<ConnectionRecord> {
+  for (const status of IMPORTABLE_STATUSES) yield* connections.listByStatus(status);
 }

@@ -7,7 +7,9 @@ import { PortabilityError } from '../errors';
  * - `relist`: list the query's records again (expired download URL, stale page token).
  * - `recreate`: the query can no longer be listed: create a new one.
  * - `refresh-then-retry`: the access token was refused; refresh it and retry once.
- * - `stop-connection`: the customer's authorization is gone (revoked, expired, on hold).
+ * - `stop-connection`: access refused to a token Ring has just issued: the authorization still
+ *   refreshes, so the account is on hold (the connection goes ON_HOLD; a refused refresh, which
+ *   a revoked or expired consent gets, is `RelinkRequiredError` instead).
  * - `fail`: a configuration problem or a bug an operator must fix; retrying cannot help.
  */
 export type Decision = 'retry' | 'wait' | 'relist' | 'recreate' | 'refresh-then-retry' | 'stop-connection' | 'fail';

@@ -96,7 +96,8 @@ export class IntakeClient {
         } catch (error) {
           if (!(error instanceof RingApiError) || error.decision !== 'refresh-then-retry') throw error;
           // Refused token: refresh once (unless it was just refreshed) and try again. A fresh
-          // token that is refused too means the authorization itself is gone.
+          // token that is refused too means Ring refuses the data though it renews the
+          // authorization (on hold); a revoked or expired one fails the refresh instead.
           if (refreshed) throw denied(error);
           this.deps.logger.info('access token refused; refreshing once', { customerId: connection.customerId, operation });
           const again = await this.deps.tokens.getAccessToken(connection, { rejected: token });
@@ -157,7 +158,7 @@ export class IntakeClient {
   }
 }
 
-/** ACCESS_DENIED with a fresh token: the authorization is gone (revoked, expired, on hold). */
+/** ACCESS_DENIED with a fresh token: the authorization refreshes but its data is refused (on hold). */
 function denied(error: RingApiError): RingApiError {
   return new RingApiError(error.status, error.category, error.type, error.ringMessage, 'stop-connection', error.retryAfterSeconds);
 }

@@ -124,8 +124,9 @@ export class TokenService {
       fresh = await oauth.refresh(this.deps.tokenUrl(connection), client, new Secret(tokens.refreshToken));
     } catch (error) {
       if (error instanceof InvalidGrantError) {
+        // Ring gives this one answer to a revoked consent, an expired one and a refused token alike.
         logger.warn('refresh token refused: the customer must connect again', { customerId: connection.customerId });
-        await connections.markRelinkRequired(connection.customerId, 'refresh token refused (invalid_grant)', clock.now());
+        await connections.markRelinkRequired(connection.customerId, 'Ring refused the refresh token (invalid_grant): the consent was revoked or has expired, or the token is no longer valid', clock.now());
         throw new RelinkRequiredError(connection.customerId, 'the refresh token was refused (revoked, expired or reused)');
       }
       if (error instanceof TokenEndpointUnavailableError) throw new RetryLaterError(5, 'the token endpoint is unavailable', error);
