@@ -1,12 +1,13 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GSI_PK, GSI_SK, PK, queryIndex, SK, withoutKeys } from './control-table';
+import { controlItemPrefixes } from '../core/definitions';
 import type { QueryRecord } from '../core/queries/model';
 import type { NotificationQueryStore, SubscriptionStore, TransitionResult } from '../core/notifications/handle';
 import type { QueryRepository } from '../core/queries/import';
 
 
-export const queryKey = (queryId: string) => ({ [PK]: `QUERY#${queryId}`, [SK]: 'QUERY' });
+export const queryKey = (queryId: string) => ({ [PK]: `${controlItemPrefixes.query}${queryId}`, [SK]: 'QUERY' });
 
 /** Query rows (`QUERY#<id>`); gsi1 lists them by status and age (`QSTATUS#<status>`, createdAt) for polling. */
 export class DynamoDbQueryRepository implements QueryRepository {
@@ -124,14 +125,14 @@ export class DynamoDbSubscriptionStore implements SubscriptionStore {
     await this.documents.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { [PK]: `SUBSCRIPTION#${topicArn}`, [SK]: 'SUBSCRIPTION', topicArn, status: 'PENDING', subscribeUrl, reason, receivedAt: new Date(now).toISOString() },
+        Item: { [PK]: `${controlItemPrefixes.subscription}${topicArn}`, [SK]: 'SUBSCRIPTION', topicArn, status: 'PENDING', subscribeUrl, reason, receivedAt: new Date(now).toISOString() },
       }),
     );
   }
 
   async markConfirmed(topicArn: string, now: number): Promise<void> {
     await this.documents.send(
-      new PutCommand({ TableName: this.tableName, Item: { [PK]: `SUBSCRIPTION#${topicArn}`, [SK]: 'SUBSCRIPTION', topicArn, status: 'CONFIRMED', confirmedAt: new Date(now).toISOString() } }),
+      new PutCommand({ TableName: this.tableName, Item: { [PK]: `${controlItemPrefixes.subscription}${topicArn}`, [SK]: 'SUBSCRIPTION', topicArn, status: 'CONFIRMED', confirmedAt: new Date(now).toISOString() } }),
     );
   }
 }

@@ -62,6 +62,15 @@ export const recordsTable = {
 
 export const tables = [controlTable, recordsTable] as const;
 
+/** Partition-key prefixes of control-table items that a grant may be limited to. */
+export const controlItemPrefixes = {
+  query: 'QUERY#',
+  subscription: 'SUBSCRIPTION#',
+} as const;
+
+/** What the public notification endpoint may touch: query and subscription items, nothing else. */
+export const NOTIFICATION_ITEM_PREFIXES = [controlItemPrefixes.query, controlItemPrefixes.subscription] as const;
+
 export interface QueueDefinition {
   /** Used as the construct id prefix in CDK and as the queue name locally. */
   readonly id: string;

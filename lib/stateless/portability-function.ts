@@ -34,6 +34,21 @@ export interface PortabilityFunctionProps {
 }
 
 export type TableAccess = 'read' | 'write' | 'readWrite';
+
+/** The DynamoDB actions the code uses, by access level. */
+export const TABLE_ACTIONS: Readonly<Record<'read' | 'write', readonly string[]>> = {
+  read: ['dynamodb:GetItem', 'dynamodb:Query'],
+  write: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+};
+
+export interface TableGrantOptions {
+  /** Only items whose partition key starts with one of these. */
+  readonly partitionKeyPrefixes?: readonly string[];
+  /** A subset of the access level's actions. */
+  readonly actions?: readonly string[];
+  /** Whether Query may use the table's secondary indexes. @default true */
+  readonly indexes?: boolean;
+}
 export type BucketAccess = 'read' | 'write' | 'readWrite' | 'delete';
 export type SecretAccess = 'read' | 'readWrite';
 
@@ -114,33 +129,71 @@ export class PortabilityFunction extends NodejsFunction {
     );
   }
 
-  /** Grants access to a table and sets `envName` to its name. */
-  bindTable(envName: string, table: ITable, access: TableAccess): this {
-    if (access === 'read') table.grantReadData(this);
-    else if (access === 'write') table.grantWriteData(this);
-    else table.grantReadWriteData(this);
-    this.acknowledgeWildcards(
-      [`Resource::${arnReference(table)}/index/*`],
-      "CDK's table grant covers the table's own secondary indexes, which are queried by name at run time.",
+  /**
+   * Grants the DynamoDB actions the code uses on a table (never Scan, streams or transactions,
+   * which it does not use) and sets `envName` to its name. With `partitionKeyPrefixes`, only
+   * items whose partition key starts with one of them (`dynamodb:LeadingKeys`); with
+   * `actions`, only those of the access level.
+   */
+  bindTable(envName: string, table: ITable, access: TableAccess, options: TableGrantOptions = {}): this {
+    const allowed = [...(access === 'write' ? [] : TABLE_ACTIONS.read), ...(access === 'read' ? [] : TABLE_ACTIONS.write)];
+    const actions = options.actions ?? allowed;
+    const extra = actions.filter((action) => !allowed.includes(action));
+    if (extra.length > 0) throw new Error(`${this.node.path}: ${extra.join(', ')} not part of ${access} access to ${table.node.path}`);
+    // Queries of a secondary index name it: its ARN is the table's plus /index/<name>.
+    const readsIndexes = actions.includes('dynamodb:Query') && options.indexes !== false;
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions: [...actions],
+        resources: readsIndexes ? [table.tableArn, `${table.tableArn}/index/*`] : [table.tableArn],
+        conditions: options.partitionKeyPrefixes
+          ? { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': options.partitionKeyPrefixes.map((prefix) => `${prefix}*`) } }
+          : undefined,
+      }),
     );
-    this.acknowledgeKeyGrant();
+    if (table.encryptionKey) {
+      if (actions.some((action) => TABLE_ACTIONS.write.includes(action))) {
+        table.encryptionKey.grantEncryptDecrypt(this);
+        this.acknowledgeKeyGrant();
+      } else {
+        table.encryptionKey.grantDecrypt(this);
+      }
+    }
+    if (readsIndexes) {
+      this.acknowledgeWildcards(
+        [`Resource::${arnReference(table)}/index/*`],
+        "The table's own secondary indexes, which the code queries by name.",
+      );
+    }
     return this.setEnv(envName, table.tableName);
   }
 
-  /** Grants access to a bucket and sets `envName` to its name. */
+  /**
+   * Grants access to a bucket and sets `envName` to its name: `read` (get and list), `write`
+   * (put, and abort a failed multipart upload), `readWrite` (both: never delete), `delete`
+   * (list and delete, every version: no reading of contents).
+   */
   bindBucket(envName: string, bucket: IBucket, access: BucketAccess): this {
-    if (access === 'read') bucket.grantRead(this);
-    else if (access === 'write') bucket.grantPut(this);
-    else if (access === 'delete') {
-      // Listing (to find a customer's objects) and deleting them; no reading of contents.
+    const objects = `Resource::${arnReference(bucket)}/*`;
+    const why = 'Object keys are per customer and query, known only at run time; the grant is limited to this bucket.';
+    if (access === 'read' || access === 'readWrite') {
+      bucket.grantRead(this);
+      this.acknowledgeWildcards([objects, 'Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*'], `${why} CDK's read grant: get objects, list the bucket.`);
+    }
+    if (access === 'write' || access === 'readWrite') {
+      bucket.grantPut(this);
+      this.acknowledgeWildcards([objects, 'Action::s3:Abort*'], `${why} s3:Abort* lets a failed multipart upload be aborted.`);
+    }
+    if (access === 'delete') {
+      // Listing (to find a customer's objects and their versions) and deleting them.
       bucket.grantDelete(this);
-      this.addToRolePolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
-    } else bucket.grantReadWrite(this);
-    this.acknowledgeWildcards(
-      [`Resource::${arnReference(bucket)}/*`, 'Action::s3:Abort*', 'Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*', 'Action::s3:DeleteObject*'],
-      "Object keys are per customer and query, known only at run time; CDK's bucket grant is limited to this bucket, and s3:Abort* lets a failed multipart upload be aborted.",
-    );
-    this.acknowledgeKeyGrant();
+      this.addToRolePolicy(new PolicyStatement({ actions: ['s3:ListBucket', 's3:ListBucketVersions'], resources: [bucket.bucketArn] }));
+      this.acknowledgeWildcards([objects, 'Action::s3:DeleteObject*'], `${why} s3:DeleteObject* includes DeleteObjectVersion, which erasure needs.`);
+    }
+    if (bucket.encryptionKey) {
+      if (access === 'read') bucket.encryptionKey.grantDecrypt(this);
+      this.acknowledgeKeyGrant();
+    }
     return this.setEnv(envName, bucket.bucketName);
   }
 
@@ -192,11 +245,14 @@ export class PortabilityFunction extends NodejsFunction {
     this.addToRolePolicy(
       new PolicyStatement({ actions, resources: [`arn:${Aws.PARTITION}:secretsmanager:${Aws.REGION}:${Aws.ACCOUNT_ID}:secret:${namePrefix}*`] }),
     );
-    if (key) key.grantEncryptDecrypt(this);
     this.acknowledgeWildcards(
-      [`Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${namePrefix}*`, 'Action::kms:ReEncrypt*', 'Action::kms:GenerateDataKey*'],
+      [`Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${namePrefix}*`],
       'Connection secrets are created per customer at run time; the grant covers only names under the connections prefix.',
     );
+    if (key) {
+      key.grantEncryptDecrypt(this);
+      this.acknowledgeKeyGrant();
+    }
     return this;
   }
 

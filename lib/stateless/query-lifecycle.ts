@@ -5,6 +5,7 @@ import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { NOTIFICATION_ITEM_PREFIXES } from '../../lambdas/core/definitions';
 import type { Settings } from '../../lambdas/core/settings';
 import type { Monitoring } from '../monitoring';
 import type { StatefulResources } from '../stateful/stateful-resources';
@@ -75,7 +76,11 @@ export class QueryLifecycle extends Construct {
       description: "POST /notifications/v1: Ring's SNS notifications (no secret access)",
       timeout: Duration.seconds(10),
     })
-      .bindTable('CONTROL_TABLE', stateful.controlTable, 'readWrite')
+      // Public, so the narrowest grant of all: the query and subscription items, read and updated.
+      .bindTable('CONTROL_TABLE', stateful.controlTable, 'readWrite', {
+        partitionKeyPrefixes: [...NOTIFICATION_ITEM_PREFIXES],
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      })
       .bindQueue('COMPLETED_QUEUE_URL', queues.completedQueries.queue)
       .bindQueue('IMPORTS_QUEUE_URL', queues.imports.queue);
     props.api.addPublicRoute(
