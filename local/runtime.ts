@@ -101,18 +101,13 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     stops.push(() => server.stop());
     const apiUrl = server.url;
 
-    const regions = [...REGIONS];
     const settings = parseSettings({
       resourcePrefix: 'local',
       brands: ['ring', 'blink'],
       endpoints: sandbox.endpoints(),
       allowedReturnOrigins: [new URL(apiUrl).origin],
       ...options.settings,
-      notifications: {
-        allowedTopicArns: (['ring', 'blink'] as const).flatMap((brand) => regions.map((region) => `arn:aws:sns:${region}:123456789012:ring-data-portability-${brand}`)),
-        signingCertHosts: ['127.0.0.1'],
-        ...options.settings?.notifications,
-      },
+      notifications: { ...localNotificationSettings(sandbox), ...options.settings?.notifications },
       schedules: { notificationOverdueMinutes: 1, overduePollMinutes: 1, ...options.settings?.schedules },
     });
 
@@ -193,6 +188,19 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     await stopAll();
     throw error;
   }
+}
+
+/**
+ * What the local system trusts notifications from: the sandbox's topics, certificates from the
+ * sandbox's exact origin (scheme, host and port: not any 127.0.0.1, where anyone may serve one)
+ * and chaining to the sandbox's CA, the only trust anchor.
+ */
+export function localNotificationSettings(sandbox: Sandbox) {
+  return {
+    allowedTopicArns: (['ring', 'blink'] as const).flatMap((brand) => REGIONS.map((region) => `arn:aws:sns:${region}:123456789012:ring-data-portability-${brand}`)),
+    signingCertHosts: [new URL(sandbox.baseUrl).origin],
+    trustAnchors: sandbox.notifications.identity.caPem,
+  };
 }
 
 /** The environment CDK gives the functions (a superset: each reads what its own schema names). */

@@ -30,7 +30,9 @@ Endpoint templates for the product's settings (ringPortability.endpoints):
          intakeBaseUrl ${endpoints.ring.intakeBaseUrl}
   blink  oauthBaseUrl  ${endpoints.blink.oauthBaseUrl}
          intakeBaseUrl ${endpoints.blink.intakeBaseUrl}
-  signing certificate host: 127.0.0.1 (${baseUrl}${sandbox.notifications.signingCertPath})
+Notification settings (ringPortability.notifications):
+  signingCertHosts   ${baseUrl}   (${baseUrl}${sandbox.notifications.signingCertPath})
+  trustAnchors       the PEM at ${baseUrl}/__sandbox/ca.pem (a new CA at every start)
 Ctrl-C to stop.`);
   const shutdown = () => {
     void sandbox.stop().then(() => process.exit(0));

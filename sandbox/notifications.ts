@@ -14,50 +14,93 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** A signing identity: a CA of the sandbox's own and a certificate it issued, like SNS's. */
 export interface SigningIdentity {
+  /** The CA that issued the certificate: what a subscriber configures as its trust anchor. */
   readonly caPem: string;
   readonly certPem: string;
   readonly privateKeyPem: string;
   readonly certId: string;
 }
 
+/** A certificate authority: its certificate and the key it issues with. */
+export interface CertificateAuthority {
+  readonly certPem: string;
+  readonly privateKeyPem: string;
+}
+
+/** A distinguished name in forge's attribute names, e.g. `{ countryName: 'US', commonName: 'x' }`, or just a common name. */
+export type DistinguishedName = string | Readonly<Record<string, string>>;
+
+const DAY = 86_400_000;
+
+function rsaKeys() {
+  return generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+}
+
+function attributes(name: DistinguishedName): forge.pki.CertificateField[] {
+  return Object.entries(typeof name === 'string' ? { commonName: name } : name).map(([field, value]) => ({ name: field, value }));
+}
+
 /**
- * Valid from a day before `now` to ten years after it: `now` is the sandbox's clock (or a
- * test's own), never the machine's date, so the certificate is valid whatever day a test runs.
+ * A certificate valid from a day before `now` to ten years after it, signed by `issuer` (or by
+ * its own key: self-signed). `now` is the sandbox's clock (or a test's own), never the
+ * machine's date, so the certificate is valid whatever day a test runs.
  */
-export function createSigningIdentity(now: number): SigningIdentity {
-  const keyPair = () =>
-    generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
-  const caKeys = keyPair();
-  const leafKeys = keyPair();
-  const notBefore = new Date(now - 86_400_000);
-  const notAfter = new Date(now + 10 * 365 * 86_400_000);
-  const caName = [{ name: 'commonName', value: 'Ring Data Portability Sandbox CA' }];
+function issue(options: {
+  now: number;
+  subject: DistinguishedName;
+  publicKeyPem: string;
+  issuer: CertificateAuthority | { readonly self: string };
+  ca: boolean;
+  caIssuersUrl?: string;
+}): string {
+  const certificate = forge.pki.createCertificate();
+  certificate.publicKey = forge.pki.publicKeyFromPem(options.publicKeyPem);
+  certificate.serialNumber = `01${randomBytes(8).toString('hex')}`;
+  certificate.validity.notBefore = new Date(options.now - DAY);
+  certificate.validity.notAfter = new Date(options.now + 10 * 365 * DAY);
+  certificate.setSubject(attributes(options.subject));
+  const selfSigned = 'self' in options.issuer;
+  certificate.setIssuer(selfSigned ? attributes(options.subject) : forge.pki.certificateFromPem((options.issuer as CertificateAuthority).certPem).subject.attributes);
+  const extensions: object[] = options.ca
+    ? [{ name: 'basicConstraints', cA: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true }]
+    : [{ name: 'keyUsage', digitalSignature: true }];
+  if (options.caIssuersUrl) extensions.push({ id: '1.3.6.1.5.5.7.1.1', value: authorityInfoAccess(options.caIssuersUrl) });
+  certificate.setExtensions(extensions);
+  const signingKey = selfSigned ? (options.issuer as { self: string }).self : (options.issuer as CertificateAuthority).privateKeyPem;
+  certificate.sign(forge.pki.privateKeyFromPem(signingKey), forge.md.sha256.create());
+  return forge.pki.certificateToPem(certificate);
+}
 
-  const ca = forge.pki.createCertificate();
-  ca.publicKey = forge.pki.publicKeyFromPem(caKeys.publicKey);
-  ca.serialNumber = '01';
-  ca.validity.notBefore = notBefore;
-  ca.validity.notAfter = notAfter;
-  ca.setSubject(caName);
-  ca.setIssuer(caName);
-  ca.setExtensions([{ name: 'basicConstraints', cA: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true }]);
-  ca.sign(forge.pki.privateKeyFromPem(caKeys.privateKey), forge.md.sha256.create());
+/** The Authority Information Access extension with one "CA Issuers" URL (RFC 5280, 4.2.2.1). */
+function authorityInfoAccess(url: string): forge.asn1.Asn1 {
+  const { asn1 } = forge;
+  return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer('1.3.6.1.5.5.7.48.2').getBytes()),
+      asn1.create(asn1.Class.CONTEXT_SPECIFIC, 6, false, url),
+    ]),
+  ]);
+}
 
-  const leaf = forge.pki.createCertificate();
-  leaf.publicKey = forge.pki.publicKeyFromPem(leafKeys.publicKey);
-  leaf.serialNumber = randomBytes(8).toString('hex');
-  leaf.validity.notBefore = notBefore;
-  leaf.validity.notAfter = notAfter;
-  leaf.setSubject([{ name: 'commonName', value: 'sns.sandbox.local' }]);
-  leaf.setIssuer(caName);
-  leaf.setExtensions([{ name: 'keyUsage', digitalSignature: true }]);
-  leaf.sign(forge.pki.privateKeyFromPem(caKeys.privateKey), forge.md.sha256.create());
+/** A CA valid around `now`: a self-signed root, or an intermediate issued by `issuer`. */
+export function createCertificateAuthority(now: number, subject: DistinguishedName, issuer?: CertificateAuthority): CertificateAuthority {
+  const keys = rsaKeys();
+  return { certPem: issue({ now, subject, publicKeyPem: keys.publicKey, issuer: issuer ?? { self: keys.privateKey }, ca: true }), privateKeyPem: keys.privateKey };
+}
 
-  const certPem = forge.pki.certificateToPem(leaf);
+/**
+ * A signing certificate valid around `now`, issued by `ca` (by default a new CA of the
+ * sandbox's own, like SNS's certificates by Amazon's). `caIssuersUrl` names where its issuer
+ * can be fetched, as Amazon's do.
+ */
+export function createSigningIdentity(now: number, options: { ca?: CertificateAuthority; caIssuersUrl?: string; subject?: DistinguishedName } = {}): SigningIdentity {
+  const ca = options.ca ?? createCertificateAuthority(now, 'Ring Data Portability Sandbox CA');
+  const keys = rsaKeys();
+  const certPem = issue({ now, subject: options.subject ?? 'sns.sandbox.local', publicKeyPem: keys.publicKey, issuer: ca, ca: false, caIssuersUrl: options.caIssuersUrl });
   return {
-    caPem: forge.pki.certificateToPem(ca),
+    caPem: ca.certPem,
     certPem,
-    privateKeyPem: leafKeys.privateKey,
+    privateKeyPem: keys.privateKey,
     certId: createHash('sha256').update(certPem).digest('hex').slice(0, 32),
   };
 }

@@ -1,16 +1,16 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { SubscriptionConfirmer } from '../core/notifications/handle';
-import type { CertificateFetcher } from '../core/notifications/sns-verifier';
+import type { CertificateFetcher } from '../core/notifications/certificate-chain';
 
-/** Fetches a signing certificate: a timeout, at most 16 KiB, 200 only, no redirects followed. */
+/** Fetches a certificate (PEM or DER, as bytes): a timeout, at most 16 KiB, 200 only, no redirects followed. */
 export class HttpsCertificateFetcher implements CertificateFetcher {
   constructor(
     private readonly timeoutMs = 3_000,
     private readonly maxBytes = 16 * 1024,
   ) {}
 
-  fetch(url: URL): Promise<string> {
+  fetch(url: URL): Promise<Buffer> {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const request = send(url, { method: 'GET', timeout: this.timeoutMs }, (response) => {
@@ -29,7 +29,7 @@ export class HttpsCertificateFetcher implements CertificateFetcher {
           }
           chunks.push(chunk);
         });
-        response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        response.on('end', () => resolve(Buffer.concat(chunks)));
         response.on('error', reject);
       });
       request.on('timeout', () => request.destroy(new Error('timeout')));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigurationError } from './errors';
+import { parseCertificates } from './notifications/certificate-chain';
 import { describeIssues } from './validation';
 
 /**
@@ -68,6 +69,31 @@ const hostname = z
   .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, {
     message: 'must be a lower-case DNS host name without scheme, port or path',
   });
+
+/**
+ * Where SNS signing certificates may be fetched from: a DNS host name (HTTPS on its default
+ * port) or an exact origin, `scheme://host[:port]` (http only on a loopback host: the sandbox).
+ */
+const certificateSource = z.string().superRefine((value, ctx) => {
+  const parsed = value.includes('://') ? origin.safeParse(value) : hostname.safeParse(value);
+  if (!parsed.success) {
+    ctx.addIssue({ code: 'custom', message: 'must be a lower-case DNS host name, or an origin scheme://host[:port] (http only on a loopback host)' });
+  }
+});
+
+/** The exact origin a `signingCertHosts` entry allows: a bare host name means `https://<host>`. */
+export function signingCertOrigin(entry: string): string {
+  return entry.includes('://') ? new URL(entry).origin : `https://${entry}`;
+}
+
+/** A PEM bundle of CA certificates, each one parsable. */
+const caCertificates = z.string().superRefine((value, ctx) => {
+  try {
+    if (!parseCertificates(value).every((certificate) => certificate.ca)) ctx.addIssue({ code: 'custom', message: 'every certificate must be a CA certificate' });
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be one or more PEM certificates (-----BEGIN CERTIFICATE-----)' });
+  }
+});
 
 const snsTopicArn = z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, {
   message: 'must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)',
@@ -186,10 +212,17 @@ export const Settings = z.strictObject({
       allowedTopicArns: list(snsTopicArn)
         .default([])
         .describe('SNS topic ARNs whose notifications are accepted and whose subscriptions are confirmed.'),
-      signingCertHosts: list(hostname)
+      signingCertHosts: list(certificateSource)
         .refine((hosts) => hosts.length > 0, { message: 'list at least one host' })
         .default(DEFAULT_SIGNING_CERT_HOSTS)
-        .describe('Hosts SNS signing certificates may be fetched from (HTTPS, path pinned).'),
+        .describe(
+          'Where SNS signing certificates may be fetched from, path pinned to `/SimpleNotificationService-<id>.pem`: a host name means `https://<host>` on the default port; an origin (`http://127.0.0.1:4010`, for the local sandbox) pins scheme, host and port exactly.',
+        ),
+      trustAnchors: caCertificates
+        .optional()
+        .describe(
+          "PEM CA certificates every signing certificate must chain to (an intermediate is fetched from the certificate's CA Issuers URL on `crt.*.amazontrust.com` only). Unset: Amazon's root CAs, shipped in `lambdas/core/notifications/trust/amazon-roots.pem`. The local system sets the sandbox's CA. It travels in the functions' environment (4 KB in all): list only the CAs you need.",
+        ),
       maxMessageAgeSeconds: positiveInt
         .max(86_400)
         .default(3_600)

@@ -11,7 +11,7 @@ import { HttpsCertificateFetcher, HttpSubscriptionConfirmer } from '../adapters/
 import { DynamoDbConnectionStatusStore, DynamoDbLeaseStore, DynamoDbRateLimitStore } from '../adapters/dynamodb-stores';
 import { DynamoDbNotificationQueryStore, DynamoDbQueryRepository, DynamoDbSubscriptionStore } from '../adapters/query-store';
 import { SecretsManagerStore } from '../adapters/secrets-manager-store';
-import { SnsSignatureVerifier } from '../core/notifications/sns-verifier';
+import { snsVerifierFromSettings } from '../core/notifications/sns-verifier';
 import { resolveEndpoints } from '../core/ring/endpoints';
 import { IntakeClient } from '../core/ring/intake-client';
 import { RateLimiter } from '../core/ring/rate-limiter';
@@ -179,13 +179,7 @@ export function notificationDeps(env: z.output<typeof NotificationsEnv>) {
   const aws = clients();
   const { notifications } = env.SETTINGS;
   return {
-    verifier: new SnsSignatureVerifier({
-      allowedTopicArns: notifications.allowedTopicArns,
-      certificateHosts: notifications.signingCertHosts,
-      maxMessageAgeSeconds: notifications.maxMessageAgeSeconds,
-      clock: systemClock,
-      fetcher: new HttpsCertificateFetcher(),
-    }),
+    verifier: snsVerifierFromSettings(notifications, { clock: systemClock, fetcher: new HttpsCertificateFetcher() }),
     queries: new DynamoDbNotificationQueryStore(aws.documents, env.CONTROL_TABLE),
     completed: new SqsWorkQueue(aws.sqs, env.COMPLETED_QUEUE_URL),
     imports: new SqsWorkQueue(aws.sqs, env.IMPORTS_QUEUE_URL),

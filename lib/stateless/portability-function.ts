@@ -5,7 +5,7 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, OutputFormat, SourceMapMode, type ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -31,6 +31,8 @@ export interface PortabilityFunctionProps {
   /** @default 512 */
   readonly memorySize?: number;
   readonly environment?: Record<string, string>;
+  /** Files the code reads beside its bundle: project-relative source path → file name beside `index.js`. */
+  readonly bundledFiles?: Readonly<Record<string, string>>;
 }
 
 export type TableAccess = 'read' | 'write' | 'readWrite';
@@ -61,6 +63,15 @@ export interface ConsumeOptions {
 }
 
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
+
+/** Copies data files next to the bundle once esbuild is done (esbuild bundles code, not files read at run time). */
+function copyBeside(files: Readonly<Record<string, string>>): ICommandHooks {
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (inputDir, outputDir) => Object.entries(files).map(([from, to]) => `cp "${path.join(inputDir, from)}" "${path.join(outputDir, to)}"`),
+  };
+}
 
 /**
  * Every Lambda of the product is one of these: newest Node runtime, arm64, X-Ray tracing, its
@@ -116,6 +127,7 @@ export class PortabilityFunction extends NodejsFunction {
         target: 'node24',
         // Bundle the SDK too: the versions tested here are the versions that run.
         externalModules: [],
+        commandHooks: props.bundledFiles ? copyBeside(props.bundledFiles) : undefined,
       },
     });
 

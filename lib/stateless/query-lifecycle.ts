@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Metric } from 'aws-cdk-lib/aws-cloudwatch';
@@ -6,6 +7,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { NOTIFICATION_ITEM_PREFIXES } from '../../lambdas/core/definitions';
+import { AMAZON_ROOTS_SOURCE } from '../../lambdas/core/notifications/trust/amazon-roots';
 import type { Settings } from '../../lambdas/core/settings';
 import type { Monitoring } from '../monitoring';
 import type { StatefulResources } from '../stateful/stateful-resources';
@@ -75,6 +77,8 @@ export class QueryLifecycle extends Construct {
       serviceName: 'notifications',
       description: "POST /notifications/v1: Ring's SNS notifications (no secret access)",
       timeout: Duration.seconds(10),
+      // The trust anchors of SNS signing certificates, read at start beside the code.
+      bundledFiles: { [AMAZON_ROOTS_SOURCE]: path.basename(AMAZON_ROOTS_SOURCE) },
     })
       // Public, so the narrowest grant of all: the query and subscription items, read and updated.
       .bindTable('CONTROL_TABLE', stateful.controlTable, 'readWrite', {
@@ -87,7 +91,7 @@ export class QueryLifecycle extends Construct {
       '/notifications/v1',
       HttpMethod.POST,
       this.notifications,
-      "Ring's notifications arrive as Amazon SNS HTTPS deliveries, which cannot sign with AWS credentials; every message's SNS signature, certificate host, topic and age are verified, and the route is throttled.",
+      "Ring's notifications arrive as Amazon SNS HTTPS deliveries, which cannot sign with AWS credentials; every message's SNS signature, certificate (pinned origin, chain to Amazon's roots), topic and age are verified, and the route is throttled.",
     );
 
     const rule = (id: string, minutes: number, task: string) => {
@@ -105,7 +109,7 @@ export class QueryLifecycle extends Construct {
       new Metric({ namespace: 'RingPortability', metricName: name, dimensionsMap: { service }, statistic: 'Sum', period: Duration.minutes(5) });
     monitoring.alarm('RejectedNotifications', metric('NotificationsRejected', 'notifications'), {
       threshold: 10,
-      description: 'More than 10 notifications rejected in 5 minutes: forged or misconfigured deliveries (check allowedTopicArns and signingCertHosts).',
+      description: 'More than 10 notifications rejected in 5 minutes: forged or misconfigured deliveries (check allowedTopicArns, signingCertHosts and trustAnchors).',
     });
     monitoring.alarm('FailedQueries', metric('QueriesFailed', 'schedule'), {
       threshold: 0,

@@ -125,9 +125,9 @@ export async function finishQuery(deps: FinishDeps, queryId: string, status: 'CO
 }
 
 async function confirmSubscription(deps: NotificationDeps, verified: VerifiedMessage): Promise<NotificationOutcome> {
-  const { message, certificateHost, topicAllowed } = verified;
+  const { message, certificateOrigin, topicAllowed } = verified;
   const { logger, clock } = deps;
-  const url = checkedSubscribeUrl(message.SubscribeURL, certificateHost, message.TopicArn, message.Token);
+  const url = checkedSubscribeUrl(message.SubscribeURL, certificateOrigin, message.TopicArn, message.Token);
   if (!topicAllowed || !url) {
     const reason = !topicAllowed ? 'its TopicArn is not in notifications.allowedTopicArns' : 'its SubscribeURL does not point at the verified SNS host';
     await deps.subscriptions.keepPending(message.TopicArn, message.SubscribeURL ?? '', reason, clock.now());
@@ -143,8 +143,8 @@ async function confirmSubscription(deps: NotificationDeps, verified: VerifiedMes
   return 'subscription-confirmed';
 }
 
-/** The SubscribeURL only if it is SNS's ConfirmSubscription for this topic and token, on the host the certificate came from. */
-function checkedSubscribeUrl(text: string | undefined, certificateHost: string, topicArn: string, token: string | undefined): URL | undefined {
+/** The SubscribeURL only if it is SNS's ConfirmSubscription for this topic and token, at the origin the certificate came from. */
+function checkedSubscribeUrl(text: string | undefined, certificateOrigin: string, topicArn: string, token: string | undefined): URL | undefined {
   if (!text) return undefined;
   let url: URL;
   try {
@@ -152,11 +152,8 @@ function checkedSubscribeUrl(text: string | undefined, certificateHost: string, 
   } catch {
     return undefined;
   }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-  const schemeOk = url.protocol === 'https:' || (url.protocol === 'http:' && loopback);
   const params = url.searchParams;
-  return schemeOk &&
-    url.host === certificateHost &&
+  return url.origin === certificateOrigin &&
     url.username === '' &&
     url.password === '' &&
     url.pathname === '/' &&

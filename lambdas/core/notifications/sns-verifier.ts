@@ -1,7 +1,12 @@
 import { createVerify, X509Certificate } from 'node:crypto';
 import { z } from 'zod';
-import { PortabilityError } from '../errors';
+import { ConfigurationError, PortabilityError } from '../errors';
 import type { Clock } from '../ports';
+import { signingCertOrigin, type Settings } from '../settings';
+import { CertificateChain, isAmazonTrustIssuerUrl, IssuerUnavailableError, parseCertificates, UntrustedCertificateError, type CertificateFetcher } from './certificate-chain';
+import { amazonRootsPem } from './trust/amazon-roots';
+
+export type { CertificateFetcher } from './certificate-chain';
 
 /** The notification is not acceptable: answered 4xx, never retried by SNS into a storm. */
 export class NotificationRejectedError extends PortabilityError {
@@ -51,19 +56,21 @@ export function snsStringToSign(message: SnsMessage): string {
 }
 
 const CERT_PATH = /^\/SimpleNotificationService-[A-Za-z0-9]{1,128}\.pem$/;
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-export interface CertificateFetcher {
-  /** GETs the PEM at `url` (already checked), with a timeout and a size cap. */
-  fetch(url: URL): Promise<string>;
-}
 
 export interface SnsVerifierOptions {
   readonly allowedTopicArns: readonly string[];
-  /** Exact host names certificates may come from (production: sns.<region>.amazonaws.com). */
-  readonly certificateHosts: readonly string[];
+  /**
+   * Exact origins (scheme, host and port) certificates may come from: production's
+   * `https://sns.<region>.amazonaws.com`, locally the sandbox's own origin and nothing else.
+   */
+  readonly certificateOrigins: readonly string[];
+  /** CA certificates a signing certificate must chain to: Amazon's roots, locally the sandbox's CA. */
+  readonly trustAnchors: readonly X509Certificate[];
+  /** Where an intermediate named by a certificate's "CA Issuers" URL may be fetched from. @default Amazon Trust Services' repository */
+  readonly issuerUrlAllowed?: (url: URL) => boolean;
   readonly maxMessageAgeSeconds: number;
   readonly clock: Clock;
+  /** Fetches signing certificates and, from allowed issuer URLs, intermediates. */
   readonly fetcher: CertificateFetcher;
   /** Bounded certificate cache. @default 32 entries, 1 hour */
   readonly cacheSize?: number;
@@ -73,8 +80,8 @@ export interface SnsVerifierOptions {
 /** A message whose signature, certificate and age have been checked. */
 export interface VerifiedMessage {
   readonly message: SnsMessage;
-  /** The host the signing certificate came from: where a SubscribeURL may point. */
-  readonly certificateHost: string;
+  /** The origin (scheme://host[:port]) the signing certificate came from: where a SubscribeURL may point. */
+  readonly certificateOrigin: string;
   /** Whether TopicArn is on the allowlist. Notifications from other topics are refused; a
    * subscription confirmation from one is kept for an operator (that is how Ring's topic is learnt). */
   readonly topicAllowed: boolean;
@@ -90,14 +97,22 @@ export interface NotificationVerifier {
  * certificate cache is unbounded, whose fetch has no timeout, and whose host pattern accepts
  * more than SNS's own hosts. Checks, in order: the envelope's shape, SignatureVersion 1
  * (SHA1withRSA) or 2 (SHA256withRSA), the TopicArn allowlist (subscription confirmations
- * excepted: they are kept for an operator), the Timestamp window, the
- * certificate URL (HTTPS, an allowed host, no userinfo/query/fragment, the
- * `/SimpleNotificationService-<id>.pem` path), then the signature with that certificate.
+ * excepted: they are kept for an operator), the Timestamp window, the certificate URL (one of
+ * the pinned origins exactly, no userinfo/query/fragment, the
+ * `/SimpleNotificationService-<id>.pem` path), the certificate (valid now, chaining to a trust
+ * anchor), then the signature with its key. A host allowlist alone is not enough: anyone can
+ * make a certificate, and on a shared host (127.0.0.1) anyone can serve one.
  */
 export class SnsSignatureVerifier implements NotificationVerifier {
   private readonly cache = new Map<string, { certificate: X509Certificate; until: number }>();
+  private readonly origins: readonly URL[];
+  private readonly chain: CertificateChain;
 
-  constructor(private readonly options: SnsVerifierOptions) {}
+  constructor(private readonly options: SnsVerifierOptions) {
+    if (options.trustAnchors.length === 0) throw new ConfigurationError('the SNS verifier needs at least one trust anchor');
+    this.origins = options.certificateOrigins.map((origin) => new URL(origin));
+    this.chain = new CertificateChain({ anchors: options.trustAnchors, fetcher: options.fetcher, issuerUrlAllowed: options.issuerUrlAllowed ?? isAmazonTrustIssuerUrl });
+  }
 
   async verify(rawBody: string): Promise<VerifiedMessage> {
     let json: unknown;
@@ -118,7 +133,7 @@ export class SnsSignatureVerifier implements NotificationVerifier {
     const certificate = await this.certificate(certUrl);
     const valid = createVerify(algorithm).update(snsStringToSign(message), 'utf8').verify(certificate.publicKey, message.Signature, 'base64');
     if (!valid) throw new NotificationRejectedError('bad signature', 403);
-    return { message, certificateHost: certUrl.host, topicAllowed };
+    return { message, certificateOrigin: certUrl.origin, topicAllowed };
   }
 
   private checkTimestamp(timestamp: string): void {
@@ -129,7 +144,7 @@ export class SnsSignatureVerifier implements NotificationVerifier {
     if (at - now > 5 * 60_000) throw new NotificationRejectedError('Timestamp in the future');
   }
 
-  /** Only `https://<allowed host>/SimpleNotificationService-<id>.pem` (http on a loopback host, for the sandbox). */
+  /** Only `<pinned origin>/SimpleNotificationService-<id>.pem`: scheme, host and port exactly as configured. */
   checkCertificateUrl(text: string): URL {
     let url: URL;
     try {
@@ -137,11 +152,13 @@ export class SnsSignatureVerifier implements NotificationVerifier {
     } catch {
       throw new NotificationRejectedError('SigningCertURL is not a URL');
     }
-    const loopback = LOOPBACK.has(url.hostname);
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw new NotificationRejectedError('SigningCertURL is not HTTPS');
     if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || text.includes('@')) throw new NotificationRejectedError('SigningCertURL has userinfo, a query or a fragment');
-    if (!this.options.certificateHosts.includes(url.hostname)) throw new NotificationRejectedError('SigningCertURL host is not allowed');
-    if (url.port !== '' && !loopback) throw new NotificationRejectedError('SigningCertURL has a port');
+    if (!this.origins.some((origin) => origin.origin === url.origin)) {
+      const sameHost = this.origins.filter((origin) => origin.hostname === url.hostname);
+      if (sameHost.length === 0) throw new NotificationRejectedError('SigningCertURL host is not allowed');
+      if (!sameHost.some((origin) => origin.protocol === url.protocol)) throw new NotificationRejectedError(`SigningCertURL scheme is not the pinned ${sameHost[0].protocol.replace(':', '')}`);
+      throw new NotificationRejectedError('SigningCertURL port is not the pinned one');
+    }
     if (!CERT_PATH.test(url.pathname)) throw new NotificationRejectedError('SigningCertURL path is not a SimpleNotificationService-*.pem');
     return url;
   }
@@ -151,21 +168,43 @@ export class SnsSignatureVerifier implements NotificationVerifier {
     const now = this.options.clock.now();
     const cached = this.cache.get(key);
     if (cached && cached.until > now) return cached.certificate;
-    let pem: string;
+    let body: Buffer | string;
     try {
-      pem = await this.options.fetcher.fetch(url);
+      body = await this.options.fetcher.fetch(url);
     } catch (error) {
       throw new CertificateUnavailableError(`signing certificate unavailable (${(error as Error).message})`);
     }
     let certificate: X509Certificate;
     try {
-      certificate = new X509Certificate(pem);
+      certificate = new X509Certificate(body);
     } catch {
       throw new NotificationRejectedError('SigningCertURL did not serve a certificate');
     }
     if (Date.parse(certificate.validTo) < now || Date.parse(certificate.validFrom) > now) throw new NotificationRejectedError('signing certificate is not valid now');
+    try {
+      await this.chain.verify(certificate, now);
+    } catch (error) {
+      if (error instanceof UntrustedCertificateError) throw new NotificationRejectedError(error.message, 403);
+      if (error instanceof IssuerUnavailableError) throw new CertificateUnavailableError(error.message);
+      throw error;
+    }
     if (this.cache.size >= (this.options.cacheSize ?? 32)) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(key, { certificate, until: now + (this.options.cacheTtlMs ?? 3_600_000) });
     return certificate;
   }
+}
+
+/**
+ * The verifier the product runs, from its settings: certificates from the pinned origins only,
+ * chaining to `trustAnchors` (unset: Amazon's roots, shipped in `trust/amazon-roots.pem`).
+ */
+export function snsVerifierFromSettings(notifications: Settings['notifications'], deps: { readonly clock: Clock; readonly fetcher: CertificateFetcher }): SnsSignatureVerifier {
+  return new SnsSignatureVerifier({
+    allowedTopicArns: notifications.allowedTopicArns,
+    certificateOrigins: notifications.signingCertHosts.map(signingCertOrigin),
+    trustAnchors: parseCertificates(notifications.trustAnchors ?? amazonRootsPem()),
+    maxMessageAgeSeconds: notifications.maxMessageAgeSeconds,
+    clock: deps.clock,
+    fetcher: deps.fetcher,
+  });
 }

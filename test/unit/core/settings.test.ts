@@ -1,5 +1,10 @@
 import { ConfigurationError } from '../../../lambdas/core/errors';
-import { DEFAULT_SIGNING_CERT_HOSTS, parseSettings, PRODUCTION_ENDPOINTS } from '../../../lambdas/core/settings';
+import { DEFAULT_SIGNING_CERT_HOSTS, parseSettings, PRODUCTION_ENDPOINTS, signingCertOrigin } from '../../../lambdas/core/settings';
+import { createSigningIdentity } from '../../../sandbox/notifications';
+
+// A signing certificate (not a CA), made on the test's own clock.
+const SIGNER = createSigningIdentity(Date.parse('2026-11-26T12:00:00Z'));
+const LEAF_PEM = SIGNER.certPem;
 
 const problemsOf = (input: unknown): readonly string[] => {
   try {
@@ -57,6 +62,15 @@ describe('parseSettings', () => {
     expect(settings.allowedReturnOrigins).toEqual(['https://app.example.com', 'http://localhost:3000']);
   });
 
+  it('pins signing certificates to SNS over HTTPS by default, and to an exact origin when one is given (the local sandbox)', () => {
+    const defaults = parseSettings({}).notifications;
+    expect(defaults.signingCertHosts.map(signingCertOrigin)).toEqual(['https://sns.eu-west-1.amazonaws.com', 'https://sns.us-east-1.amazonaws.com', 'https://sns.us-west-2.amazonaws.com']);
+    expect(defaults.trustAnchors).toBeUndefined();
+    const local = parseSettings({ notifications: { signingCertHosts: ['http://127.0.0.1:4010'], trustAnchors: SIGNER.caPem } }).notifications;
+    expect(local.signingCertHosts.map(signingCertOrigin)).toEqual(['http://127.0.0.1:4010']);
+    expect(local.trustAnchors).toBe(SIGNER.caPem);
+  });
+
   it.each([
     [{ defaultRegion: 'eu-central-1' }, 'ringPortability.defaultRegion: Invalid option: expected one of "eu-west-1"|"us-east-1"|"us-west-2" (got "eu-central-1")'],
     [{ brands: [] }, 'ringPortability.brands: enable at least one brand'],
@@ -69,7 +83,11 @@ describe('parseSettings', () => {
     [{ publicBaseUrl: 'not a url' }, 'ringPortability.publicBaseUrl: must be an absolute URL'],
     [{ allowedReturnOrigins: ['https://app.example.com/after'] }, 'ringPortability.allowedReturnOrigins.0: must be an origin only'],
     [{ notifications: { allowedTopicArns: ['arn:aws:sqs:eu-west-1:123456789012:x'] } }, 'ringPortability.notifications.allowedTopicArns.0: must be an SNS topic ARN'],
-    [{ notifications: { signingCertHosts: ['https://sns.eu-west-1.amazonaws.com'] } }, 'ringPortability.notifications.signingCertHosts.0: must be a lower-case DNS host name'],
+    [{ notifications: { signingCertHosts: ['http://sns.eu-west-1.amazonaws.com'] } }, 'ringPortability.notifications.signingCertHosts.0: must be a lower-case DNS host name, or an origin'],
+    [{ notifications: { signingCertHosts: ['https://sns.eu-west-1.amazonaws.com/x'] } }, 'ringPortability.notifications.signingCertHosts.0: must be a lower-case DNS host name, or an origin'],
+    [{ notifications: { signingCertHosts: ['127.0.0.1:4010'] } }, 'ringPortability.notifications.signingCertHosts.0: must be a lower-case DNS host name, or an origin'],
+    [{ notifications: { trustAnchors: 'not a certificate' } }, 'ringPortability.notifications.trustAnchors: must be one or more PEM certificates'],
+    [{ notifications: { trustAnchors: LEAF_PEM } }, 'ringPortability.notifications.trustAnchors: every certificate must be a CA certificate'],
     [{ schedules: { refreshTokenMaxAgeDays: 30 } }, 'ringPortability.schedules.refreshTokenMaxAgeDays: Too big'],
     [{ rateLimits: { createDataQuery: { perSecond: 0 } } }, 'ringPortability.rateLimits.createDataQuery.perSecond: Too small'],
     [{ rateLimits: { scope: 'global' } }, 'ringPortability.rateLimits.scope: Invalid option'],
