@@ -97,7 +97,8 @@ export async function createTable(clients: AwsClients, table: TableDefinition, n
   return name;
 }
 
-async function createQueue(clients: AwsClients, queue: QueueDefinition, pipeline: Settings['pipeline']): Promise<LocalQueue> {
+/** A pipeline queue and its dead-letter queue, as the CDK construct makes them. */
+export async function createQueue(clients: AwsClients, queue: QueueDefinition, pipeline: Settings['pipeline']): Promise<LocalQueue> {
   const retention = String(pipeline.queueRetentionDays * 86_400);
   const deadLetter = await clients.sqs.send(
     new CreateQueueCommand({ QueueName: deadLetterQueueId(queue), Attributes: { MessageRetentionPeriod: retention } }),

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { secretNames, type PipelineQueueName } from '../lambdas/core/definitions';
+import { INGESTION_MAX_INVOCATION_SECONDS, secretNames, type PipelineQueueName } from '../lambdas/core/definitions';
 import { parseSettings, REGIONS, type Settings, type SettingsInput } from '../lambdas/core/settings';
 import { Sandbox } from '../sandbox/sandbox';
 import { FAULT_PROFILES, type FaultProfile } from './faults';
@@ -16,9 +16,9 @@ import { SqsPoller, type SqsHandler } from './sqs-poller';
  */
 export const LOCAL_CONSUMERS: Record<PipelineQueueName, { readonly handler: string; readonly batchSize: number; readonly concurrency: number; readonly timeoutSeconds: number }> = {
   imports: { handler: 'imports', batchSize: 5, concurrency: 5, timeoutSeconds: 60 },
-  completedQueries: { handler: 'collect', batchSize: 1, concurrency: 5, timeoutSeconds: 300 },
-  files: { handler: 'fetch', batchSize: 1, concurrency: 10, timeoutSeconds: 900 },
-  loads: { handler: 'load', batchSize: 1, concurrency: 10, timeoutSeconds: 900 },
+  completedQueries: { handler: 'collect', batchSize: 1, concurrency: 5, timeoutSeconds: INGESTION_MAX_INVOCATION_SECONDS },
+  files: { handler: 'fetch', batchSize: 1, concurrency: 10, timeoutSeconds: INGESTION_MAX_INVOCATION_SECONDS },
+  loads: { handler: 'load', batchSize: 1, concurrency: 10, timeoutSeconds: INGESTION_MAX_INVOCATION_SECONDS },
 };
 
 /** The HTTP API's routes (lib/stateless/connect-api.ts, query-lifecycle.ts); a CDK test holds them to the template. */

@@ -84,11 +84,23 @@ export interface QueueDefinition {
 }
 
 /**
- * The longest a fetch or load invocation runs (their Lambda timeout). A purge waits this long
- * after it was requested before it calls itself complete: any invocation that started before
- * the request has ended by then, and every later one sees the request and stops.
+ * However a consumer ends — a crash, a timeout, a killed container — its message is handed out
+ * again when its visibility timeout ends, so every work queue's is at most this: a file task
+ * must be fetched again well inside Ring's 1-hour listing window, and any stuck stage retried
+ * within 10 minutes.
  */
-export const INGESTION_MAX_INVOCATION_SECONDS = 15 * 60;
+export const MAX_RETRY_AFTER_CRASH_SECONDS = 10 * 60;
+
+/**
+ * The longest a collect, fetch or load invocation runs (their Lambda timeout). Six times it
+ * (AWS's guidance for a queue's visibility timeout) stays under MAX_RETRY_AFTER_CRASH_SECONDS.
+ * The work fits: a 2 GB fetch takes about 30 s; load checkpoints and continues in a new
+ * invocation when 30 s are left; collect re-queues itself rather than wait out a rate limit.
+ * A purge waits this long after it was requested before it calls itself complete: any
+ * invocation that started before the request has ended by then, and every later one sees the
+ * request and stops.
+ */
+export const INGESTION_MAX_INVOCATION_SECONDS = 95;
 
 /** The pipeline's work queues, in flow order. Each gets a dead-letter queue. */
 export const pipelineQueues = {
@@ -100,17 +112,17 @@ export const pipelineQueues = {
   completedQueries: {
     id: 'completed-queries',
     description: 'Completed queries: list their records into file tasks',
-    visibilityTimeoutSeconds: 6 * 5 * 60,
+    visibilityTimeoutSeconds: 6 * INGESTION_MAX_INVOCATION_SECONDS,
   },
   files: {
     id: 'files',
     description: 'File tasks: stream one listed file into S3',
-    visibilityTimeoutSeconds: 6 * 15 * 60,
+    visibilityTimeoutSeconds: 6 * INGESTION_MAX_INVOCATION_SECONDS,
   },
   loads: {
     id: 'loads',
     description: 'Load tasks: parse a raw S3 object into records',
-    visibilityTimeoutSeconds: 6 * 15 * 60,
+    visibilityTimeoutSeconds: 6 * INGESTION_MAX_INVOCATION_SECONDS,
   },
 } as const satisfies Record<string, QueueDefinition>;
 

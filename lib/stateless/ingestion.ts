@@ -34,7 +34,7 @@ export class Ingestion extends Construct {
         entry: 'lambdas/collect/handler.ts',
         serviceName: 'collect',
         description: 'Completed queries: list every page into file tasks',
-        timeout: Duration.minutes(5),
+        timeout: Duration.seconds(INGESTION_MAX_INVOCATION_SECONDS),
         environment: { SETTINGS: JSON.stringify(settings) },
       }),
       stateful,

@@ -22,6 +22,21 @@ app.addHook('preHandler', async (request, reply) => {
     .send({ __type: 'com.amazonaws.sqs#InvalidParameterValue', message: `Value ${delay} for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= ${MAX_DELAY_SECONDS}.` });
 });
 
+// A test's own clock: with FAUXQS_CLOCK_CONTROL=1, fauxqs's time (visibility timeouts, delays,
+// retention) can be moved forward by POST /__fauxqs/clock?advanceMs=<n>, so a test can see
+// what happens 10 minutes after a consumer died without waiting 10 minutes. Off by default.
+if (process.env.FAUXQS_CLOCK_CONTROL === '1') {
+  const realNow = Date.now.bind(Date);
+  let offsetMs = 0;
+  Date.now = () => realNow() + offsetMs;
+  app.post('/__fauxqs/clock', async (request) => {
+    const advanceMs = Number(request.query?.advanceMs);
+    if (!Number.isInteger(advanceMs) || advanceMs < 0) throw Object.assign(new Error('advanceMs must be a whole number of milliseconds, 0 or more'), { statusCode: 400 });
+    offsetMs += advanceMs;
+    return { now: Date.now() };
+  });
+}
+
 const port = Number(process.env.FAUXQS_PORT ?? '0');
 const address = await app.listen({ port, host: '127.0.0.1' });
 process.stdout.write(`${JSON.stringify({ endpoint: address.replace('localhost', '127.0.0.1') })}\n`);

@@ -11,12 +11,25 @@ const START_TIMEOUT_MS = 15_000;
  * endpoint serves both. Its S3 keeps objects in memory and implements what the product uses
  * (multipart upload and abort, ranged GET, DeleteObjects), which s3rver does not.
  */
-export async function startFauxqs(options: { port?: number; region?: string } = {}): Promise<RunningService> {
+export interface FauxqsOptions {
+  readonly port?: number;
+  readonly region?: string;
+  /** Lets the test move fauxqs's clock forward (`advanceClock`). @default false */
+  readonly clockControl?: boolean;
+}
+
+export interface RunningFauxqs extends RunningService {
+  /** Moves fauxqs's clock forward: visibility timeouts and delays end as if that time had passed. */
+  advanceClock(ms: number): Promise<void>;
+}
+
+export async function startFauxqs(options: FauxqsOptions = {}): Promise<RunningFauxqs> {
   const child = spawn(process.execPath, [SERVER_SCRIPT], {
     env: {
       ...process.env,
       FAUXQS_PORT: String(options.port ?? 0),
       FAUXQS_DEFAULT_REGION: options.region ?? 'us-east-1',
+      FAUXQS_CLOCK_CONTROL: options.clockControl ? '1' : '0',
     },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -48,6 +61,11 @@ export async function startFauxqs(options: { port?: number; region?: string } = 
 
   return {
     endpoint,
+    advanceClock: async (ms: number) => {
+      if (!options.clockControl) throw new Error('This fauxqs was started without clockControl');
+      const response = await fetch(`${endpoint}/__fauxqs/clock?advanceMs=${ms}`, { method: 'POST' });
+      if (!response.ok) throw new Error(`fauxqs clock: ${response.status} ${await response.text()}`);
+    },
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

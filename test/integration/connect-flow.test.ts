@@ -2,7 +2,7 @@ import { PutObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
 import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { secretNames } from '../../lambdas/core/definitions';
+import { INGESTION_MAX_INVOCATION_SECONDS, secretNames } from '../../lambdas/core/definitions';
 import { buildAuthorizeUrl, createState, createVerifier, s256Challenge } from '../../lambdas/core/ring/pkce';
 import { ConnectionTokens } from '../../lambdas/core/ring/token-service';
 import { disconnect } from '../../lambdas/core/connections/manage';
@@ -244,7 +244,7 @@ describe('connection management', () => {
     // Everything goes at once; the purge is complete once ingestion already running has had its 16 minutes.
     const response = await world.disconnect(id, true);
     expect(response.statusCode).toBe(202);
-    expect(response.headers!['retry-after']).toBe(String(16 * 60));
+    expect(response.headers!['retry-after']).toBe(String(INGESTION_MAX_INVOCATION_SECONDS + 60));
     expect(bodyOf(response)).toEqual({ customerId: id, status: 'REVOKED', purged: { objects: 31, records: 120, complete: false, settlesAt: expect.any(String) } });
 
     const remaining = async (who: string) => {
