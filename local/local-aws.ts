@@ -4,6 +4,7 @@ import { startDynamoDb } from './emulators/dynamodb';
 import type { RunningService } from './emulators/running-service';
 import { startSecretsManager } from './emulators/secrets-manager';
 import { startFauxqs } from './emulators/fauxqs';
+import { startVersionedS3 } from './emulators/versioned-s3';
 import { provisionResources, type LocalResources } from './provision';
 
 export const LOCAL_REGION = 'eu-west-1';
@@ -22,8 +23,8 @@ export interface LocalAws extends LocalAwsDescriptor {
 }
 
 /**
- * Starts DynamoDB (dynalite), SQS and S3 (fauxqs) and our Secrets Manager stand-in on
- * 127.0.0.1, each on a free port, and creates the product's resources in them from the same
+ * Starts DynamoDB (dynalite), SQS and S3 (fauxqs; S3 behind our versioning layer) and our
+ * Secrets Manager stand-in on 127.0.0.1, each on a free port, and creates the product's resources in them from the same
  * definitions the CDK construct uses. Used by the integration tests' global setup and by the
  * local runtime. Whoever starts it stops it.
  */
@@ -49,9 +50,11 @@ export async function startLocalAws(options: { settings?: SettingsInput } = {}):
       track(startFauxqs({ region: LOCAL_REGION })),
       track(startSecretsManager()),
     ]);
+    // fauxqs's S3 has no versioning; our layer in front of it adds it (the raw bucket is versioned on AWS).
+    const s3 = await track(startVersionedS3({ backend: fauxqs.endpoint }));
     const endpoints: LocalEndpoints = {
       dynamodb: dynamodb.endpoint,
-      s3: fauxqs.endpoint,
+      s3: s3.endpoint,
       sqs: fauxqs.endpoint,
       secretsManager: secretsManager.endpoint,
     };

@@ -1,11 +1,12 @@
 import { CreateTableCommand, type AttributeDefinition, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import {
   clientCredentialsPlaceholder,
   deadLetterQueueId,
   pipelineQueues,
+  rawDataBucket,
   secretNames,
   tables,
   type PipelineQueueName,
@@ -35,12 +36,16 @@ export const LOCAL_BUCKET = 'ring-portability-raw-data';
 
 /**
  * Creates the tables, bucket, queues and client-credential secrets from the same definitions
- * (lambdas/core/definitions.ts) and settings the CDK construct uses. What the emulators lack
- * (TTL, versioning, lifecycle, encryption) is enforced or tested on the CDK side instead.
+ * (lambdas/core/definitions.ts) and settings the CDK construct uses: the bucket is versioned,
+ * as on AWS. What the emulators lack (TTL, lifecycle, encryption, point-in-time recovery) is
+ * enforced or tested on the CDK side instead.
  */
 export async function provisionResources(clients: AwsClients, settings: Settings): Promise<LocalResources> {
   const [controlTable, recordsTable] = await Promise.all(tables.map((table) => createTable(clients, table)));
   await clients.s3.send(new CreateBucketCommand({ Bucket: LOCAL_BUCKET }));
+  if (rawDataBucket.versioned) {
+    await clients.s3.send(new PutBucketVersioningCommand({ Bucket: LOCAL_BUCKET, VersioningConfiguration: { Status: 'Enabled' } }));
+  }
 
   const entries = await Promise.all(
     (Object.keys(pipelineQueues) as PipelineQueueName[]).map(

@@ -1,4 +1,4 @@
-import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, DeleteObjectsCommand, ListMultipartUploadsCommand, ListObjectVersionsCommand, NoSuchUpload, type S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, DeleteSecretCommand, PutSecretValueCommand, ResourceExistsException, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -48,11 +48,14 @@ export class SqsWorkQueue implements WorkQueue {
 }
 
 const MAX_BATCH_ATTEMPTS = 8;
+/** S3 lists at most 1,000 versions or uploads a page and deletes at most 1,000 keys a request. */
+const S3_PAGE = 1_000;
 
 /**
- * Deletes a customer's data page by page (1,000 objects, 25 items at a time), so memory stays
- * flat for millions of objects or items. Deletion is idempotent: work stopped by `shouldStop`
- * (the request's time budget) is finished by the next call.
+ * Deletes a customer's data page by page (1,000 object versions, 25 items at a time), so
+ * memory stays flat for millions of objects or items. Deletion is idempotent: work stopped by
+ * `shouldStop` (the request's time budget), or refused by S3 for some keys, is finished by the
+ * next call.
  */
 export class AwsCustomerDataStore implements CustomerDataStore {
   constructor(
@@ -64,20 +67,60 @@ export class AwsCustomerDataStore implements CustomerDataStore {
   ) {}
 
   async deleteObjects(prefix: string, shouldStop: () => boolean): Promise<DeletionProgress> {
+    const refused: Record<string, number> = {};
+    const progress = (deleted: number, finished: boolean): DeletionProgress => {
+      const failed = Object.keys(refused).length > 0;
+      return { deleted, complete: finished && !failed, ...(failed ? { refused } : {}) };
+    };
+    // Incomplete uploads first: their parts hold the customer's bytes too, and are not objects.
+    if (!(await this.abortUploads(prefix, shouldStop))) return progress(0, false);
+
     let deleted = 0;
-    let token: string | undefined;
+    let keyMarker: string | undefined;
+    let versionIdMarker: string | undefined;
     do {
-      if (shouldStop()) return { deleted, complete: false };
-      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: 1_000 }));
-      const keys = (page.Contents ?? []).map((object) => ({ Key: object.Key! }));
-      if (keys.length > 0) {
-        const result = await this.s3.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } }));
-        if (result.Errors && result.Errors.length > 0) throw new Error(`S3 refused to delete ${result.Errors.length} objects under ${prefix}: ${result.Errors[0].Code}`);
-        deleted += keys.length;
+      if (shouldStop()) return progress(deleted, false);
+      // Markers, not a token: the next page starts after the last entry even though it is gone.
+      const page = await this.s3.send(new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker, MaxKeys: S3_PAGE }));
+      const versions = (page.Versions ?? []).map((version) => ({ Key: version.Key!, VersionId: version.VersionId! }));
+      const markers = (page.DeleteMarkers ?? []).map((marker) => ({ Key: marker.Key!, VersionId: marker.VersionId! }));
+      const targets = [...versions, ...markers];
+      for (let i = 0; i < targets.length; i += S3_PAGE) {
+        const batch = targets.slice(i, i + S3_PAGE);
+        const result = await this.s3.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch, Quiet: true } }));
+        // Quiet: only the keys S3 refused come back, each with its own error (the request itself succeeded).
+        const failed = new Set<string>();
+        for (const error of result.Errors ?? []) {
+          failed.add(`${error.Key}\u0000${error.VersionId}`);
+          const code = error.Code ?? 'Unknown';
+          refused[code] = (refused[code] ?? 0) + 1;
+        }
+        deleted += batch.filter((target, n) => i + n < versions.length && !failed.has(`${target.Key}\u0000${target.VersionId}`)).length;
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return { deleted, complete: true };
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      versionIdMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+    } while (keyMarker !== undefined);
+    return progress(deleted, true);
+  }
+
+  /** Aborts the multipart uploads under the prefix; false if `shouldStop` came first. */
+  private async abortUploads(prefix: string, shouldStop: () => boolean): Promise<boolean> {
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      if (shouldStop()) return false;
+      const page = await this.s3.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker, MaxUploads: S3_PAGE }));
+      for (const upload of page.Uploads ?? []) {
+        try {
+          await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key!, UploadId: upload.UploadId! }));
+        } catch (error) {
+          if (!(error instanceof NoSuchUpload)) throw error;
+        }
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker !== undefined);
+    return true;
   }
 
   async deleteRecords(partitionKey: string, shouldStop: () => boolean): Promise<DeletionProgress> {

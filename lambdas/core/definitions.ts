@@ -71,6 +71,18 @@ export const controlItemPrefixes = {
 /** What the public notification endpoint may touch: query and subscription items, nothing else. */
 export const NOTIFICATION_ITEM_PREFIXES = [controlItemPrefixes.query, controlItemPrefixes.subscription] as const;
 
+/**
+ * Point-in-time recovery of both tables, in days (DynamoDB's longest window): an item deleted
+ * from a table can be restored from a backup for this long after. A purge says so.
+ */
+export const POINT_IN_TIME_RECOVERY_DAYS = 35;
+
+/**
+ * The raw-data bucket. Versioned, so an overwrite never loses a file; so deleting a file means
+ * deleting every version of it (a plain delete only adds a delete marker).
+ */
+export const rawDataBucket = { versioned: true } as const;
+
 export interface QueueDefinition {
   /** Used as the construct id prefix in CDK and as the queue name locally. */
   readonly id: string;

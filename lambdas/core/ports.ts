@@ -112,12 +112,18 @@ export interface WorkQueue {
 
 export interface DeletionProgress {
   readonly deleted: number;
-  /** False when `shouldStop` ended the work early: call again to continue. */
+  /** What the store refused to delete in this call, by error code (S3's per-key errors); retried by the next call. */
+  readonly refused?: Readonly<Record<string, number>>;
+  /** False when `shouldStop` ended the work early or something was refused: call again to continue. */
   readonly complete: boolean;
 }
 
 export interface CustomerDataStore {
-  /** Deletes the objects under the prefix, page by page, until done or `shouldStop()`. */
+  /**
+   * Deletes for good everything stored under the prefix: every version of every object
+   * (delete markers included: the bucket is versioned, so a plain delete would only hide the
+   * bytes) and the parts of uploads left incomplete. `deleted` counts object versions.
+   */
   deleteObjects(prefix: string, shouldStop: () => boolean): Promise<DeletionProgress>;
   /** Deletes the items of a records partition, batch by batch, until done or `shouldStop()`. */
   deleteRecords(partitionKey: string, shouldStop: () => boolean): Promise<DeletionProgress>;

@@ -18,6 +18,7 @@ import { RateLimiter } from '../core/ring/rate-limiter';
 import { TokenService } from '../core/ring/token-service';
 import type { ConnectDeps } from '../core/connections/connect';
 import type { ManageDeps } from '../core/connections/manage';
+import { retentionWindows } from '../core/connections/erasure';
 import { systemClock, type WorkQueue } from '../core/ports';
 import { ConfigurationError } from '../core/errors';
 import { parseJsonOrUndefined } from '../core/json';
@@ -67,6 +68,8 @@ export const ConnectEnv = z.object({
 });
 
 export const ManageEnv = z.object({
+  /** For the retention windows a purge reports (logs, access logs, queues). */
+  SETTINGS: SettingsVariable,
   CONTROL_TABLE: name,
   RECORDS_TABLE: name,
   RAW_BUCKET: name,
@@ -116,6 +119,7 @@ export function manageDeps(env: z.output<typeof ManageEnv>): ManageDeps {
     secretAdmin: new SecretsManagerAdmin(aws.secretsManager),
     imports: new SqsWorkQueue(aws.sqs, env.IMPORTS_QUEUE_URL),
     data: new AwsCustomerDataStore(aws.s3, env.RAW_BUCKET, aws.documents, env.RECORDS_TABLE),
+    retention: retentionWindows(env.SETTINGS),
     clock: systemClock,
     logger,
   };

@@ -3,6 +3,7 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type LifecycleRule } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { rawDataBucket } from '../../lambdas/core/definitions';
 import type { Settings } from '../../lambdas/core/settings';
 
 export interface RawDataBucketProps {
@@ -13,7 +14,7 @@ export interface RawDataBucketProps {
 
 /**
  * The bucket that receives every file Ring lists, byte for byte, plus its server access logs.
- * Versioned so an overwrite never loses a file; incomplete multipart uploads (a fetch that
+ * Versioned so an overwrite never loses a file (a purge deletes every version); incomplete multipart uploads (a fetch that
  * crashed mid-file) are aborted by lifecycle so no orphan parts are billed.
  */
 export class RawDataBucket extends Construct {
@@ -67,7 +68,7 @@ export class RawDataBucket extends Construct {
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       enforceSSL: true,
       minimumTLSVersion: 1.2,
-      versioned: true,
+      versioned: rawDataBucket.versioned,
       lifecycleRules,
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: 'raw-data/',

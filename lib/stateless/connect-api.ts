@@ -119,6 +119,8 @@ export class ConnectApi extends Construct {
       entry: 'lambdas/connections/handler.ts',
       serviceName: 'connections',
       description: 'GET/DELETE /connections/{customerId}, POST …/imports: status, import now, disconnect and purge',
+      // A purge's answer names the retention windows of what it cannot reach (logs, queues).
+      environment: { SETTINGS: connectEnvironment.SETTINGS },
       timeout: Duration.minutes(5),
       memorySize: 1024,
     })

@@ -199,7 +199,9 @@ export class PortabilityFunction extends NodejsFunction {
     if (access === 'delete') {
       // Listing (to find a customer's objects and their versions) and deleting them.
       bucket.grantDelete(this);
-      this.addToRolePolicy(new PolicyStatement({ actions: ['s3:ListBucket', 's3:ListBucketVersions'], resources: [bucket.bucketArn] }));
+      // Listing also finds uploads left incomplete, whose parts hold customer bytes: they are aborted.
+      this.addToRolePolicy(new PolicyStatement({ actions: ['s3:ListBucket', 's3:ListBucketVersions', 's3:ListBucketMultipartUploads'], resources: [bucket.bucketArn] }));
+      this.addToRolePolicy(new PolicyStatement({ actions: ['s3:AbortMultipartUpload'], resources: [bucket.arnForObjects('*')] }));
       this.acknowledgeWildcards([objects, 'Action::s3:DeleteObject*'], `${why} s3:DeleteObject* includes DeleteObjectVersion, which erasure needs.`);
     }
     if (bucket.encryptionKey) {

@@ -9,7 +9,8 @@ const START_TIMEOUT_MS = 15_000;
 /**
  * SQS and S3 via fauxqs 1.9 (2.x needs Node 22), in a child process bound to 127.0.0.1; one
  * endpoint serves both. Its S3 keeps objects in memory and implements what the product uses
- * (multipart upload and abort, ranged GET, DeleteObjects), which s3rver does not.
+ * (multipart upload and abort, ranged GET, DeleteObjects), which s3rver does not; it has no
+ * bucket versioning, which `versioned-s3.ts` adds in front of it.
  */
 export interface FauxqsOptions {
   readonly port?: number;

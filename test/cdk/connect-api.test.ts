@@ -73,6 +73,8 @@ describe('connect API', () => {
     expect(connect.text).not.toContain(logicalId(stateful.rawDataBucket));
     const connections = permissionsOf(api.connections);
     expect(connections.actions).toEqual(expect.arrayContaining(['secretsmanager:DeleteSecret', 's3:DeleteObject*', 's3:ListBucket', 'dynamodb:BatchWriteItem']));
+    // A purge lists and deletes every version (the bucket is versioned) and aborts uploads left open.
+    expect(connections.actions).toEqual(expect.arrayContaining(['s3:ListBucketVersions', 's3:ListBucketMultipartUploads', 's3:AbortMultipartUpload']));
     expect(connections.actions).not.toContain('s3:GetObject*');
     expect(connections.actions).not.toContain('secretsmanager:GetSecretValue');
   });

@@ -43,7 +43,7 @@ const EXPECTED: Record<string, { fn: PortabilityFunction; actions: string[] }> =
   callback: { fn: connectApi.callback, actions: [...TABLE_READ, ...TABLE_WRITE, ...SEND, ...CLIENT_SECRETS, 'secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'] },
   connections: {
     fn: connectApi.connections,
-    actions: [...TABLE_READ, ...TABLE_WRITE, ...SEND, 's3:DeleteObject*', 's3:ListBucket', 's3:ListBucketVersions', 'secretsmanager:DeleteSecret', 'secretsmanager:DescribeSecret'],
+    actions: [...TABLE_READ, ...TABLE_WRITE, ...SEND, 's3:AbortMultipartUpload', 's3:DeleteObject*', 's3:ListBucket', 's3:ListBucketMultipartUploads', 's3:ListBucketVersions', 'secretsmanager:DeleteSecret', 'secretsmanager:DescribeSecret'],
   },
   imports: { fn: queryLifecycle.imports, actions: [...RING_CALLS, ...CONSUME] },
   notifications: { fn: queryLifecycle.notifications, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', ...SEND] },

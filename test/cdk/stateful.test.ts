@@ -2,7 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { parseSettings } from '../../lambdas/core/settings';
 import { RingPortabilityStack } from '../../lib/ring-portability-stack';
-import { controlTable, deadLetterQueueId, pipelineQueues, recordsTable } from '../../lambdas/core/definitions';
+import { controlTable, deadLetterQueueId, pipelineQueues, POINT_IN_TIME_RECOVERY_DAYS, recordsTable } from '../../lambdas/core/definitions';
 import { NO_BUNDLING, resourcesOf, synthStack } from './support/stack';
 
 const { stack, template } = synthStack();
@@ -36,7 +36,8 @@ describe('control and records tables', () => {
         TimeToLiveSpecification: { AttributeName: definition.timeToLiveAttribute, Enabled: true },
         SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: keyArn },
         DeletionProtectionEnabled: true,
-        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        // The window a purge's answer names: deleted items stay restorable this long.
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: POINT_IN_TIME_RECOVERY_DAYS },
       },
     });
   });

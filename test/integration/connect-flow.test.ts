@@ -1,13 +1,26 @@
-import { PutObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectVersionsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCommand,
+  type DeleteObjectsCommandInput,
+  type DeleteObjectsCommandOutput,
+  type ListObjectVersionsCommandOutput,
+} from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
 import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { AwsCustomerDataStore } from '../../lambdas/adapters/aws-admin';
 import { INGESTION_MAX_INVOCATION_SECONDS, secretNames } from '../../lambdas/core/definitions';
 import { buildAuthorizeUrl, createState, createVerifier, s256Challenge } from '../../lambdas/core/ring/pkce';
 import { ConnectionTokens } from '../../lambdas/core/ring/token-service';
 import { disconnect } from '../../lambdas/core/connections/manage';
 import { rawPrefixes } from '../../lambdas/core/connections/partitions';
 import { Secret } from '../../lambdas/core/secret';
+import { connectLocalAws } from '../../local/local-aws';
 import { connectWorld, RETURN_ORIGIN, type ConnectWorld } from './support/connect-world';
 import { REDIRECT_URI } from './support/ring-world';
 
@@ -245,7 +258,7 @@ describe('connection management', () => {
     const response = await world.disconnect(id, true);
     expect(response.statusCode).toBe(202);
     expect(response.headers!['retry-after']).toBe(String(INGESTION_MAX_INVOCATION_SECONDS + 60));
-    expect(bodyOf(response)).toEqual({ customerId: id, status: 'REVOKED', purged: { objects: 31, records: 120, complete: false, settlesAt: expect.any(String) } });
+    expect(bodyOf(response)).toEqual({ customerId: id, status: 'REVOKED', purged: { objects: 31, records: 120, complete: false, settlesAt: expect.any(String), remains: expect.any(Array) } });
 
     const remaining = async (who: string) => {
       const raw = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `raw/${who}/` }));
@@ -264,7 +277,7 @@ describe('connection management', () => {
     world.sandbox.clock.advance(16 * 60_000);
     const settled = await world.disconnect(id, true);
     expect(settled.statusCode).toBe(200);
-    expect(bodyOf(settled)).toEqual({ customerId: id, status: 'REVOKED', purged: { objects: 0, records: 0, complete: true } });
+    expect(bodyOf(settled)).toEqual({ customerId: id, status: 'REVOKED', purged: { objects: 0, records: 0, complete: true, remains: expect.any(Array) } });
     await world.queuedImports();
   });
 
@@ -275,11 +288,112 @@ describe('connection management', () => {
     for (let i = 0; i < 5; i++) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `raw/${id}/q/${i}.json`, Body: '[]' }));
     // A budget already spent: nothing is deleted yet, and the answer says to call again.
     const first = await disconnect(world.manageDeps, id, { purge: true, rawPrefixes, deadline: world.clock.now() });
-    expect(first.purged).toEqual({ objects: 0, records: 0, complete: false });
+    expect(first.purged).toEqual({ objects: 0, records: 0, complete: false, remains: expect.any(Array) });
     world.sandbox.clock.advance(16 * 60_000);
     const second = await world.disconnect(id, true);
     expect(second.statusCode).toBe(200);
     expect(bodyOf(second)).toMatchObject({ purged: { objects: 5, complete: true } });
+    await world.queuedImports();
+  });
+
+  it('purges every version of every object (overwritten, deleted, over a thousand) and uploads left open, and says what remains and until when', async () => {
+    const { id } = await connected();
+    const { id: other } = await connected();
+    const { s3 } = world.aws.clients;
+    const Bucket = world.aws.resources.rawDataBucket;
+    const put = (Key: string, Body: string) => s3.send(new PutObjectCommand({ Bucket, Key, Body }));
+    // 1,100 versions of two files: more than one page of versions (1,000), cut in the middle of a file.
+    const events = (n: number) => `raw/${id}/q1/Ring.EventManager.Events/${n % 2}.json`;
+    for (let i = 0; i < 1_100; i += 50) await Promise.all(Array.from({ length: 50 }, (_, n) => put(events(i + n), `[${i + n}]`)));
+    // A file deleted before the purge (a delete marker over its bytes), a reject report, an upload a crashed fetch left open.
+    await put(`raw/${id}/q1/manifest.json`, '{}');
+    await s3.send(new DeleteObjectCommand({ Bucket, Key: `raw/${id}/q1/manifest.json` }));
+    await put(`rejected/${id}/q1/0.jsonl`, '{}');
+    const open = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: `raw/${id}/q2/Ring.Alarm.HubData/0.json` }));
+    await s3.send(new UploadPartCommand({ Bucket, Key: `raw/${id}/q2/Ring.Alarm.HubData/0.json`, UploadId: open.UploadId, PartNumber: 1, Body: '[{"customer":"bytes"}' }));
+    for (const body of ['[1]', '[1,2]']) await put(`raw/${other}/q1/Ring.EventManager.Events/0.json`, body);
+
+    /** What S3 still holds for a customer, every version and every open upload counted. */
+    const stored = async (who: string) => {
+      const held = { versions: 0, markers: 0, uploads: 0 };
+      for (const Prefix of rawPrefixes(who)) {
+        let page: ListObjectVersionsCommandOutput | undefined;
+        do {
+          page = await s3.send(new ListObjectVersionsCommand({ Bucket, Prefix, KeyMarker: page?.NextKeyMarker, VersionIdMarker: page?.NextVersionIdMarker }));
+          held.versions += page.Versions?.length ?? 0;
+          held.markers += page.DeleteMarkers?.length ?? 0;
+        } while (page.IsTruncated);
+        held.uploads += (await s3.send(new ListMultipartUploadsCommand({ Bucket, Prefix }))).Uploads?.length ?? 0;
+      }
+      return held;
+    };
+    expect(await stored(id)).toEqual({ versions: 1_102, markers: 1, uploads: 1 });
+
+    const first = await world.disconnect(id, true);
+    expect(first.statusCode).toBe(202);
+    expect(bodyOf(first)).toMatchObject({ purged: { objects: 1_102, complete: false } });
+    expect(await stored(id)).toEqual({ versions: 0, markers: 0, uploads: 0 });
+    expect(await stored(other)).toEqual({ versions: 2, markers: 0, uploads: 0 });
+
+    world.sandbox.clock.advance(16 * 60_000);
+    const settled = await world.disconnect(id, true);
+    expect(settled.statusCode).toBe(200);
+    const day = 86_400_000;
+    const at = (ms: number) => new Date(ms).toISOString();
+    const now = world.clock.now();
+    const { retention, pipeline } = world.settings;
+    expect(bodyOf(settled)).toEqual({
+      customerId: id,
+      status: 'REVOKED',
+      purged: {
+        objects: 0,
+        records: 0,
+        complete: true,
+        // Nothing the API can delete is left; these outlive the purge, each until its retention ends.
+        remains: [
+          { what: expect.stringMatching(/deleted records.*records table's point-in-time recovery/), until: at(now + 35 * day) },
+          { what: expect.stringMatching(/control-table items.*control table's point-in-time recovery/), until: at(now + 35 * day) },
+          { what: expect.stringMatching(/server access logs/), until: at(Math.ceil((now + day + retention.accessLogDays * day) / day) * day) },
+          { what: expect.stringMatching(/CloudWatch logs/), until: at(now + (retention.logRetentionDays + 3) * day) },
+          { what: expect.stringMatching(/dead-letter queues/), until: at(now + pipeline.queueRetentionDays * day) },
+          { what: expect.stringMatching(/control-table items .*kept as the record of the connection/) },
+        ],
+      },
+    });
+    await world.queuedImports();
+  });
+
+  it('does not call a purge complete while S3 refuses to delete some versions; the next call deletes them', async () => {
+    const { id } = await connected();
+    const { s3, documents } = world.aws.clients;
+    const Bucket = world.aws.resources.rawDataBucket;
+    for (let i = 0; i < 3; i++) await s3.send(new PutObjectCommand({ Bucket, Key: `raw/${id}/q/${i}.json`, Body: '[]' }));
+    // S3 answers DeleteObjects with 200 and a per-key error for a version it will not delete
+    // (for instance AccessDenied under Object Lock): here, the first key of each request.
+    const refusing = connectLocalAws(world.aws);
+    refusing.s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'DeleteObjectsCommand') return next(args);
+        const input = args.input as DeleteObjectsCommandInput;
+        const [kept, ...rest] = input.Delete!.Objects!;
+        const result = await next({ ...args, input: { ...input, Delete: { ...input.Delete, Objects: rest } } });
+        (result.output as DeleteObjectsCommandOutput).Errors = [{ Key: kept.Key, VersionId: kept.VersionId, Code: 'AccessDenied', Message: 'Access Denied' }];
+        return result;
+      },
+      { step: 'initialize' },
+    );
+    const deps = { ...world.manageDeps, data: new AwsCustomerDataStore(refusing.s3, Bucket, documents, world.aws.resources.recordsTable) };
+    try {
+      const refused = await disconnect(deps, id, { purge: true, rawPrefixes, settleMs: 0 });
+      expect(refused.purged).toMatchObject({ objects: 2, failed: 1, complete: false });
+      const left = await s3.send(new ListObjectVersionsCommand({ Bucket, Prefix: `raw/${id}/` }));
+      expect(left.Versions).toHaveLength(1);
+    } finally {
+      refusing.destroy();
+    }
+    const retried = await disconnect(world.manageDeps, id, { purge: true, rawPrefixes, settleMs: 0 });
+    expect(retried.purged).toEqual({ objects: 1, records: 0, complete: true, remains: expect.any(Array) });
+    expect((await s3.send(new ListObjectVersionsCommand({ Bucket, Prefix: `raw/${id}/` }))).Versions).toBeUndefined();
     await world.queuedImports();
   });
 });

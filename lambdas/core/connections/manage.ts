@@ -1,5 +1,6 @@
+import { remainsAfterPurge, type Remaining, type RetentionWindows } from './erasure';
 import { DATASET_PARTITIONS } from './partitions';
-import type { Clock, ConnectionRepository, CustomerDataStore, Logger, SecretAdmin, WorkQueue } from '../ports';
+import type { Clock, ConnectionRepository, CustomerDataStore, DeletionProgress, Logger, SecretAdmin, WorkQueue } from '../ports';
 import { ConflictError, IMPORTABLE_STATUSES, NotFoundError, type ConnectionRecord, type ImportRequest } from './model';
 
 export interface ManageDeps {
@@ -7,6 +8,8 @@ export interface ManageDeps {
   readonly secretAdmin: SecretAdmin;
   readonly imports: WorkQueue;
   readonly data: CustomerDataStore;
+  /** How long what a purge cannot reach lives on; a purge's answer names it. */
+  readonly retention: RetentionWindows;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -53,13 +56,27 @@ export interface DisconnectResult {
    * `settlesAt` (ISO) it is not complete even when nothing is left: ingestion already running
    * when the purge was requested may still write, and the next call deletes that too.
    */
-  readonly purged?: { readonly objects: number; readonly records: number; readonly complete: boolean; readonly settlesAt?: string };
+  readonly purged?: PurgeResult;
+}
+
+export interface PurgeResult {
+  /** Object versions (every stored copy of a raw file, overwritten ones included) deleted by this call. */
+  readonly objects: number;
+  readonly records: number;
+  /** Object versions S3 refused to delete in this call: not complete; the next call tries again. */
+  readonly failed?: number;
+  readonly complete: boolean;
+  readonly settlesAt?: string;
+  /** What outlives the purge, out of reach of any API, and until when (README: Erasure). */
+  readonly remains: readonly Remaining[];
 }
 
 /**
  * Forgets the customer's tokens and marks the connection REVOKED; with `purge`, also deletes
- * every raw object and record of the customer, until done or until `deadline` (epoch ms):
- * then `complete: false` asks the caller to call again, which continues where this stopped.
+ * for good every raw object of the customer (every version: the bucket is versioned) and every
+ * record, until done or until `deadline` (epoch ms): then `complete: false` asks the caller to
+ * call again, which continues where this stopped. The answer names what no API can remove
+ * (backups, logs) and until when.
  *
  * A purge first records that it was requested: collect, fetch and load stop for the customer
  * from then on. An invocation that started earlier can still write for up to `settleMs`
@@ -85,18 +102,35 @@ export async function disconnect(
   let objects = 0;
   let records = 0;
   let complete = true;
-  for (const prefix of options.rawPrefixes(customerId)) {
-    const progress = await data.deleteObjects(prefix, shouldStop);
-    objects += progress.deleted;
+  const refused: Record<string, number> = {};
+  const count = (progress: DeletionProgress) => {
+    for (const [code, n] of Object.entries(progress.refused ?? {})) refused[code] = (refused[code] ?? 0) + n;
     complete &&= progress.complete;
-  }
+    return progress.deleted;
+  };
+  // Each store checks the time budget before every page; a refusal does not stop the sweep.
+  for (const prefix of options.rawPrefixes(customerId)) objects += count(await data.deleteObjects(prefix, shouldStop));
   for (const partition of DATASET_PARTITIONS) {
-    if (!complete) break;
-    const progress = await data.deleteRecords(`${customerId}#${partition}`, shouldStop);
-    records += progress.deleted;
-    complete &&= progress.complete;
+    if (shouldStop()) {
+      complete = false;
+      break;
+    }
+    records += count(await data.deleteRecords(`${customerId}#${partition}`, shouldStop));
   }
+  const failed = Object.values(refused).reduce((sum, n) => sum + n, 0);
+  if (failed > 0) logger.warn('S3 refused to delete some of the customer’s object versions; the next call tries again', { customerId, refused });
   const settled = sweepStartedAt >= settlesAt;
-  logger.info('customer data purged', { customerId, objects, records, complete, settled });
-  return { customerId, status: 'REVOKED', purged: { objects, records, complete: complete && settled, ...(settled ? {} : { settlesAt: new Date(settlesAt).toISOString() }) } };
+  logger.info('customer data purged', { customerId, objects, records, failed, complete, settled });
+  return {
+    customerId,
+    status: 'REVOKED',
+    purged: {
+      objects,
+      records,
+      ...(failed > 0 ? { failed } : {}),
+      complete: complete && settled,
+      ...(settled ? {} : { settlesAt: new Date(settlesAt).toISOString() }),
+      remains: remainsAfterPurge(deps.retention, clock.now()),
+    },
+  };
 }

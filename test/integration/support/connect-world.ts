@@ -7,6 +7,7 @@ import { makeConnectHandler } from '../../../lambdas/connect/app';
 import { makeConnectionsHandler } from '../../../lambdas/connections/app';
 import type { ConnectDeps } from '../../../lambdas/core/connections/connect';
 import type { ManageDeps } from '../../../lambdas/core/connections/manage';
+import { retentionWindows } from '../../../lambdas/core/connections/erasure';
 import { httpEvent } from './http-event';
 import { REDIRECT_URI, ringWorld, type WorldOptions } from './ring-world';
 
@@ -38,6 +39,7 @@ export async function connectWorld(options: WorldOptions = {}) {
     secretAdmin,
     imports,
     data: new AwsCustomerDataStore(aws.clients.s3, aws.resources.rawDataBucket, aws.clients.documents, aws.resources.recordsTable),
+    retention: retentionWindows(world.settings),
     clock: world.clock,
     logger,
   };
