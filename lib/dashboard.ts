@@ -10,7 +10,8 @@ export interface OperationsDashboardProps {
   readonly queues: readonly PipelineQueue[];
 }
 
-const NAMESPACE = 'RingPortability';
+export const METRICS_NAMESPACE = 'RingPortability';
+const NAMESPACE = METRICS_NAMESPACE;
 
 /**
  * One CloudWatch dashboard for operating the system: queries by outcome, notifications

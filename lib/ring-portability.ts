@@ -1,8 +1,9 @@
 import { Duration, Stack } from 'aws-cdk-lib';
+import { MathExpression, Metric } from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { ConfigurationError } from '../lambdas/core/errors';
 import { parseSettings, type Settings, type SettingsInput } from '../lambdas/core/settings';
-import { OperationsDashboard } from './dashboard';
+import { METRICS_NAMESPACE, OperationsDashboard } from './dashboard';
 import { Monitoring } from './monitoring';
 import { removalPolicyOf } from './removal';
 import { StatefulResources } from './stateful/stateful-resources';
@@ -45,8 +46,9 @@ export class RingPortability extends Construct {
       key: this.stateful.key,
       email: this.settings.alarms.email,
     });
-    for (const { definition, deadLetterQueue } of this.stateful.queues.all) {
+    for (const { definition, queue, deadLetterQueue } of this.stateful.queues.all) {
       this.monitoring.alarmOnDeadLetters(`${definition.id}-dead-letters`, deadLetterQueue, definition.id);
+      this.monitoring.alarmOnStuckQueue(`${definition.id}-stuck`, queue, definition.id, definition.stuckAfterSeconds);
     }
     this.connectApi = new ConnectApi(this, 'ConnectApi', { settings: this.settings, stateful: this.stateful, removalPolicy });
     this.queryLifecycle = new QueryLifecycle(this, 'QueryLifecycle', {
@@ -75,10 +77,29 @@ export class RingPortability extends Construct {
         threshold: 2,
         description: `The ${service} function failed more than twice in 5 minutes (crashes or timeouts): look at its logs.`,
       });
+      // Throttled invocations are work that waits: the account's concurrency is used up elsewhere.
+      this.monitoring.alarm(`${service}-throttles`, fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }), {
+        threshold: 0,
+        description: `The ${service} function was throttled: the account's or region's Lambda concurrency is exhausted; raise the quota or reserve concurrency.`,
+      });
     }
+    // A query fails where it is found failing (schedule, collect, fetch): one alarm over all of them.
+    const failed = Object.fromEntries(
+      QUERY_FAILING_SERVICES.map((service) => [
+        service,
+        new Metric({ namespace: METRICS_NAMESPACE, metricName: 'QueriesFailed', dimensionsMap: { service }, statistic: 'Sum', period: Duration.minutes(5) }),
+      ]),
+    );
+    this.monitoring.alarm('FailedQueries', new MathExpression({ expression: QUERY_FAILING_SERVICES.join(' + '), usingMetrics: failed, label: 'QueriesFailed', period: Duration.minutes(5) }), {
+      threshold: 0,
+      description: `Queries failed (${QUERY_FAILING_SERVICES.join(', ')}: not completed in time, not listable any more, or refused); a new import was requested for each. Look at those functions' logs.`,
+    });
     this.dashboard = new OperationsDashboard(this, 'Operations', { functions, queues: this.stateful.queues.all });
   }
 }
+
+/** The functions that find queries failed and count them as QueriesFailed. */
+export const QUERY_FAILING_SERVICES = ['schedule', 'collect', 'fetch'] as const;
 
 /**
  * Two deployments with one resourcePrefix in one account and region would share the

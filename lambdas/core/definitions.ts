@@ -93,6 +93,11 @@ export interface QueueDefinition {
    * second consumer while the first is still working on it.
    */
   readonly visibilityTimeoutSeconds: number;
+  /**
+   * An alarm fires when the queue's oldest message is older than this: work that should have
+   * moved on by then is stuck (a consumer failing, throttled, or a rate limit never lifting).
+   */
+  readonly stuckAfterSeconds: number;
 }
 
 /**
@@ -120,21 +125,29 @@ export const pipelineQueues = {
     id: 'imports',
     description: 'Import requests: create a data query for a connection',
     visibilityTimeoutSeconds: 6 * 60,
+    // Imports wait by design: spaced out (up to 15 min), over Ring's rate limits, past its 5-minute cache.
+    stuckAfterSeconds: 60 * 60,
   },
   completedQueries: {
     id: 'completed-queries',
     description: 'Completed queries: list their records into file tasks',
     visibilityTimeoutSeconds: 6 * INGESTION_MAX_INVOCATION_SECONDS,
+    // Ring lists a completed query's records for 1 hour only.
+    stuckAfterSeconds: 20 * 60,
   },
   files: {
     id: 'files',
     description: 'File tasks: stream one listed file into S3',
     visibilityTimeoutSeconds: 6 * INGESTION_MAX_INVOCATION_SECONDS,
+    // Inside the query's 1-hour listing window, with time left to list it again.
+    stuckAfterSeconds: 20 * 60,
   },
   loads: {
     id: 'loads',
     description: 'Load tasks: parse a raw S3 object into records',
     visibilityTimeoutSeconds: 6 * INGESTION_MAX_INVOCATION_SECONDS,
+    // The raw copy is safe in S3; a large file takes several invocations.
+    stuckAfterSeconds: 60 * 60,
   },
 } as const satisfies Record<string, QueueDefinition>;
 

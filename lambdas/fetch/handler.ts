@@ -1,6 +1,6 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { readEnv } from '../core/env';
-import { metrics, powertoolsCounter } from '../shared/metrics';
+import { countingQueryFailures, metrics, powertoolsCounter } from '../shared/metrics';
 import { DynamoDbCollectStore, DynamoDbFetchStore } from '../adapters/ingest-store';
 import { HttpFileDownloader, S3RawObjectStore } from '../adapters/raw-files';
 import { ingestDeps, IngestEnv } from '../shared/runtime';
@@ -9,7 +9,8 @@ import { makeFetchHandler } from './app';
 /** Consumer of the files queue: stream one listed file into S3. */
 const env = readEnv(IngestEnv);
 const deps = ingestDeps(env);
-const collectStore = new DynamoDbCollectStore(deps.aws.documents, env.CONTROL_TABLE);
+const counter = powertoolsCounter(metrics);
+const collectStore = countingQueryFailures(new DynamoDbCollectStore(deps.aws.documents, env.CONTROL_TABLE), counter);
 export const handler = makeFetchHandler({
   ...deps,
   store: new DynamoDbFetchStore(deps.aws.documents, env.CONTROL_TABLE),
@@ -17,5 +18,5 @@ export const handler = makeFetchHandler({
   downloader: new HttpFileDownloader(),
   objects: new S3RawObjectStore(deps.aws.s3, deps.bucket()),
   filesQueue: deps.files,
-  metrics: powertoolsCounter(metrics),
+  metrics: counter,
 }).use(logMetrics(metrics));

@@ -61,3 +61,17 @@ export function powertoolsCounter(metrics: Metrics): Counter {
 }
 
 export const metrics = new Metrics();
+
+/**
+ * A query failing is one metric wherever it happens (schedule, collect, fetch): this counts
+ * QueriesFailed each time `fail` marks one failed, for the one alarm over all of them.
+ */
+export function countingQueryFailures<Store extends { fail(queryId: string, reason: string, now: number): Promise<void> }>(store: Store, counter: Counter): Store {
+  const fail = store.fail.bind(store);
+  return Object.assign(Object.create(store) as Store, {
+    fail: async (queryId: string, reason: string, now: number) => {
+      await fail(queryId, reason, now);
+      counter.count('QueriesFailed');
+    },
+  });
+}

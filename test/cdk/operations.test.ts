@@ -1,4 +1,9 @@
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { pipelineQueues, type PipelineQueueName } from '../../lambdas/core/definitions';
+import { QUERY_FAILING_SERVICES } from '../../lib/ring-portability';
 import { resourcesOf, synthStack } from './support/stack';
+
+const nameOf = (id: string): PipelineQueueName => (Object.keys(pipelineQueues) as PipelineQueueName[]).find((name) => pipelineQueues[name].id === id)!;
 
 const { stack, template } = synthStack({ alarms: { email: 'ops@example.com' } });
 const alarmTopicId = stack.getLogicalId(stack.portability.monitoring.alarmTopic.node.defaultChild as never);
@@ -40,6 +45,54 @@ describe('operations', () => {
       );
       expect(matching).toHaveLength(1);
     }
+  });
+});
+
+describe('stuck work', () => {
+  const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm'));
+  const queueIdOf = (alarm: (typeof alarms)[number]) => (alarm.Properties.Dimensions as { Value: { 'Fn::GetAtt': [string, string] } }[] | undefined)?.[0]?.Value?.['Fn::GetAtt']?.[0];
+
+  it.each(Object.values(pipelineQueues).map((definition) => [definition.id, definition] as const))(
+    'alarms when the %s queue’s oldest message is older than its stage should take',
+    (_id, definition) => {
+      const queueId = stack.getLogicalId(stack.portability.stateful.queues.queues[nameOf(definition.id)].queue.node.defaultChild as never);
+      const matching = alarms.filter((alarm) => alarm.Properties.MetricName === 'ApproximateAgeOfOldestMessage' && queueIdOf(alarm) === queueId);
+      expect(matching).toHaveLength(1);
+      expect(matching[0].Properties).toMatchObject({ Threshold: definition.stuckAfterSeconds, Statistic: 'Maximum', ComparisonOperator: 'GreaterThanThreshold' });
+      expect(definition.stuckAfterSeconds).toBeLessThanOrEqual(60 * 60);
+    },
+  );
+
+  it('alarms when any function is throttled', () => {
+    for (const service of SERVICES) {
+      const matching = alarms.filter((alarm) => alarm.Properties.MetricName === 'Throttles' && String(alarm.Properties.AlarmDescription).startsWith(`The ${service} function was throttled`));
+      expect(matching).toHaveLength(1);
+      expect(matching[0].Properties.Threshold).toBe(0);
+    }
+  });
+
+  it('counts a failed query as one metric wherever it fails: schedule, collect and fetch', () => {
+    const [failed] = alarms.filter((alarm) => JSON.stringify(alarm.Properties.Metrics ?? []).includes('QueriesFailed'));
+    const metrics = failed.Properties.Metrics as { Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions: { Value: string }[] } } }[];
+    expect(metrics.find((metric) => metric.Expression)?.Expression).toBe(QUERY_FAILING_SERVICES.join(' + '));
+    expect(metrics.flatMap((metric) => (metric.MetricStat ? [metric.MetricStat.Metric.Dimensions[0].Value] : [])).sort()).toEqual([...QUERY_FAILING_SERVICES].sort());
+  });
+
+  it('gives every EventBridge rule target a dead-letter queue, and alarms on it', () => {
+    const dlqId = stack.getLogicalId(stack.portability.queryLifecycle.scheduleDeadLetters.node.defaultChild as never);
+    const rules = Object.values(resourcesOf(template, 'AWS::Events::Rule'));
+    expect(rules.length).toBeGreaterThanOrEqual(3);
+    for (const rule of rules) {
+      for (const target of rule.Properties.Targets as { DeadLetterConfig?: { Arn: unknown } }[]) expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [dlqId, 'Arn'] } });
+    }
+    expect(alarms.filter((alarm) => alarm.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' && queueIdOf(alarm) === dlqId)).toHaveLength(1);
+  });
+
+  it('warns at synth when no one is subscribed to the alarms, and not when someone is', () => {
+    const warningsOf = (checked: ReturnType<typeof synthStack>) =>
+      Annotations.fromStack(checked.stack).findWarning('*', Match.stringLikeRegexp('No one is subscribed to the alarm topic'));
+    expect(warningsOf(synthStack())).toHaveLength(1);
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('No one is subscribed'))).toHaveLength(0);
   });
 });
 
