@@ -3,7 +3,7 @@ import { Aws, CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aw
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat, SourceMapMode, type ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -63,6 +63,10 @@ export interface ConsumeOptions {
 }
 
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
+
+/** Lambda's limit on a function's environment variables, names and values together. */
+export const LAMBDA_ENVIRONMENT_MAX_BYTES = 4 * 1024;
+const UNRESOLVED_VALUE_BYTES = 128;
 
 /** Copies data files next to the bundle once esbuild is done (esbuild bundles code, not files read at run time). */
 function copyBeside(files: Readonly<Record<string, string>>): ICommandHooks {
@@ -130,6 +134,9 @@ export class PortabilityFunction extends NodejsFunction {
         commandHooks: props.bundledFiles ? copyBeside(props.bundledFiles) : undefined,
       },
     });
+
+    // Lambda refuses a function whose environment is over 4 KB in all, at deploy time: say so at synth.
+    this.node.addValidation({ validate: () => this.environmentTooLarge() });
 
     this.acknowledgeWildcards(
       ['Resource::*'],
@@ -310,6 +317,22 @@ export class PortabilityFunction extends NodejsFunction {
       this.acknowledged.add(finding);
       Validations.of(this.role!).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
     }
+  }
+
+  /**
+   * The environment's size as Lambda counts it (names and values), with a value CloudFormation
+   * resolves at deploy time (an ARN, a URL) counted as 128 bytes: over 4 KB, the deploy fails.
+   */
+  private environmentTooLarge(): string[] {
+    const resolved = Stack.of(this).resolve((this.node.defaultChild as CfnFunction).environment) as { variables?: Record<string, unknown> } | undefined;
+    let bytes = 0;
+    for (const [name, value] of Object.entries(resolved?.variables ?? {})) {
+      bytes += Buffer.byteLength(name) + (typeof value === 'string' ? Buffer.byteLength(value) : UNRESOLVED_VALUE_BYTES);
+    }
+    if (bytes <= LAMBDA_ENVIRONMENT_MAX_BYTES) return [];
+    return [
+      `The environment of ${this.node.path} is about ${bytes} bytes; Lambda allows ${LAMBDA_ENVIRONMENT_MAX_BYTES} in all and the deploy would fail. The SETTINGS variable is most of it: shorten long settings (notifications.trustAnchors: list only the CAs you need).`,
+    ];
   }
 
   private setEnv(envName: string, value: string): this {
