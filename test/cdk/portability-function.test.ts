@@ -21,7 +21,7 @@ function build(configure?: (fn: PortabilityFunction, portability: RingPortabilit
     description: 'test function',
     serviceName: 'fetch',
     logRetention: RetentionDays.ONE_MONTH,
-    timeout: Duration.minutes(2),
+    timeout: Duration.seconds(90),
   });
   configure?.(fn, portability);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -126,10 +126,10 @@ describe('PortabilityFunction', () => {
   it('refuses a queue whose visibility timeout is under six times the function timeout', () => {
     expect(() =>
       build((fn, { stateful }) => {
-        // imports: 360 s visibility; 2 minutes × 6 = 720 s.
+        // imports: 360 s visibility; 90 s × 6 = 540 s.
         fn.consume(stateful.queues.queues.imports);
       }),
-    ).toThrow(/visibility timeout of 360 s, under 6 × the 120 s timeout/);
+    ).toThrow(/visibility timeout of 360 s, under 6 × the 90 s timeout/);
   });
 
   it('refuses an environment variable name that is not UPPER_SNAKE_CASE', () => {
