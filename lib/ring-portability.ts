@@ -90,7 +90,7 @@ export class RingPortability extends Construct {
         new Metric({ namespace: METRICS_NAMESPACE, metricName: 'QueriesFailed', dimensionsMap: { service }, statistic: 'Sum', period: Duration.minutes(5) }),
       ]),
     );
-    this.monitoring.alarm('FailedQueries', new MathExpression({ expression: QUERY_FAILING_SERVICES.join(' + '), usingMetrics: failed, label: 'QueriesFailed', period: Duration.minutes(5) }), {
+    this.monitoring.alarm('FailedQueries', new MathExpression({ expression: failedQueriesExpression(), usingMetrics: failed, label: 'QueriesFailed', period: Duration.minutes(5) }), {
       threshold: 0,
       description: `Queries failed (${QUERY_FAILING_SERVICES.join(', ')}: not completed in time, not listable any more, or refused); a new import was requested for each. Look at those functions' logs.`,
     });
@@ -100,6 +100,15 @@ export class RingPortability extends Construct {
 
 /** The functions that find queries failed and count them as QueriesFailed. */
 export const QUERY_FAILING_SERVICES = ['schedule', 'collect', 'fetch'] as const;
+
+/**
+ * The sum of every service's QueriesFailed. A series is empty in a period no query failed
+ * there, and `a + b` has no value where either has none: FILL makes the missing ones 0, so a
+ * failure in one stage alone still breaches the alarm.
+ */
+export function failedQueriesExpression(): string {
+  return QUERY_FAILING_SERVICES.map((service) => `FILL(${service}, 0)`).join(' + ');
+}
 
 /**
  * Two deployments with one resourcePrefix in one account and region would share the

@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { compareWithTruth, connectCustomer, datasetMix, progressOf, type CustomerProgress, type DatasetRow, type DemoCustomer, type Truth } from './demo';
-import { faultProfile } from './faults';
+import { FAULT_PROFILES, faultProfile } from './faults';
 import { sandboxCall, startRuntime, type Runtime } from './runtime';
 
 const MiB = 1024 * 1024;
@@ -23,6 +23,19 @@ function parseSize(text: string): number {
   return Math.round(Number(match[1]) * { B: 1, KB: 1024, MB: MiB, GB: 1024 * MiB }[(match[2] ?? 'B').toUpperCase()]!);
 }
 
+const USAGE = `npm start [-- options]: the whole system on this machine against the Ring sandbox (see README, Two commands)
+
+  --once               exit after the import: 0 if every file, byte and record matches the ground truth, 1 if not
+  --customers N        connect N customers, 1-50 (default 1; brands and regions alternate)
+  --size 500MB         data per run (default 20MB), spread over all 15 datasets
+  --faults flaky       inject Ring API, download and notification faults (profiles: ${Object.keys(FAULT_PROFILES).join(', ')})
+  --report file.json   write per customer and dataset: files, bytes, records, rejects, ground truth, durations, peak RSS
+  --port N             the local API's port (default: a free one)
+  --timeout-minutes N  give up on --once after N minutes (default 30)
+  --log-level LEVEL    the handlers' log level (default ERROR)
+  -h, --help           this text
+`;
+
 function options() {
   const { values } = parseArgs({
     options: {
@@ -34,8 +47,13 @@ function options() {
       port: { type: 'string' },
       'timeout-minutes': { type: 'string', default: '30' },
       'log-level': { type: 'string', default: 'ERROR' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
   const customers = Number(values.customers);
   if (!Number.isInteger(customers) || customers < 1 || customers > 50) throw new Error(`--customers must be a whole number from 1 to 50, got ${values.customers}`);
   const port = values.port === undefined ? undefined : Number(values.port);
@@ -219,7 +237,8 @@ function amount(value: number, unit: string): string {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(`npm start failed: ${(error as Error).message}`);
+    const hint = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? ' (npm start -- --help lists the options)' : '';
+    console.error(`npm start failed: ${(error as Error).message}${hint}`);
     process.exit(1);
   },
 );

@@ -154,7 +154,7 @@ const ExistingSecret = z.strictObject({
     .describe('The complete ARN of the secret.'),
   kmsKeyArn: z
     .string()
-    .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, { message: 'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)' })
+    .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f-]{36})$/, { message: 'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)' })
     .optional()
     .describe("The customer-managed KMS key the secret is encrypted with (the old stack's key); unset: the secret uses aws/secretsmanager."),
 });

@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { secretNames } from '../../lambdas/core/definitions';
 import type { Settings } from '../../lambdas/core/settings';
 import type { StatefulResources } from '../stateful/stateful-resources';
-import { PortabilityFunction } from './portability-function';
+import { PortabilityFunction, settingsVariable } from './portability-function';
 
 export interface ConnectApiProps {
   readonly settings: Settings;
@@ -85,7 +85,7 @@ export class ConnectApi extends Construct {
     this.redirectUri = `${settings.publicBaseUrl ?? this.api.apiEndpoint}/oauth/callback`;
     const common = { logRetention, removalPolicy: props.removalPolicy };
     const connectEnvironment = {
-      SETTINGS: JSON.stringify(settings),
+      SETTINGS: settingsVariable(settings),
       REDIRECT_URI: this.redirectUri,
       KMS_KEY_ID: stateful.key.keyArn,
     };

@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { INGESTION_MAX_INVOCATION_SECONDS } from '../../lambdas/core/definitions';
 import type { Settings } from '../../lambdas/core/settings';
 import type { StatefulResources } from '../stateful/stateful-resources';
-import { PortabilityFunction } from './portability-function';
+import { PortabilityFunction, settingsVariable } from './portability-function';
 import { grantRingCalls } from './ring-access';
 
 export interface IngestionProps {
@@ -35,7 +35,7 @@ export class Ingestion extends Construct {
         serviceName: 'collect',
         description: 'Completed queries: list every page into file tasks',
         timeout: Duration.seconds(INGESTION_MAX_INVOCATION_SECONDS),
-        environment: { SETTINGS: JSON.stringify(settings) },
+        environment: { SETTINGS: settingsVariable(settings) },
       }),
       stateful,
       settings,
@@ -52,7 +52,7 @@ export class Ingestion extends Construct {
         description: 'File tasks: stream one listed file into S3',
         timeout: Duration.seconds(INGESTION_MAX_INVOCATION_SECONDS),
         memorySize: 1024,
-        environment: { SETTINGS: JSON.stringify(settings) },
+        environment: { SETTINGS: settingsVariable(settings) },
       }),
       stateful,
       settings,

@@ -11,6 +11,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct, IConstruct } from 'constructs';
+import type { Settings } from '../../lambdas/core/settings';
 import type { PipelineQueue } from '../stateful/pipeline-queues';
 
 /** The newest Node.js runtime aws-cdk-lib offers; a CDK test fails when a newer one appears. */
@@ -63,6 +64,15 @@ export interface ConsumeOptions {
 }
 
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
+
+/**
+ * The SETTINGS variable of a function: every setting but the notification trust anchors (PEM
+ * text, kilobytes of it), which only the notifications function reads.
+ */
+export function settingsVariable(settings: Settings, options: { trustAnchors?: boolean } = {}): string {
+  if (options.trustAnchors || settings.notifications.trustAnchors === undefined) return JSON.stringify(settings);
+  return JSON.stringify({ ...settings, notifications: { ...settings.notifications, trustAnchors: undefined } });
+}
 
 /** Lambda's limit on a function's environment variables, names and values together. */
 export const LAMBDA_ENVIRONMENT_MAX_BYTES = 4 * 1024;
@@ -211,7 +221,8 @@ export class PortabilityFunction extends NodejsFunction {
       this.addToRolePolicy(new PolicyStatement({ actions: ['s3:AbortMultipartUpload'], resources: [bucket.arnForObjects('*')] }));
       this.acknowledgeWildcards([objects, 'Action::s3:DeleteObject*'], `${why} s3:DeleteObject* includes DeleteObjectVersion, which erasure needs.`);
     }
-    if (bucket.encryptionKey) {
+    if (bucket.encryptionKey && access !== 'delete') {
+      // Deleting needs no key; reading decrypts; writing (put, multipart) uses the key's data-key actions.
       if (access === 'read') bucket.encryptionKey.grantDecrypt(this);
       this.acknowledgeKeyGrant();
     }

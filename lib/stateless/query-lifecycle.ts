@@ -14,7 +14,7 @@ import type { Settings } from '../../lambdas/core/settings';
 import type { Monitoring } from '../monitoring';
 import type { StatefulResources } from '../stateful/stateful-resources';
 import type { ConnectApi } from './connect-api';
-import { PortabilityFunction } from './portability-function';
+import { PortabilityFunction, settingsVariable } from './portability-function';
 import { grantRingCalls } from './ring-access';
 
 export interface QueryLifecycleProps {
@@ -44,7 +44,7 @@ export class QueryLifecycle extends Construct {
     super(scope, id);
     const { settings, stateful, monitoring } = props;
     const { queues } = stateful.queues;
-    const common = { logRetention: settings.retention.logRetentionDays as RetentionDays, removalPolicy: props.removalPolicy, environment: { SETTINGS: JSON.stringify(settings) } };
+    const common = { logRetention: settings.retention.logRetentionDays as RetentionDays, removalPolicy: props.removalPolicy, environment: { SETTINGS: settingsVariable(settings) } };
 
 
     this.imports = grantRingCalls(
@@ -80,6 +80,8 @@ export class QueryLifecycle extends Construct {
       serviceName: 'notifications',
       description: "POST /notifications/v1: Ring's SNS notifications (no secret access)",
       timeout: Duration.seconds(10),
+      // The only function that verifies signing certificates, so the only one given trustAnchors.
+      environment: { SETTINGS: settingsVariable(settings, { trustAnchors: true }) },
       // The trust anchors of SNS signing certificates, read at start beside the code.
       bundledFiles: { [AMAZON_ROOTS_SOURCE]: path.basename(AMAZON_ROOTS_SOURCE) },
     })

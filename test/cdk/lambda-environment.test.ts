@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
 import { LAMBDA_ENVIRONMENT_MAX_BYTES } from '../../lib/stateless/portability-function';
 import { buildStack, resourcesOf, synthStack } from './support/stack';
 
@@ -13,6 +14,15 @@ describe('Lambda environments', () => {
       const bytes = Object.entries(variables).reduce((sum, [name, value]) => sum + name.length + (typeof value === 'string' ? Buffer.byteLength(value) : 128), 0);
       expect(bytes).toBeLessThan(LAMBDA_ENVIRONMENT_MAX_BYTES);
     }
+  });
+
+  it('carry the notification trust anchors to the notifications function only', () => {
+    const oneRoot = AMAZON_ROOTS.slice(0, AMAZON_ROOTS.indexOf('-----END CERTIFICATE-----') + '-----END CERTIFICATE-----'.length) + '\n';
+    const stack = buildStack({ notifications: { trustAnchors: oneRoot } });
+    const withAnchors = Object.entries(resourcesOf(Template.fromStack(stack), 'AWS::Lambda::Function'))
+      .filter(([, fn]) => String((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables.SETTINGS).includes('trustAnchors'))
+      .map(([id]) => id);
+    expect(withAnchors).toEqual([stack.getLogicalId(stack.portability.queryLifecycle.notifications.node.defaultChild as never)]);
   });
 
   it('fail synth, not the deploy, when settings make one too large', () => {

@@ -67,6 +67,15 @@ describe('least privilege', () => {
     }
   });
 
+  it('grants on "*" only X-Ray’s actions, which have no resources (cdk-nag’s Resource::* acknowledgement is for them alone)', () => {
+    for (const [name, { fn }] of Object.entries(EXPECTED)) {
+      const onEverything = statementsOf(fn)
+        .filter((statement) => [statement.Resource].flat().includes('*'))
+        .flatMap((statement) => [statement.Action].flat());
+      expect({ name, onEverything: onEverything.filter((action) => !action.startsWith('xray:')) }).toEqual({ name, onEverything: [] });
+    }
+  });
+
   it('limits the public notification function to query and subscription items', () => {
     const tableStatements = statementsOf(queryLifecycle.notifications).filter((statement) => [statement.Action].flat().some((action) => action.startsWith('dynamodb:')));
     expect(tableStatements).toHaveLength(1);
