@@ -8,10 +8,10 @@ export interface OperationsDashboardProps {
   /** Each function by its service name (the `service` dimension of its metrics). */
   readonly functions: Record<string, IFunction>;
   readonly queues: readonly PipelineQueue[];
+  /** The product's metrics namespace (metricsNamespace of the resourcePrefix). */
+  readonly namespace: string;
 }
 
-export const METRICS_NAMESPACE = 'RingPortability';
-const NAMESPACE = METRICS_NAMESPACE;
 
 /**
  * One CloudWatch dashboard for operating the system: queries by outcome, notifications
@@ -24,7 +24,7 @@ export class OperationsDashboard extends Construct {
   constructor(scope: Construct, id: string, props: OperationsDashboardProps) {
     super(scope, id);
     const metric = (name: string, service: string, options: { period?: Duration; statistic?: string; label?: string } = {}): IMetric =>
-      new Metric({ namespace: NAMESPACE, metricName: name, dimensionsMap: { service }, statistic: options.statistic ?? 'Sum', period: options.period ?? Duration.minutes(5), label: options.label ?? name });
+      new Metric({ namespace: props.namespace, metricName: name, dimensionsMap: { service }, statistic: options.statistic ?? 'Sum', period: options.period ?? Duration.minutes(5), label: options.label ?? name });
     const hourly = { period: Duration.hours(1) };
     const graph = (title: string, left: IMetric[], right: IMetric[] = []) => new GraphWidget({ title, left, right, width: 12, height: 6 });
 

@@ -1,13 +1,15 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { MathExpression, Metric } from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
+import { metricsNamespace } from '../lambdas/core/definitions';
 import { ConfigurationError } from '../lambdas/core/errors';
 import { parseSettings, type Settings, type SettingsInput } from '../lambdas/core/settings';
-import { METRICS_NAMESPACE, OperationsDashboard } from './dashboard';
+import { OperationsDashboard } from './dashboard';
 import { Monitoring } from './monitoring';
 import { removalPolicyOf } from './removal';
 import { StatefulResources } from './stateful/stateful-resources';
 import { ConnectApi } from './stateless/connect-api';
+import { METRICS_NAMESPACE_CONTEXT } from './stateless/portability-function';
 import { Ingestion } from './stateless/ingestion';
 import { QueryLifecycle } from './stateless/query-lifecycle';
 
@@ -39,6 +41,9 @@ export class RingPortability extends Construct {
     super(scope, id);
     this.settings = parseSettings(props.settings ?? {}, props.settingsSource ?? 'settings');
     refuseSharedPrefix(this);
+    const namespace = metricsNamespace(this.settings.resourcePrefix);
+    // Before any child: the functions read it from the construct tree.
+    this.node.setContext(METRICS_NAMESPACE_CONTEXT, namespace);
     const removalPolicy = removalPolicyOf(this.settings);
 
     this.stateful = new StatefulResources(this, 'Stateful', { settings: this.settings, removalPolicy });
@@ -87,14 +92,14 @@ export class RingPortability extends Construct {
     const failed = Object.fromEntries(
       QUERY_FAILING_SERVICES.map((service) => [
         service,
-        new Metric({ namespace: METRICS_NAMESPACE, metricName: 'QueriesFailed', dimensionsMap: { service }, statistic: 'Sum', period: Duration.minutes(5) }),
+        new Metric({ namespace, metricName: 'QueriesFailed', dimensionsMap: { service }, statistic: 'Sum', period: Duration.minutes(5) }),
       ]),
     );
     this.monitoring.alarm('FailedQueries', new MathExpression({ expression: failedQueriesExpression(), usingMetrics: failed, label: 'QueriesFailed', period: Duration.minutes(5) }), {
       threshold: 0,
       description: `Queries failed (${QUERY_FAILING_SERVICES.join(', ')}: not completed in time, not listable any more, or refused); a new import was requested for each. Look at those functions' logs.`,
     });
-    this.dashboard = new OperationsDashboard(this, 'Operations', { functions, queues: this.stateful.queues.all });
+    this.dashboard = new OperationsDashboard(this, 'Operations', { functions, queues: this.stateful.queues.all, namespace });
   }
 }
 

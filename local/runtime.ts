@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { INGESTION_MAX_INVOCATION_SECONDS, secretNames, type PipelineQueueName } from '../lambdas/core/definitions';
+import { INGESTION_MAX_INVOCATION_SECONDS, metricsNamespace, secretNames, type PipelineQueueName } from '../lambdas/core/definitions';
 import { parseSettings, REGIONS, type Settings, type SettingsInput } from '../lambdas/core/settings';
 import { Sandbox } from '../sandbox/sandbox';
 import { FAULT_PROFILES, type FaultProfile } from './faults';
@@ -219,7 +219,7 @@ function loadHandlers(settings: Settings, aws: LocalAws, apiUrl: string, logLeve
     POWERTOOLS_METRICS_DISABLED: 'true',
     // Dev mode: Powertools writes through the global console (readable logs, and the filter above).
     POWERTOOLS_DEV: 'true',
-    POWERTOOLS_METRICS_NAMESPACE: 'RingPortability',
+    POWERTOOLS_METRICS_NAMESPACE: metricsNamespace(settings.resourcePrefix),
     SETTINGS: JSON.stringify(settings),
     CONTROL_TABLE: aws.resources.controlTable,
     RECORDS_TABLE: aws.resources.recordsTable,

@@ -174,6 +174,13 @@ export const customerIdInSecretName = (customerId: string): string => customerId
 export const customerIdFromSecretName = (segment: string): string => segment.replaceAll('=', ':');
 
 /**
+ * The CloudWatch namespace of the product's own metrics: one per resourcePrefix, so two stacks
+ * in one account and region (which must have different prefixes) never count into each
+ * other's alarms.
+ */
+export const metricsNamespace = (prefix: string): string => `RingPortability/${prefix}`;
+
+/**
  * Secrets Manager names, under the configured prefix. A connection's name is at most 181
  * characters: a prefix of at most 40, `/connections/`, a customer id of at most 128.
  */

@@ -74,6 +74,9 @@ export function settingsVariable(settings: Settings, options: { trustAnchors?: b
   return JSON.stringify({ ...settings, notifications: { ...settings.notifications, trustAnchors: undefined } });
 }
 
+/** Context key under which RingPortability names its metrics namespace for the functions inside it. */
+export const METRICS_NAMESPACE_CONTEXT = 'ring-portability:metricsNamespace';
+
 /** Lambda's limit on a function's environment variables, names and values together. */
 export const LAMBDA_ENVIRONMENT_MAX_BYTES = 4 * 1024;
 const UNRESOLVED_VALUE_BYTES = 128;
@@ -125,7 +128,7 @@ export class PortabilityFunction extends NodejsFunction {
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: props.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: 'RingPortability',
+        POWERTOOLS_METRICS_NAMESPACE: (scope.node.tryGetContext(METRICS_NAMESPACE_CONTEXT) as string | undefined) ?? 'RingPortability',
         POWERTOOLS_LOG_LEVEL: 'INFO',
         POWERTOOLS_LOGGER_LOG_EVENT: 'false',
         POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',

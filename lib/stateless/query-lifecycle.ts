@@ -8,7 +8,7 @@ import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { NOTIFICATION_ITEM_PREFIXES } from '../../lambdas/core/definitions';
+import { metricsNamespace, NOTIFICATION_ITEM_PREFIXES } from '../../lambdas/core/definitions';
 import { AMAZON_ROOTS_SOURCE } from '../../lambdas/core/notifications/trust/amazon-roots';
 import type { Settings } from '../../lambdas/core/settings';
 import type { Monitoring } from '../monitoring';
@@ -127,7 +127,7 @@ export class QueryLifecycle extends Construct {
     };
 
     const metric = (name: string, service: string) =>
-      new Metric({ namespace: 'RingPortability', metricName: name, dimensionsMap: { service }, statistic: 'Sum', period: Duration.minutes(5) });
+      new Metric({ namespace: metricsNamespace(settings.resourcePrefix), metricName: name, dimensionsMap: { service }, statistic: 'Sum', period: Duration.minutes(5) });
     monitoring.alarm('RejectedNotifications', metric('NotificationsRejected', 'notifications'), {
       threshold: 10,
       description: 'More than 10 notifications rejected in 5 minutes: forged or misconfigured deliveries (check allowedTopicArns, signingCertHosts and trustAnchors).',

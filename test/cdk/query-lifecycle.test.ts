@@ -59,7 +59,7 @@ describe('query lifecycle', () => {
   });
 
   it('alarms on rejected-notification spikes and failed queries', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'RingPortability', MetricName: 'NotificationsRejected', Dimensions: [{ Name: 'service', Value: 'notifications' }], Threshold: 10 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'RingPortability/ring-portability', MetricName: 'NotificationsRejected', Dimensions: [{ Name: 'service', Value: 'notifications' }], Threshold: 10 });
     // QueriesFailed is one alarm over every function that fails queries (test/cdk/operations.test.ts).
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Metrics: Match.arrayWith([Match.objectLike({ Expression: 'FILL(schedule, 0) + FILL(collect, 0) + FILL(fetch, 0)' })]), Threshold: 0 });
   });

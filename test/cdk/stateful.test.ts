@@ -287,6 +287,26 @@ describe('a second stack', () => {
     expect(JSON.stringify(Template.fromStack(second).toJSON())).toContain('second-ring/connections/');
   });
 
+  it('counts its metrics under a namespace of its own, so neither stack alarms on the other’s failures', () => {
+    const app = new App({ context: NO_BUNDLING });
+    const stacks = ['first-ring', 'second-ring'].map((prefix) => new RingPortabilityStack(app, `Stack-${prefix}`, { settings: parseSettings({ resourcePrefix: prefix }) }));
+    const namespacesOf = (prefix: string) => {
+      const checked = Template.fromStack(stacks.find((stack) => stack.node.id === `Stack-${prefix}`)!).toJSON() as {
+        Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+      };
+      const resources = Object.values(checked.Resources);
+      const ofFunctions = resources
+        .filter((resource) => resource.Type === 'AWS::Lambda::Function')
+        .map((resource) => (resource.Properties.Environment as { Variables: Record<string, string> }).Variables.POWERTOOLS_METRICS_NAMESPACE);
+      const ofAlarms = resources
+        .filter((resource) => resource.Type === 'AWS::CloudWatch::Alarm')
+        .flatMap((resource) => JSON.stringify(resource.Properties).match(/"Namespace":"RingPortability[^"]*"/g) ?? []);
+      return new Set([...ofFunctions, ...ofAlarms.map((match) => match.slice('"Namespace":"'.length, -1))]);
+    };
+    expect(namespacesOf('first-ring')).toEqual(new Set(['RingPortability/first-ring']));
+    expect(namespacesOf('second-ring')).toEqual(new Set(['RingPortability/second-ring']));
+  });
+
   it('refuses a second stack with the same prefix in the same app: their connection secrets would be shared', () => {
     const app = new App({ context: NO_BUNDLING });
     new RingPortabilityStack(app, 'First', { settings: parseSettings({}) });
