@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ConnectionRecord, ConnectionStatus, LastImport, PendingAuthorization } from '../core/connections/model';
 import type { AuthorizationStateStore, ConnectionRepository } from '../core/ports';
-import { GSI_PK, GSI_SK, PK, queryIndex, SK, TTL, withoutKeys } from './control-table';
+import { GSI_PK, GSI_SK, PK, queryIndex, SK, TTL, unlessConflict, withoutKeys } from './control-table';
 
 
 const connectionKey = (customerId: string) => ({ [PK]: `CONN#${customerId}`, [SK]: 'CONNECTION' });
@@ -50,9 +50,9 @@ export class DynamoDbConnectionRepository implements ConnectionRepository {
     return Attributes!.purgeRequestedAt as string;
   }
 
-  async setNextImport(customerId: string, nextImportAt: string, expected: string | undefined): Promise<boolean> {
-    try {
-      await this.documents.send(
+  setNextImport(customerId: string, nextImportAt: string, expected: string | undefined): Promise<boolean> {
+    return unlessConflict(
+      this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: connectionKey(customerId),
@@ -61,18 +61,15 @@ export class DynamoDbConnectionRepository implements ConnectionRepository {
           ExpressionAttributeNames: expected === undefined ? { '#pk': PK } : undefined,
           ExpressionAttributeValues: expected === undefined ? { ':next': nextImportAt } : { ':next': nextImportAt, ':expected': expected },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async setStatus(customerId: string, status: ConnectionStatus, reason: string, now: number, from?: readonly ConnectionStatus[]): Promise<void> {
     const allowed = Object.fromEntries((from ?? []).map((value, i) => [`:from${i}`, value]));
-    try {
-      await this.documents.send(
+    // A connection gone, or in a status it may not leave this way, is left alone.
+    await unlessConflict(
+      this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: connectionKey(customerId),
@@ -81,15 +78,13 @@ export class DynamoDbConnectionRepository implements ConnectionRepository {
           ExpressionAttributeNames: { '#status': 'status', '#pk': PK, '#gpk': GSI_PK },
           ExpressionAttributeValues: { ':status': status, ':reason': reason, ':now': new Date(now).toISOString(), ':gpk': `CONNSTATUS#${status}`, ...allowed },
         }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+      ),
+    );
   }
 
   async recordImport(customerId: string, lastImport: LastImport): Promise<void> {
-    try {
-      await this.documents.send(
+    await unlessConflict(
+      this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: connectionKey(customerId),
@@ -99,10 +94,8 @@ export class DynamoDbConnectionRepository implements ConnectionRepository {
           ExpressionAttributeNames: { '#pk': PK },
           ExpressionAttributeValues: { ':last': lastImport, ':requestedAt': lastImport.requestedAt },
         }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+      ),
+    );
   }
 }
 

@@ -1,3 +1,4 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { controlTable } from '../core/definitions';
 
@@ -32,4 +33,15 @@ export async function* queryIndex<T>(documents: DynamoDBDocumentClient, tableNam
     for (const item of page.Items ?? []) yield withoutKeys<T>(item);
     start = page.LastEvaluatedKey;
   } while (start);
+}
+
+/** Runs a conditional write: true when it was made, false when its condition did not hold. */
+export async function unlessConflict(work: Promise<unknown>): Promise<boolean> {
+  try {
+    await work;
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
 }

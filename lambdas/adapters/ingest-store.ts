@@ -1,23 +1,13 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CollectStore, FileTask } from '../core/ingest/collect';
 import type { FetchedFile, FetchStore } from '../core/ingest/fetch';
 import type { CompletionStore, FileSummary } from '../core/ingest/complete';
 import type { LoadCheckpoint, LoadResult, LoadStore } from '../core/ingest/load';
-import { GSI_PK, PK, queryIndex, SK } from './control-table';
+import { GSI_PK, PK, queryIndex, SK, unlessConflict } from './control-table';
 import { queryKey } from './query-store';
 
 const taskKey = (queryId: string, n: number) => ({ [PK]: `QUERY#${queryId}`, [SK]: `FILE#${String(n).padStart(7, '0')}` });
 
-const unlessConflict = async (work: Promise<unknown>): Promise<boolean> => {
-  try {
-    await work;
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
-};
 
 /** File tasks (`QUERY#<id>` / `FILE#<n>`) and the query's collect state, in the control table. */
 export class DynamoDbCollectStore implements CollectStore {
