@@ -31,7 +31,7 @@ export const LOCAL_ROUTES: readonly { readonly method: string; readonly path: st
   { method: 'POST', path: '/notifications/v1', handler: 'notifications', iam: false },
 ];
 
-const SCHEDULED_TASKS = ['poll-overdue', 'recurring-imports', 'token-keeper'] as const;
+const SCHEDULED_TASKS = ['poll-overdue', 'dispatch-imports', 'token-keeper'] as const;
 
 export interface RuntimeOptions {
   /** Port of the local API. @default a free port */

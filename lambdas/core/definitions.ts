@@ -66,10 +66,19 @@ export const tables = [controlTable, recordsTable] as const;
 export const controlItemPrefixes = {
   query: 'QUERY#',
   subscription: 'SUBSCRIPTION#',
+  /** A connection's place in the import schedule. */
+  importEntry: 'IMPORT#',
+  /** A brand's createDataQuery pacing mark. */
+  importPacer: 'PACER#',
+  /** When a connection's refresh token was issued (the token keeper's index). */
+  tokenAge: 'TOKENS#',
 } as const;
 
-/** What the public notification endpoint may touch: query and subscription items, nothing else. */
-export const NOTIFICATION_ITEM_PREFIXES = [controlItemPrefixes.query, controlItemPrefixes.subscription] as const;
+/**
+ * What the public notification endpoint may touch: query and subscription items, and the
+ * import schedule's entries (a query's end releases or re-queues its connection's import).
+ */
+export const NOTIFICATION_ITEM_PREFIXES = [controlItemPrefixes.query, controlItemPrefixes.subscription, controlItemPrefixes.importEntry] as const;
 
 /**
  * Point-in-time recovery of both tables, in days (DynamoDB's longest window): an item deleted

@@ -44,6 +44,17 @@ export interface LeaseStore {
   release(key: string, holder: string): Promise<void>;
 }
 
+/**
+ * When each connection's refresh token was issued, outside its secret: the token keeper reads
+ * the secrets of due connections only.
+ */
+export interface TokenAgeIndex {
+  record(customerId: string, refreshTokenIssuedAt: number): Promise<void>;
+  /** Up to `limit` connections whose refresh token was issued before `before` (epoch ms), oldest first. */
+  issuedBefore(before: number, limit: number): Promise<{ customerId: string; refreshTokenIssuedAt: number }[]>;
+  remove(customerId: string): Promise<void>;
+}
+
 export interface ConnectionStatusStore {
   /** The customer must connect again (refresh token revoked, expired or reused); only from ACTIVE or ON_HOLD. */
   markRelinkRequired(customerId: string, reason: string, now: number): Promise<void>;

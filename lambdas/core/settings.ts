@@ -245,8 +245,12 @@ export const Settings = z.strictObject({
         .describe("A query without a notification after this long is polled instead. Under 45: Ring lists a query's records for 1 hour only."),
       tokenKeeperIntervalMinutes: positiveInt
         .min(5)
-        .default(12 * 60)
-        .describe('How often the token keeper looks for idle connections.'),
+        .max(24 * 60)
+        .default(60)
+        .describe('How often the token keeper runs; each run refreshes at most 200 connections whose refresh token is older than `refreshTokenMaxAgeDays`.'),
+      maxImportAgeHours: positiveInt
+        .default(48)
+        .describe("Alarm when a connection's last successful import is older than this (`OldestImportAgeHours`): at least the interval, or the capacity's round-robin time if more connections are due than Ring's limits allow (README: Capacity)."),
       refreshTokenMaxAgeDays: positiveInt
         .max(29)
         .default(20)

@@ -1,9 +1,12 @@
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { CustomerId } from '../core/connections/model';
+import { CustomerId, IMPORTABLE_STATUSES } from '../core/connections/model';
 import type { WorkQueue } from '../core/ports';
+import { isCurrentDispatch, settleDispatch } from '../core/queries/admission';
 import { requestDataQuery, type ImportDeps } from '../core/queries/import';
+import type { ImportScheduleStore } from '../core/queries/import-schedule';
+import type { Settings } from '../core/settings';
 import { noMetrics, type Counter } from '../shared/metrics';
 import { processBatch, remainingTimeOf } from '../shared/sqs';
 
@@ -12,19 +15,42 @@ const ImportMessage = z.object({
   reason: z.enum(['connected', 'requested', 'scheduled', 'recheck']),
   requestedAt: z.string(),
   attempt: z.number().int().min(1).max(10).optional(),
+  /** The dispatch this message belongs to (the import schedule); a superseded one is dropped. */
+  ticket: z.string().min(1).max(64).optional(),
 });
 
+/** Ring refused or failed the call: asked again no sooner than this, in the connection's place in line. */
+const MIN_RETRY_SECONDS = 30;
+
 // (adapter) --> requestDataQuery --> domain
-export function makeImportsHandler(deps: ImportDeps & { readonly importsQueue: WorkQueue; readonly metrics?: Counter }) {
+export function makeImportsHandler(deps: ImportDeps & { readonly importsQueue: WorkQueue; readonly schedule: ImportScheduleStore; readonly settings: Settings; readonly metrics?: Counter }) {
   const metrics = deps.metrics ?? noMetrics;
   return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     processBatch(event, deps.importsQueue, () => deps.clock.now(), deps.logger, async (body) => {
       const request = ImportMessage.parse(body);
+      const { ticket } = request;
+      if (ticket !== undefined && !(await isCurrentDispatch(deps.schedule, request.customerId, ticket))) {
+        deps.logger.info('import message superseded (redelivered, or its import was settled)', { customerId: request.customerId });
+        return { done: true };
+      }
       const remainingMs = remainingTimeOf(context);
-      const outcome = await requestDataQuery(deps, request, { remainingMs });
+      // A dispatched import is one slot of the brand's budget: a refused call waits for another slot, not in this invocation.
+      const outcome = await requestDataQuery(deps, request, { remainingMs, retries: ticket === undefined });
       if (outcome.outcome === 'requested') metrics.count('QueriesRequested');
-      if (outcome.outcome === 'retry-later') return { retryAfterSeconds: outcome.retryAfterSeconds };
       if (outcome.outcome === 'skipped') deps.logger.info('import request skipped', { customerId: request.customerId, reason: outcome.reason });
+      if (ticket === undefined) return outcome.outcome === 'retry-later' ? { retryAfterSeconds: outcome.retryAfterSeconds } : { done: true };
+      const settle = { schedule: deps.schedule, clock: deps.clock, logger: deps.logger };
+      if (outcome.outcome === 'requested') await settleDispatch(settle, request.customerId, ticket, { outcome: 'requested', queryId: outcome.queryId });
+      else if (outcome.outcome === 'retry-later') {
+        const retryAt = deps.clock.now() + Math.max(MIN_RETRY_SECONDS, outcome.retryAfterSeconds) * 1000;
+        await settleDispatch(settle, request.customerId, ticket, { outcome: 'retry', retryAt });
+      } else {
+        const record = await deps.connections.get(request.customerId);
+        const importable = record !== undefined && IMPORTABLE_STATUSES.includes(record.status);
+        // ON_HOLD: re-checked one import interval on; gone or needing a new consent: out of the schedule.
+        if (importable) await settleDispatch(settle, request.customerId, ticket, { outcome: 'retry', retryAt: deps.clock.now() + deps.settings.schedules.importIntervalMinutes * 60_000 });
+        else await settleDispatch(settle, request.customerId, ticket, { outcome: 'leave' });
+      }
       return { done: true };
     }),
   );

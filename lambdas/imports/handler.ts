@@ -6,4 +6,4 @@ import { makeImportsHandler } from './app';
 
 /** Consumer of the imports queue. */
 const deps = ringDeps(readEnv(RingEnv));
-export const handler = makeImportsHandler({ ...deps, queries: deps.queryRecords, importsQueue: deps.imports, metrics: powertoolsCounter(metrics) }).use(logMetrics(metrics));
+export const handler = makeImportsHandler({ ...deps, queries: deps.queryRecords,  metrics: powertoolsCounter(metrics) }).use(logMetrics(metrics));

@@ -1,31 +1,45 @@
 import middy from '@middy/core';
 import { z } from 'zod';
 import { reconcileLoadingQueries, type CompletionStore, type ManifestWriter } from '../core/ingest/complete';
-import { keepTokensAlive, pollOverdueQueries, scheduleRecurringImports, type ScheduleDeps } from '../core/queries/schedule';
+import { dispatchImports, type DispatchDeps } from '../core/queries/admission';
+import { keepTokensAlive, pollOverdueQueries, type ScheduleDeps } from '../core/queries/schedule';
 import { noMetrics, type Counter } from '../shared/metrics';
 
 /** What each EventBridge rule sends as the event. */
-export const ScheduledTask = z.object({ task: z.enum(['poll-overdue', 'recurring-imports', 'token-keeper']) });
+export const ScheduledTask = z.object({ task: z.enum(['poll-overdue', 'dispatch-imports', 'token-keeper']) });
 
-// (adapter) --> pollOverdueQueries | scheduleRecurringImports | keepTokensAlive --> domain
+// (adapter) --> pollOverdueQueries | dispatchImports | keepTokensAlive --> domain
 /** Queries LOADING longer than this are recounted from their file tasks. */
 export const RECONCILE_AFTER_MS = 60 * 60_000;
 
-export function makeScheduleHandler(deps: ScheduleDeps & { readonly metrics?: Counter; readonly completion?: { store: CompletionStore; manifests: ManifestWriter } }) {
+export type ScheduleHandlerDeps = ScheduleDeps &
+  Pick<DispatchDeps, 'schedule'> & {
+    /** The imports queue itself: the dispatcher's messages. */
+    readonly importsQueue: DispatchDeps['imports'];
+    readonly metrics?: Counter;
+    readonly completion?: { store: CompletionStore; manifests: ManifestWriter };
+  };
+
+export function makeScheduleHandler(deps: ScheduleHandlerDeps) {
   const metrics = deps.metrics ?? noMetrics;
   return middy(async (event: unknown) => {
     const { task } = ScheduledTask.parse(event);
-    const result =
-      task === 'poll-overdue'
-        ? {
-            ...(await pollOverdueQueries(deps)),
-            ...(deps.completion ? { reconciled: (await reconcileLoadingQueries({ ...deps.completion, connections: deps.connections, clock: deps.clock, logger: deps.logger }, RECONCILE_AFTER_MS)).completed } : {}),
-          }
-        : task === 'recurring-imports'
-          ? await scheduleRecurringImports(deps)
-          : await keepTokensAlive(deps);
-    if ('failed' in result && result.failed > 0) metrics.count('QueriesFailed', result.failed);
-    if ('completed' in result && result.completed > 0) metrics.count('QueriesCompleted', result.completed);
+    let result: Record<string, unknown>;
+    if (task === 'poll-overdue') {
+      result = {
+        ...(await pollOverdueQueries(deps)),
+        ...(deps.completion ? { reconciled: (await reconcileLoadingQueries({ ...deps.completion, connections: deps.connections, clock: deps.clock, logger: deps.logger }, RECONCILE_AFTER_MS)).completed } : {}),
+      };
+    } else if (task === 'dispatch-imports') {
+      const dispatched = await dispatchImports({ ...deps, imports: deps.importsQueue });
+      const backlog = Object.values(dispatched.backlog).reduce((sum, n) => sum + n, 0);
+      metrics.count('ImportBacklog', backlog);
+      metrics.count('OldestImportAgeHours', Math.round(dispatched.oldestImportAgeHours * 100) / 100);
+      if (dispatched.dispatched > 0) metrics.count('ImportsDispatched', dispatched.dispatched);
+      result = { ...dispatched };
+    } else result = await keepTokensAlive(deps);
+    if (typeof result.failed === 'number' && result.failed > 0) metrics.count('QueriesFailed', result.failed);
+    if (typeof result.completed === 'number' && result.completed > 0) metrics.count('QueriesCompleted', result.completed);
     deps.logger.info('scheduled task done', { task, ...result });
     return { task, ...result };
   });

@@ -31,7 +31,10 @@ export type MetricName =
   | 'DuplicateRecords'
   | 'CollectDuration'
   | 'FetchDuration'
-  | 'LoadDuration';
+  | 'LoadDuration'
+  | 'ImportBacklog'
+  | 'ImportsDispatched'
+  | 'OldestImportAgeHours';
 
 /** Metrics that are not counts; every other metric is a Count. */
 export const METRIC_UNITS: Partial<Record<MetricName, Unit>> = {
@@ -40,6 +43,7 @@ export const METRIC_UNITS: Partial<Record<MetricName, Unit>> = {
   CollectDuration: MetricUnit.Milliseconds,
   FetchDuration: MetricUnit.Milliseconds,
   LoadDuration: MetricUnit.Milliseconds,
+  OldestImportAgeHours: MetricUnit.NoUnit,
 };
 
 export const noMetrics: Counter = { count: () => undefined };

@@ -11,6 +11,8 @@ import { HttpsCertificateFetcher, HttpSubscriptionConfirmer } from '../adapters/
 import { DynamoDbConnectionStatusStore, DynamoDbLeaseStore, DynamoDbRateLimitStore } from '../adapters/dynamodb-stores';
 import { DynamoDbNotificationQueryStore, DynamoDbQueryRepository, DynamoDbSubscriptionStore } from '../adapters/query-store';
 import { SecretsManagerStore } from '../adapters/secrets-manager-store';
+import { DynamoDbImportScheduleStore, DynamoDbTokenAgeIndex } from '../adapters/import-schedule-store';
+import { ImportAdmission, ScheduleRelease } from '../core/queries/admission';
 import { snsVerifierFromSettings } from '../core/notifications/sns-verifier';
 import { resolveEndpoints } from '../core/ring/endpoints';
 import { IntakeClient } from '../core/ring/intake-client';
@@ -95,6 +97,22 @@ export function clients() {
 
 export const logger = new Logger();
 
+/**
+ * The import schedule in the control table: where imports are asked for (admission), where a
+ * query's end frees its connection's place (release), and the token-age index.
+ */
+export function importSchedule(documents: DynamoDBDocumentClient, table: string, settings: Settings) {
+  const store = new DynamoDbImportScheduleStore(documents, table);
+  const connections = new DynamoDbConnectionRepository(documents, table);
+  const deps = { schedule: store, clock: systemClock, logger };
+  return {
+    store,
+    admission: new ImportAdmission(deps, async (customerId) => (await connections.get(customerId))?.brand),
+    release: new ScheduleRelease({ ...deps, intervalMs: settings.schedules.importIntervalMinutes * 60_000 }),
+    tokenAges: new DynamoDbTokenAgeIndex(documents, table),
+  };
+}
+
 export function connectDeps(env: z.output<typeof ConnectEnv>): ConnectDeps {
   const aws = clients();
   const secrets = new SecretsManagerStore(aws.secretsManager);
@@ -104,7 +122,8 @@ export function connectDeps(env: z.output<typeof ConnectEnv>): ConnectDeps {
     states: new DynamoDbAuthorizationStateStore(aws.documents, env.CONTROL_TABLE),
     connections: new DynamoDbConnectionRepository(aws.documents, env.CONTROL_TABLE),
     secretAdmin: new SecretsManagerAdmin(aws.secretsManager, env.KMS_KEY_ID),
-    imports: env.IMPORTS_QUEUE_URL ? new SqsWorkQueue(aws.sqs, env.IMPORTS_QUEUE_URL) : unboundQueue('IMPORTS_QUEUE_URL'),
+    imports: importSchedule(aws.documents, env.CONTROL_TABLE, env.SETTINGS).admission,
+    tokenAges: new DynamoDbTokenAgeIndex(aws.documents, env.CONTROL_TABLE),
     credentials: new ClientCredentialsProvider(secrets, clientCredentialsSecretOf(env.CLIENT_CREDENTIALS_SECRETS), systemClock),
     oauth: new OAuthClient(),
     clock: systemClock,
@@ -117,7 +136,7 @@ export function manageDeps(env: z.output<typeof ManageEnv>): ManageDeps {
   return {
     connections: new DynamoDbConnectionRepository(aws.documents, env.CONTROL_TABLE),
     secretAdmin: new SecretsManagerAdmin(aws.secretsManager),
-    imports: new SqsWorkQueue(aws.sqs, env.IMPORTS_QUEUE_URL),
+    imports: importSchedule(aws.documents, env.CONTROL_TABLE, env.SETTINGS).admission,
     data: new AwsCustomerDataStore(aws.s3, env.RAW_BUCKET, aws.documents, env.RECORDS_TABLE),
     retention: retentionWindows(env.SETTINGS),
     clock: systemClock,
@@ -153,8 +172,10 @@ export function ringDeps(env: z.output<typeof RingEnv>) {
   const secrets = new SecretsManagerStore(aws.secretsManager);
   const credentials = new ClientCredentialsProvider(secrets, clientCredentialsSecretOf(env.CLIENT_CREDENTIALS_SECRETS), systemClock);
   const endpointsOf = (connection: { brand: string; region: string }) => resolveEndpoints(settings.endpoints, connection.brand, connection.region, settings.scopeId);
+  const scheduled = importSchedule(aws.documents, env.CONTROL_TABLE, settings);
   const tokens = new TokenService({
     secrets,
+    tokenAges: scheduled.tokenAges,
     leases: new DynamoDbLeaseStore(aws.documents, env.CONTROL_TABLE),
     connections: new DynamoDbConnectionStatusStore(aws.documents, env.CONTROL_TABLE),
     oauth: new OAuthClient(),
@@ -172,7 +193,13 @@ export function ringDeps(env: z.output<typeof RingEnv>) {
     connections: new DynamoDbConnectionRepository(aws.documents, env.CONTROL_TABLE),
     queryRecords: new DynamoDbQueryRepository(aws.documents, env.CONTROL_TABLE),
     queries: new DynamoDbNotificationQueryStore(aws.documents, env.CONTROL_TABLE),
-    imports: new SqsWorkQueue(aws.sqs, env.IMPORTS_QUEUE_URL),
+    /** Where re-requests go: the import schedule. */
+    imports: scheduled.admission,
+    /** The imports queue itself: the dispatcher's messages, and the consumer's own re-sends. */
+    importsQueue: new SqsWorkQueue(aws.sqs, env.IMPORTS_QUEUE_URL),
+    schedule: scheduled.store,
+    importSchedule: scheduled.release,
+    tokenAges: scheduled.tokenAges,
     completed: env.COMPLETED_QUEUE_URL ? new SqsWorkQueue(aws.sqs, env.COMPLETED_QUEUE_URL) : unboundQueue('COMPLETED_QUEUE_URL'),
     clock: systemClock,
     logger,
@@ -186,7 +213,9 @@ export function notificationDeps(env: z.output<typeof NotificationsEnv>) {
     verifier: snsVerifierFromSettings(notifications, { clock: systemClock, fetcher: new HttpsCertificateFetcher() }),
     queries: new DynamoDbNotificationQueryStore(aws.documents, env.CONTROL_TABLE),
     completed: new SqsWorkQueue(aws.sqs, env.COMPLETED_QUEUE_URL),
-    imports: new SqsWorkQueue(aws.sqs, env.IMPORTS_QUEUE_URL),
+    // The notifications function reaches query, subscription and import-schedule items only: a re-check carries its brand.
+    imports: new ImportAdmission({ schedule: new DynamoDbImportScheduleStore(aws.documents, env.CONTROL_TABLE), clock: systemClock, logger }, () => Promise.resolve(undefined)),
+    importSchedule: importSchedule(aws.documents, env.CONTROL_TABLE, env.SETTINGS).release,
     subscriptions: new DynamoDbSubscriptionStore(aws.documents, env.CONTROL_TABLE),
     confirmer: new HttpSubscriptionConfirmer(),
     clock: systemClock,

@@ -15,6 +15,7 @@ import type { Monitoring } from '../monitoring';
 import type { StatefulResources } from '../stateful/stateful-resources';
 import type { ConnectApi } from './connect-api';
 import { PortabilityFunction, settingsVariable } from './portability-function';
+import { DISPATCH_PERIOD_MS } from '../../lambdas/core/queries/admission';
 import { grantRingCalls } from './ring-access';
 
 export interface QueryLifecycleProps {
@@ -26,7 +27,8 @@ export interface QueryLifecycleProps {
 }
 
 /** How often recurring imports are looked for; each connection's own interval decides if it is due. */
-export const RECURRING_CHECK_MINUTES = 15;
+/** The dispatcher hands out each minute's createDataQuery slots (EventBridge's shortest rate). */
+export const DISPATCH_EVERY_MINUTES = DISPATCH_PERIOD_MS / 60_000;
 
 /**
  * From import request to completed query: the imports consumer (createDataQuery), Ring's
@@ -37,7 +39,7 @@ export class QueryLifecycle extends Construct {
   readonly imports: PortabilityFunction;
   readonly notifications: PortabilityFunction;
   readonly schedule: PortabilityFunction;
-  readonly rules: Record<'pollOverdue' | 'recurringImports' | 'tokenKeeper', Rule>;
+  readonly rules: Record<'pollOverdue' | 'dispatchImports' | 'tokenKeeper', Rule>;
   readonly scheduleDeadLetters: Queue;
 
   constructor(scope: Construct, id: string, props: QueryLifecycleProps) {
@@ -122,12 +124,23 @@ export class QueryLifecycle extends Construct {
     };
     this.rules = {
       pollOverdue: rule('PollOverdue', settings.schedules.overduePollMinutes, 'poll-overdue'),
-      recurringImports: rule('RecurringImports', RECURRING_CHECK_MINUTES, 'recurring-imports'),
+      dispatchImports: rule('DispatchImports', DISPATCH_EVERY_MINUTES, 'dispatch-imports'),
       tokenKeeper: rule('TokenKeeper', settings.schedules.tokenKeeperIntervalMinutes, 'token-keeper'),
     };
 
     const metric = (name: string, service: string) =>
       new Metric({ namespace: metricsNamespace(settings.resourcePrefix), metricName: name, dimensionsMap: { service }, statistic: 'Sum', period: Duration.minutes(5) });
+    const oldestImport = new Metric({
+      namespace: metricsNamespace(settings.resourcePrefix),
+      metricName: 'OldestImportAgeHours',
+      dimensionsMap: { service: 'schedule' },
+      statistic: 'Maximum',
+      period: Duration.minutes(15),
+    });
+    monitoring.alarm('OldestImportAge', oldestImport, {
+      threshold: settings.schedules.maxImportAgeHours,
+      description: `A connection's last successful import is older than ${settings.schedules.maxImportAgeHours} hours (schedules.maxImportAgeHours): more connections are due than Ring's createDataQuery limits allow (README: Capacity), or imports keep failing.`,
+    });
     monitoring.alarm('RejectedNotifications', metric('NotificationsRejected', 'notifications'), {
       threshold: 10,
       description: 'More than 10 notifications rejected in 5 minutes: forged or misconfigured deliveries (check allowedTopicArns, signingCertHosts and trustAnchors).',

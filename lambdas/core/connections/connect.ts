@@ -1,5 +1,5 @@
 import { SECRET_NAME, secretNames } from '../definitions';
-import type { AuthorizationStateStore, Clock, ConnectionRepository, Logger, SecretAdmin, WorkQueue } from '../ports';
+import type { AuthorizationStateStore, Clock, ConnectionRepository, Logger, SecretAdmin, TokenAgeIndex, WorkQueue } from '../ports';
 import type { ClientCredentialsProvider } from '../ring/client-credentials';
 import { resolveEndpoints } from '../ring/endpoints';
 import { RelinkRequiredError } from '../ring/errors';
@@ -20,7 +20,10 @@ export interface ConnectDeps {
   readonly states: AuthorizationStateStore;
   readonly connections: ConnectionRepository;
   readonly secretAdmin: SecretAdmin;
+  /** Where the first import is asked for (the import schedule). */
   readonly imports: WorkQueue;
+  /** Where the new refresh token's issue time is recorded for the token keeper. */
+  readonly tokenAges?: TokenAgeIndex;
   readonly credentials: ClientCredentialsProvider;
   readonly oauth: OAuthClient;
   readonly clock: Clock;
@@ -132,7 +135,8 @@ export async function completeConnection(deps: ConnectDeps, input: CallbackInput
     secretId,
     connectedAt: new Date(now).toISOString(),
   });
-  const request: ImportRequest = { customerId, reason: 'connected', requestedAt: new Date(now).toISOString() };
+  await deps.tokenAges?.record(customerId, now);
+  const request: ImportRequest & { brand: string } = { customerId, brand, reason: 'connected', requestedAt: new Date(now).toISOString() };
   await deps.imports.send(request);
   logger.info('connection established', { customerId, brand, region: pending.region });
   return { status: 'connected', customerId, returnUrl };

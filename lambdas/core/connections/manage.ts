@@ -1,12 +1,14 @@
 import { remainsAfterPurge, type Remaining, type RetentionWindows } from './erasure';
 import { DATASET_PARTITIONS } from './partitions';
-import type { Clock, ConnectionRepository, CustomerDataStore, DeletionProgress, Logger, SecretAdmin, WorkQueue } from '../ports';
+import type { Clock, ConnectionRepository, CustomerDataStore, DeletionProgress, Logger, SecretAdmin } from '../ports';
+import type { AdmittedImport, ImportAdmitter } from '../queries/admission';
 import { ConflictError, IMPORTABLE_STATUSES, NotFoundError, type ConnectionRecord, type ImportRequest } from './model';
 
 export interface ManageDeps {
   readonly connections: ConnectionRepository;
   readonly secretAdmin: SecretAdmin;
-  readonly imports: WorkQueue;
+  /** The import schedule: a request is merged into the import already waiting or in flight. */
+  readonly imports: ImportAdmitter;
   readonly data: CustomerDataStore;
   /** How long what a purge cannot reach lives on; a purge's answer names it. */
   readonly retention: RetentionWindows;
@@ -24,28 +26,24 @@ export async function getConnection(deps: ManageDeps, customerId: string): Promi
 }
 
 /**
- * Asks for an import now: it is queued, and what became of it (a new query, a wait and why,
- * or why it did not start) shows in GET /connections/{id} as `lastImport`, for the request
- * whose `requestedAt` this answers with. An ACTIVE connection imports; an ON_HOLD one is
- * re-checked by the import.
+ * Asks for an import now. A connection has one import at a time: a request while one is
+ * waiting or in flight is merged into it and answered with that import's `requestedAt`
+ * (`merged: true`); otherwise it waits in line, ahead of recurring imports. What became of it
+ * (a new query, a wait and why, or why it did not start) shows in GET /connections/{id} as
+ * `lastImport`. An ACTIVE connection imports; an ON_HOLD one is re-checked by the import.
  */
-export async function requestImport(deps: ManageDeps, customerId: string): Promise<{ queued: true; requestedAt: string }> {
+export async function requestImport(deps: ManageDeps, customerId: string): Promise<{ queued: true; requestedAt: string; merged: boolean; state: AdmittedImport['state']; queryId?: string }> {
   const record = await deps.connections.get(customerId);
   if (!record) throw new NotFoundError(`no connection for customer ${customerId}`);
   if (!IMPORTABLE_STATUSES.includes(record.status)) {
     throw new ConflictError(`connection ${customerId} is ${record.status}; ${record.status === 'REVOKED' ? 'it was disconnected' : 'the customer must connect again'}`);
   }
   const requestedAt = new Date(deps.clock.now()).toISOString();
-  const request: ImportRequest = { customerId, reason: 'requested', requestedAt };
-  await deps.connections.recordImport(customerId, { requestedAt, trigger: 'requested', state: 'QUEUED', updatedAt: requestedAt });
-  try {
-    await deps.imports.send(request);
-  } catch (error) {
-    const failedAt = new Date(deps.clock.now()).toISOString();
-    await deps.connections.recordImport(customerId, { requestedAt, trigger: 'requested', state: 'FAILED', detail: 'the import could not be queued', updatedAt: failedAt }).catch(() => undefined);
-    throw error;
-  }
-  return { queued: true, requestedAt };
+  const request: ImportRequest & { brand: string } = { customerId, brand: record.brand, reason: 'requested', requestedAt };
+  const admitted = await deps.imports.admit(request);
+  if (!admitted) throw new NotFoundError(`no connection for customer ${customerId}`);
+  if (!admitted.merged) await deps.connections.recordImport(customerId, { requestedAt: admitted.requestedAt, trigger: 'requested', state: 'QUEUED', updatedAt: requestedAt });
+  return { queued: true, requestedAt: admitted.requestedAt, merged: admitted.merged, state: admitted.state, ...(admitted.queryId ? { queryId: admitted.queryId } : {}) };
 }
 
 export interface DisconnectResult {

@@ -94,7 +94,7 @@ export async function collectQuery(deps: CollectDeps, message: CompletedQuery, o
     if (error.decision === 'retry' || error.type === 'QUERY_NOT_COMPLETED') return { outcome: 'retry-later', retryAfterSeconds: Math.max(30, error.retryAfterSeconds ?? 0) };
     if (error.decision === 'recreate' || error.decision === 'relist') {
       await store.fail(message.queryId, `${error.type ?? error.status} while listing`, clock.now());
-      const request: ImportRequest = { customerId: message.customerId, reason: 'recheck', requestedAt: new Date(clock.now()).toISOString() };
+      const request: ImportRequest & { brand: string; endedQueryId: string } = { customerId: message.customerId, brand: message.brand, reason: 'recheck', requestedAt: new Date(clock.now()).toISOString(), endedQueryId: message.queryId };
       await deps.imports.send(request);
       logger.warn('query could no longer be listed; a new import was requested', { queryId: message.queryId, type: error.type });
       return { outcome: 'skipped', reason: 'listing window elapsed' };

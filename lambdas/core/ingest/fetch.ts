@@ -104,7 +104,7 @@ export async function fetchFile(deps: FetchDeps, message: FetchMessage, options:
         // The listing window closed before this file was fetched: the query cannot finish.
         const reason = `${(error as RingApiError).type ?? 'listing'} before file ${message.n} was fetched`;
         await deps.failQuery(message.queryId, reason, clock.now());
-        const request: ImportRequest = { customerId: message.customerId, reason: 'recheck', requestedAt: new Date(clock.now()).toISOString() };
+        const request: ImportRequest & { endedQueryId: string } = { customerId: message.customerId, reason: 'recheck', requestedAt: new Date(clock.now()).toISOString(), endedQueryId: message.queryId };
         await deps.imports.send(request);
         logger.warn('query lost before all its files were fetched; a new import was requested', { queryId: message.queryId, n: message.n });
         return { outcome: 'skipped', reason };

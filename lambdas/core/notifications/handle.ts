@@ -33,11 +33,18 @@ export interface SubscriptionConfirmer {
   confirm(url: URL): Promise<void>;
 }
 
+/** Frees a connection's place in the import schedule when its query ends (see releaseImport). */
+export interface ImportRelease {
+  release(customerId: string, query: { queryId: string; createdAt: string; succeeded: boolean }): Promise<void>;
+}
+
 export interface NotificationDeps {
   readonly queries: NotificationQueryStore;
   readonly completed: WorkQueue;
   /** Where a canceled query's connection is re-checked: one more import request. */
   readonly imports: WorkQueue;
+  /** The import schedule: a query's end lets its connection's next import be dispatched. */
+  readonly importSchedule?: ImportRelease;
   readonly subscriptions: SubscriptionStore;
   readonly confirmer: SubscriptionConfirmer;
   readonly clock: Clock;
@@ -80,7 +87,7 @@ export async function handleNotification(deps: NotificationDeps, verified: Verif
   return outcome;
 }
 
-export type FinishDeps = Pick<NotificationDeps, 'queries' | 'completed' | 'imports' | 'clock' | 'logger'>;
+export type FinishDeps = Pick<NotificationDeps, 'queries' | 'completed' | 'imports' | 'importSchedule' | 'clock' | 'logger'>;
 
 /**
  * A query reached its final state (notification or polling): the conditional transition, and
@@ -99,12 +106,21 @@ export async function finishQuery(deps: FinishDeps, queryId: string, status: 'CO
     // RELINK_REQUIRED, access refused to a fresh token ON_HOLD, and a granted one imports what
     // the canceled query did not. Once only, so no loop.
     if ((attempt ?? 1) < 2) {
-      const recheck: ImportRequest = { customerId, reason: 'recheck', requestedAt: new Date(clock.now()).toISOString(), attempt: (attempt ?? 1) + 1 };
+      const recheck: ImportRequest & { brand: string; endedQueryId: string } = {
+        customerId,
+        brand: transition.query.brand,
+        reason: 'recheck',
+        requestedAt: new Date(clock.now()).toISOString(),
+        attempt: (attempt ?? 1) + 1,
+        endedQueryId: queryId,
+      };
       await deps.imports.send(recheck);
-    }
+    } else await deps.importSchedule?.release(customerId, { queryId, createdAt: transition.query.createdAt, succeeded: false });
     return 'canceled';
   }
   if (transition.query.status !== 'COMPLETED') return 'duplicate';
+  // A successful import: the connection's next one falls due an interval after this query was asked for.
+  await deps.importSchedule?.release(transition.query.customerId, { queryId, createdAt: transition.query.createdAt, succeeded: true });
   if (!(await deps.queries.claimCompletion(queryId, claimId))) return 'duplicate';
   const completed: CompletedQuery = {
     queryId,

@@ -30,6 +30,8 @@ export type ImportOutcome =
 
 /** The reference: "During the five-minute period, the API will return the same response for the same parameters." */
 export const RING_RESPONSE_CACHE_MS = 5 * 60_000;
+/** A query Ring says is in flight (REQUEST_CONFLICT) is given this long before asking again. */
+const REQUEST_CONFLICT_RETRY_SECONDS = 15 * 60;
 /** Asked again this long after the cache should have let go: Ring's clock and ours need not agree to the second. */
 const CACHE_MARGIN_MS = 30_000;
 
@@ -124,9 +126,9 @@ async function createQuery(
         return { outcome: 'retry-later', retryAfterSeconds: Math.max(60, Math.ceil(error.retryAfterSeconds ?? 0)), reason: `Ring answered ${error.status} ${error.type ?? ''}`.trim() };
       case 'wait':
         if (error.type === 'QUOTA_EXCEEDED') return { outcome: 'retry-later', retryAfterSeconds: Math.ceil(error.retryAfterSeconds ?? 3600), reason: 'daily quota exceeded' };
-        // 409: a query is already in flight for this customer; its notification will bring the data.
-        logger.info('a query is already in progress; not creating another', { customerId: record.customerId });
-        return { outcome: 'skipped', reason: 'Ring is already running a query for this customer (REQUEST_CONFLICT): its data comes with that query' };
+        // 409: Ring is running a query for this customer that this import does not know: ask again once it has ended.
+        logger.info('a query is already in progress at Ring; asking again later', { customerId: record.customerId });
+        return { outcome: 'retry-later', retryAfterSeconds: REQUEST_CONFLICT_RETRY_SECONDS, reason: 'Ring is already running a query for this customer (REQUEST_CONFLICT)' };
       case 'stop-connection':
         await holdConnection(connections, record.customerId, error, clock.now());
         logger.warn('Ring refused access to a fresh token: connection on hold', { customerId: record.customerId, type: error.type });

@@ -1,7 +1,7 @@
-import { IMPORTABLE_STATUSES, type ConnectionRecord, type ImportRequest } from '../connections/model';
+import { IMPORTABLE_STATUSES, type ImportRequest } from '../connections/model';
 import { holdConnection } from '../connections/status';
 import { finishQuery, type FinishDeps } from '../notifications/handle';
-import type { Clock, Connection, ConnectionRepository, Logger, WorkQueue } from '../ports';
+import type { Clock, Connection, ConnectionRepository, Logger, TokenAgeIndex, WorkQueue } from '../ports';
 import { RelinkRequiredError, RetryLaterError, RingApiError } from '../ring/errors';
 import type { IntakeClient } from '../ring/intake-client';
 import type { TokenService } from '../ring/token-service';
@@ -14,10 +14,15 @@ export interface ScheduleDeps extends FinishDeps {
   readonly queryRecords: QueryRepository;
   readonly intake: IntakeClient;
   readonly tokens: TokenService;
+  /** Where a re-request is admitted (the import schedule). */
   readonly imports: WorkQueue;
+  readonly tokenAges: TokenAgeIndex;
   readonly clock: Clock;
   readonly logger: Logger;
 }
+
+/** At most this many overdue queries probed per run: its per-invocation bound. */
+export const POLL_BATCH = 100;
 
 /** A query this old without a notification is given up and requested again. */
 export const GIVE_UP_AFTER_MS = 24 * 3_600_000;
@@ -42,13 +47,16 @@ export async function pollOverdueQueries(deps: ScheduleDeps): Promise<{ probed: 
   let completed = 0;
   let failed = 0;
   for await (const query of queryRecords.listRequestedBefore(overdueBefore)) {
-    probed++;
+    if (++probed > POLL_BATCH) {
+      probed--;
+      break;
+    }
     const connection = await connections.get(query.customerId);
     const requeue = async (reason: string) => {
       await queryRecords.fail(query.queryId, reason, clock.now());
       failed++;
       if (connection?.status === 'ACTIVE') {
-        const request: ImportRequest = { customerId: query.customerId, reason: 'scheduled', requestedAt: new Date(clock.now()).toISOString() };
+        const request: ImportRequest & { brand: string; endedQueryId: string } = { customerId: query.customerId, brand: query.brand, reason: 'scheduled', requestedAt: new Date(clock.now()).toISOString(), endedQueryId: query.queryId };
         await deps.imports.send(request);
       }
     };
@@ -77,59 +85,37 @@ export async function pollOverdueQueries(deps: ScheduleDeps): Promise<{ probed: 
   return { probed, completed, failed };
 }
 
-/**
- * Recurring imports: every ACTIVE connection whose next import is due gets one, spread over
- * time so the createDataQuery budget (20 per 20 minutes) is respected, and its next import
- * moves one interval on (conditionally, so two runs never schedule twice). An ON_HOLD
- * connection gets one too: its re-check, which makes it ACTIVE again once Ring accepts.
- */
-export async function scheduleRecurringImports(deps: ScheduleDeps): Promise<{ scheduled: number }> {
-  const { settings, clock, connections, imports } = deps;
-  const intervalMs = settings.schedules.importIntervalMinutes * 60_000;
-  const { perWindow, windowSeconds } = settings.rateLimits.createDataQuery;
-  const spacingSeconds = Math.ceil(windowSeconds / perWindow);
-  let scheduled = 0;
-  for await (const connection of importableConnections(connections)) {
-    const due = connection.nextImportAt ?? new Date(Date.parse(connection.connectedAt) + intervalMs).toISOString();
-    if (Date.parse(due) > clock.now()) continue;
-    const next = new Date(clock.now() + intervalMs).toISOString();
-    if (!(await connections.setNextImport(connection.customerId, next, connection.nextImportAt))) continue;
-    const delaySeconds = Math.min(900, scheduled * spacingSeconds);
-    const request: ImportRequest & { notBefore: number } = {
-      customerId: connection.customerId,
-      reason: 'scheduled',
-      requestedAt: new Date(clock.now()).toISOString(),
-      notBefore: clock.now() + scheduled * spacingSeconds * 1000,
-    };
-    await imports.send(request, { delaySeconds });
-    scheduled++;
-  }
-  return { scheduled };
-}
+/** At most this many due connections per token-keeper run: its per-invocation bound. */
+export const TOKEN_KEEPER_BATCH = 200;
 
 /**
- * The token keeper: refreshes every ACTIVE (or ON_HOLD) connection whose refresh token is older
- * than the configured age, so a long consent outlives Ring's ~30-day refresh-token expiry. The
- * token service's lease makes a concurrent refresh of the same connection impossible.
+ * The token keeper: refreshes the tokens of connections whose refresh token is older than the
+ * configured age, so a long consent outlives Ring's ~30-day refresh-token expiry. It reads the
+ * token-age index, not the secrets: only due connections' secrets are read, at most
+ * TOKEN_KEEPER_BATCH a run, oldest first. The token service's lease makes a concurrent refresh
+ * of the same connection impossible, and it records each refresh in the index.
  */
-export async function keepTokensAlive(deps: ScheduleDeps): Promise<{ refreshed: number; relink: number }> {
-  const { settings, connections, tokens, logger } = deps;
+export async function keepTokensAlive(deps: ScheduleDeps): Promise<{ checked: number; refreshed: number; relink: number }> {
+  const { settings, connections, tokens, tokenAges, clock, logger } = deps;
   const maxAgeMs = settings.schedules.refreshTokenMaxAgeDays * 86_400_000;
+  const due = await tokenAges.issuedBefore(clock.now() - maxAgeMs, TOKEN_KEEPER_BATCH);
   let refreshed = 0;
   let relink = 0;
-  for await (const connection of importableConnections(connections)) {
+  for (const { customerId } of due) {
+    const connection = await connections.get(customerId);
+    if (!connection || !IMPORTABLE_STATUSES.includes(connection.status)) {
+      await tokenAges.remove(customerId);
+      continue;
+    }
     try {
       if ((await tokens.keepAlive(connectionOf(connection), maxAgeMs)) === 'refreshed') refreshed++;
     } catch (error) {
-      if (error instanceof RelinkRequiredError) relink++;
-      else if (error instanceof RetryLaterError) logger.warn('token keeper will try this connection next time', { customerId: connection.customerId });
+      if (error instanceof RelinkRequiredError) {
+        relink++;
+        await tokenAges.remove(customerId);
+      } else if (error instanceof RetryLaterError) logger.warn('token keeper will try this connection next time', { customerId });
       else throw error;
     }
   }
-  return { refreshed, relink };
-}
-
-/** Every connection an import may run for, status by status, page by page. */
-async function* importableConnections(connections: ConnectionRepository): AsyncGenerator<ConnectionRecord> {
-  for (const status of IMPORTABLE_STATUSES) yield* connections.listByStatus(status);
+  return { checked: due.length, refreshed, relink };
 }

@@ -36,6 +36,8 @@ export interface IntakeClientDeps {
 export interface CallOptions {
   /** The invocation's remaining time (Lambda context.getRemainingTimeInMillis). */
   readonly remainingMs?: () => number;
+  /** False: one attempt only (a refused token's refresh-then-retry aside); the caller retries in its own time. @default true */
+  readonly retries?: boolean;
 }
 
 /** Longest wait for rate-limit budget inside one call before re-queueing instead. */
@@ -114,7 +116,7 @@ export class IntakeClient {
         retry: error instanceof RingApiError && error.decision === 'retry',
         retryAfterSeconds: error instanceof RingApiError ? error.retryAfterSeconds : undefined,
       }),
-      { ...this.deps.retry, clock, remainingMs: options.remainingMs },
+      { ...this.deps.retry, ...(options.retries === false ? { scheduleSeconds: [] } : {}), clock, remainingMs: options.remainingMs },
     );
   }
 

@@ -87,3 +87,17 @@ export class RateLimiter {
     return ok ? { go: true } : { go: false, waitMs: (day + 1) * DAY_MS - now };
   }
 }
+
+/**
+ * The even spacing of createDataQuery calls that keeps every configured limit (the limiter
+ * counts sliding windows `marginMs` wider than Ring's), and the calls a day it allows.
+ */
+export function createDataQueryPace(limits: Settings['rateLimits']['createDataQuery'], marginMs = 250): { intervalMs: number; perDay: number } {
+  const candidates = [1000 / limits.perSecond];
+  const window = limits as { perWindow?: number | null; windowSeconds: number; perDay?: number };
+  if (window.perWindow) candidates.push((window.windowSeconds * 1000 + marginMs) / window.perWindow);
+  if (window.perDay) candidates.push((DAY_MS / window.perDay) * 1.001);
+  const intervalMs = Math.ceil(Math.max(...candidates));
+  const perDay = Math.floor(DAY_MS / intervalMs);
+  return { intervalMs, perDay: window.perDay ? Math.min(perDay, window.perDay) : perDay };
+}

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Clock, Connection, ConnectionStatusStore, LeaseStore, Logger, SecretStore } from '../ports';
+import type { Clock, Connection, ConnectionStatusStore, LeaseStore, Logger, SecretStore, TokenAgeIndex } from '../ports';
 import { parseJsonOrUndefined } from '../json';
 import { Secret } from '../secret';
 import type { ClientCredentialsProvider } from './client-credentials';
@@ -31,6 +31,8 @@ export interface TokenServiceDeps {
   readonly secrets: SecretStore;
   readonly leases: LeaseStore;
   readonly connections: ConnectionStatusStore;
+  /** Where each refresh is recorded, so the token keeper reads only due connections' secrets. */
+  readonly tokenAges?: TokenAgeIndex;
   readonly oauth: OAuthClient;
   readonly credentials: ClientCredentialsProvider;
   /** The token endpoint for a connection's brand. */
@@ -87,7 +89,12 @@ export class TokenService {
    */
   async keepAlive(connection: Connection, maxAgeMs: number): Promise<'refreshed' | 'fresh'> {
     const isFresh = (tokens: ConnectionTokens) => tokens.refreshTokenIssuedAt > this.deps.clock.now() - maxAgeMs;
-    if (isFresh(await this.read(connection))) return 'fresh';
+    const current = await this.read(connection);
+    if (isFresh(current)) {
+      // The index was behind the secret (a refresh whose record failed): catch it up.
+      await this.deps.tokenAges?.record(connection.customerId, current.refreshTokenIssuedAt);
+      return 'fresh';
+    }
     const result = await this.refreshUnderLease(connection, isFresh);
     return result.refreshed ? 'refreshed' : 'fresh';
   }
@@ -134,9 +141,11 @@ export class TokenService {
     }
     // Persist the rotated refresh token before anything uses the new access token. The token
     // derives from the new refresh token, so a retried write is the same version, not a new one.
-    const value = connectionSecretValue(fresh, clock.now());
+    const issuedAt = clock.now();
+    const value = connectionSecretValue(fresh, issuedAt);
     const requestToken = createHash('sha256').update(fresh.refreshToken.reveal()).digest('hex').slice(0, 64);
     await secrets.write(connection.secretId, value, requestToken);
+    await this.deps.tokenAges?.record(connection.customerId, issuedAt);
     logger.info('refreshed the access token', { customerId: connection.customerId, expiresIn: fresh.expiresIn });
     return fresh.accessToken;
   }
