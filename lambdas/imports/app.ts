@@ -3,7 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { CustomerId, IMPORTABLE_STATUSES } from '../core/connections/model';
 import type { WorkQueue } from '../core/ports';
-import { isCurrentDispatch, settleDispatch } from '../core/queries/admission';
+import { claimDispatch, settleDispatch } from '../core/queries/admission';
 import { requestDataQuery, type ImportDeps } from '../core/queries/import';
 import type { ImportScheduleStore } from '../core/queries/import-schedule';
 import type { Settings } from '../core/settings';
@@ -29,9 +29,14 @@ export function makeImportsHandler(deps: ImportDeps & { readonly importsQueue: W
     processBatch(event, deps.importsQueue, () => deps.clock.now(), deps.logger, async (body) => {
       const request = ImportMessage.parse(body);
       const { ticket } = request;
-      if (ticket !== undefined && !(await isCurrentDispatch(deps.schedule, request.customerId, ticket))) {
-        deps.logger.info('import message superseded (redelivered, or its import was settled)', { customerId: request.customerId });
-        return { done: true };
+      const settle = { schedule: deps.schedule, clock: deps.clock, logger: deps.logger };
+      if (ticket !== undefined) {
+        const claim = await claimDispatch(settle, request.customerId, ticket);
+        if (claim === 'busy') return { retryAfterSeconds: 60 };
+        if (claim === 'stale') {
+          deps.logger.info('import message already handled (redelivered, or its import was settled)', { customerId: request.customerId });
+          return { done: true };
+        }
       }
       const remainingMs = remainingTimeOf(context);
       // A dispatched import is one slot of the brand's budget: a refused call waits for another slot, not in this invocation.
@@ -39,7 +44,6 @@ export function makeImportsHandler(deps: ImportDeps & { readonly importsQueue: W
       if (outcome.outcome === 'requested') metrics.count('QueriesRequested');
       if (outcome.outcome === 'skipped') deps.logger.info('import request skipped', { customerId: request.customerId, reason: outcome.reason });
       if (ticket === undefined) return outcome.outcome === 'retry-later' ? { retryAfterSeconds: outcome.retryAfterSeconds } : { done: true };
-      const settle = { schedule: deps.schedule, clock: deps.clock, logger: deps.logger };
       if (outcome.outcome === 'requested') await settleDispatch(settle, request.customerId, ticket, { outcome: 'requested', queryId: outcome.queryId });
       else if (outcome.outcome === 'retry-later') {
         const retryAt = deps.clock.now() + Math.max(MIN_RETRY_SECONDS, outcome.retryAfterSeconds) * 1000;

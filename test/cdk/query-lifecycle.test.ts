@@ -1,6 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { PUBLIC_ROUTE_THROTTLE } from '../../lib/stateless/connect-api';
-import { RECURRING_CHECK_MINUTES } from '../../lib/stateless/query-lifecycle';
 import { resourcesOf, synthStack } from './support/stack';
 
 const { stack, template } = synthStack({ schedules: { overduePollMinutes: 5, tokenKeeperIntervalMinutes: 720 } });
@@ -35,7 +34,7 @@ describe('query lifecycle', () => {
 
   it.each([
     ['pollOverdue', 'rate(5 minutes)', 'poll-overdue'],
-    ['recurringImports', `rate(${RECURRING_CHECK_MINUTES} minutes)`, 'recurring-imports'],
+    ['dispatchImports', 'rate(1 minute)', 'dispatch-imports'],
     ['tokenKeeper', 'rate(12 hours)', 'token-keeper'],
   ] as const)('schedules %s (%s) to the schedule function with task %s', (rule, expression, task) => {
     expect(resourcesOf(template, 'AWS::Events::Rule')[logicalId(lifecycle.rules[rule])].Properties).toMatchObject({

@@ -91,7 +91,7 @@ describe('GET /oauth/callback', () => {
     const refreshed = await world.oauth.refresh(world.endpointsOf({ brand: 'ring', region: 'eu-west-1' }).tokenUrl, await world.credentials.get('ring'), new Secret(tokens.refreshToken));
     expect(refreshed.expiresIn).toBe(14_400);
 
-    expect(await world.queuedImports()).toEqual([{ customerId: id, reason: 'connected', requestedAt: expect.any(String) }]);
+    expect(await world.queuedImports()).toEqual([{ customerId: id, reason: 'connected', requestedAt: expect.any(String), attempt: 1, ticket: expect.any(String) }]);
   });
 
   it('redirects to the return URL with status and customerId, never the code', async () => {
@@ -231,11 +231,20 @@ describe('customer ids and their secrets', () => {
 });
 
 describe('connection management', () => {
-  it('queues an import on request for an ACTIVE connection, 404s an unknown one', async () => {
+  it('queues an import on request for an ACTIVE connection, merges one asked while another is waiting or in flight, 404s an unknown one', async () => {
     const { id } = await connected();
-    await world.queuedImports();
-    expect((await world.importNow(id)).statusCode).toBe(202);
-    expect(await world.queuedImports()).toEqual([expect.objectContaining({ customerId: id, reason: 'requested' })]);
+    const [first] = await world.queuedImports();
+    // The first import is in flight: a request is merged into it.
+    const merged = await world.importNow(id);
+    expect(merged.statusCode).toBe(202);
+    expect(bodyOf(merged)).toEqual({ queued: true, merged: true, state: 'IN_FLIGHT', requestedAt: first.requestedAt });
+    expect(await world.queuedImports()).toEqual([]);
+    // Once it has brought the data, a request queues a new import, ahead of recurring ones.
+    await world.release.release(id, { queryId: 'q-first', createdAt: first.requestedAt, succeeded: true });
+    const asked = await world.importNow(id);
+    expect(bodyOf(asked)).toEqual({ queued: true, merged: false, state: 'QUEUED', requestedAt: expect.any(String) });
+    expect(await world.importNow(id)).toMatchObject({ statusCode: 202 });
+    expect(await world.queuedImports()).toEqual([expect.objectContaining({ customerId: id, reason: 'requested', requestedAt: bodyOf(asked).requestedAt })]);
     expect((await world.importNow('nobody')).statusCode).toBe(404);
   });
 

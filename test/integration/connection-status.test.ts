@@ -1,7 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { DynamoDbNotificationQueryStore, DynamoDbQueryRepository } from '../../lambdas/adapters/query-store';
 import type { ConnectionStatus } from '../../lambdas/core/connections/model';
-import { scheduleRecurringImports, type ScheduleDeps } from '../../lambdas/core/queries/schedule';
 import { makeImportsHandler } from '../../lambdas/imports/app';
 import { connectWorld, type ConnectWorld } from './support/connect-world';
 import { sqsEvent } from './support/sqs-event';
@@ -14,25 +12,10 @@ import { sqsEvent } from './support/sqs-event';
  */
 let world: ConnectWorld;
 let handle: ReturnType<typeof makeImportsHandler>;
-let deps: ScheduleDeps;
 const sent: { body: Record<string, unknown>; delaySeconds?: number }[] = [];
 beforeAll(async () => {
   world = await connectWorld({ retry: { scheduleSeconds: [] } });
-  const queries = new DynamoDbQueryRepository(world.aws.clients.documents, world.table);
-  const importsQueue = { send: (body: object, options?: { delaySeconds?: number }) => Promise.resolve(void sent.push({ body: body as Record<string, unknown>, delaySeconds: options?.delaySeconds })) };
-  handle = makeImportsHandler({ connections: world.connections, queries, intake: world.intake, clock: world.clock, logger: world.logger, importsQueue });
-  deps = {
-    settings: world.settings,
-    connections: world.connections,
-    queryRecords: queries,
-    queries: new DynamoDbNotificationQueryStore(world.aws.clients.documents, world.table),
-    completed: { send: () => Promise.resolve() },
-    intake: world.intake,
-    tokens: world.tokens,
-    imports: importsQueue,
-    clock: world.clock,
-    logger: world.logger,
-  };
+  handle = makeImportsHandler(world.importsDeps({ send: (body: object, options?: { delaySeconds?: number }) => Promise.resolve(void sent.push({ body: body as Record<string, unknown>, delaySeconds: options?.delaySeconds })) }));
 });
 afterAll(() => world.stop());
 
@@ -117,12 +100,7 @@ describe('the end of an authorization, each to its status', () => {
 
     await world.control('POST', `/customers/${ringCustomerId}/hold`, { onHold: false });
     world.sandbox.clock.advance(DAY);
-    sent.splice(0);
-    await scheduleRecurringImports(deps);
-    const recheck = sent.find((entry) => entry.body.customerId === customerId);
-    expect(recheck).toBeDefined();
-    world.sandbox.clock.advance(Math.max(0, (recheck!.body.notBefore as number) - world.clock.now()));
-    expect(await handle(sqsEvent([{ body: recheck!.body }]), context)).toEqual({ batchItemFailures: [] });
+    await importNow(customerId);
     expect(await view(customerId)).toMatchObject({ status: 'ACTIVE', lastImport: { state: 'REQUESTED', queryId: expect.any(String) } });
     expect(await listed('ACTIVE')).toContain(customerId);
   });

@@ -16,19 +16,14 @@ beforeAll(async () => {
   // Queries stay in progress (an hour) unless a test completes them.
   world = await connectWorld({ retry: { scheduleSeconds: [] }, sandbox: { queryDelayMs: 3_600_000 } });
   queries = new DynamoDbQueryRepository(world.aws.clients.documents, world.table);
-  handle = makeImportsHandler({
-    connections: world.connections,
-    queries,
-    intake: world.intake,
-    clock: world.clock,
-    logger: world.logger,
-    importsQueue: {
+  handle = makeImportsHandler(
+    world.importsDeps({
       send: (body, options) => {
         requeued.push({ body: body as Record<string, unknown>, delaySeconds: options?.delaySeconds });
         return Promise.resolve();
       },
-    },
-  });
+    }),
+  );
 });
 afterAll(() => world.stop());
 beforeEach(() => world.control('DELETE', '/faults'));
@@ -86,8 +81,13 @@ describe('imports consumer', () => {
     requeued.splice(0);
     const result = await handle(sqsEvent([{ body: request }]), context);
     expect(result.batchItemFailures).toEqual([]);
-    expect(requeued).toEqual([{ body: { ...request, notBefore: expect.any(Number) }, delaySeconds: 120 }]);
-    expect((requeued[0].body.notBefore as number) - world.clock.now()).toBeGreaterThan(100_000);
+    // A dispatched import waits again in the schedule, in its place, not before Ring's Retry-After.
+    expect(requeued).toEqual([]);
+    const entry = await world.schedule.get(request.customerId);
+    expect(entry).toMatchObject({ state: 'WAITING', priority: 0, retryAt: new Date(world.clock.now() + 120_000).toISOString() });
+    expect(await world.queuedImports()).not.toContainEqual(expect.objectContaining({ customerId: request.customerId }));
+    world.sandbox.clock.advance(120_000);
+    expect(await world.queuedImports()).toContainEqual(expect.objectContaining({ customerId: request.customerId, reason: 'connected' }));
   });
 
   it('holds the connection when Ring refuses a fresh token (on hold), without retrying', async () => {
@@ -120,6 +120,7 @@ describe('a re-import inside Ring’s 5-minute response cache', () => {
     queries: new DynamoDbNotificationQueryStore(world.aws.clients.documents, world.table),
     completed: { send: () => Promise.resolve() },
     imports: { send: (body) => Promise.resolve(void rechecks.push(body as ImportRequest)) },
+    importSchedule: world.release,
     clock: world.clock,
     logger: world.logger,
   });
@@ -171,19 +172,18 @@ describe('a re-import inside Ring’s 5-minute response cache', () => {
     const asked = await world.importNow(customerId);
     expect(asked.statusCode).toBe(202);
     const answer = JSON.parse(asked.body!) as { queued: boolean; requestedAt: string };
-    expect(answer).toEqual({ queued: true, requestedAt: new Date(world.clock.now()).toISOString() });
+    expect(answer).toEqual({ queued: true, merged: false, state: 'QUEUED', requestedAt: new Date(world.clock.now()).toISOString() });
     expect((await statusOf(customerId)).lastImport).toEqual({ trigger: 'requested', requestedAt: answer.requestedAt, state: 'QUEUED', updatedAt: answer.requestedAt });
 
     const queued = await eventually(async () => (await world.queuedImports()).find((body) => body.customerId === customerId && body.reason === 'requested'), 'the queued import');
-    requeued.splice(0);
     await handle(sqsEvent([{ body: queued }]), context);
     expect((await sandboxQueries()).slice(before)).toHaveLength(1);
-    expect(requeued).toHaveLength(1);
     const waiting = (await statusOf(customerId)).lastImport;
     expect(waiting).toMatchObject({ trigger: 'requested', requestedAt: answer.requestedAt, state: 'WAITING', detail: expect.stringMatching(new RegExp(`${first.id}.*COMPLETED`)) });
 
-    world.sandbox.clock.advance((requeued[0].body.notBefore as number) - world.clock.now());
-    await handle(sqsEvent([{ body: requeued[0].body }]), context);
+    world.sandbox.clock.advance(Date.parse((await world.schedule.get(customerId))!.retryAt!) - world.clock.now());
+    const again = (await world.queuedImports()).find((body) => body.customerId === customerId);
+    await handle(sqsEvent([{ body: again }]), context);
     const created = (await sandboxQueries()).slice(before);
     expect(created).toHaveLength(2);
     expect((await statusOf(customerId)).lastImport).toMatchObject({ requestedAt: answer.requestedAt, state: 'REQUESTED', queryId: created[1].id });
@@ -210,5 +210,31 @@ describe('a re-import inside Ring’s 5-minute response cache', () => {
     expect(requeued).toEqual([]);
     expect((await sandboxQueries()).slice(before)).toHaveLength(1);
     expect((await statusOf(customerId)).lastImport).toMatchObject({ state: 'REQUESTED', queryId: first.id });
+  });
+});
+
+describe('one import per connection at a time', () => {
+  it('merges 10 concurrent requests for one connection whose access token has expired: one refresh, one createDataQuery', async () => {
+    const { customerId, request } = await connectedCustomer();
+    await handle(sqsEvent([{ body: request }]), context);
+    const entry = await world.schedule.get(customerId);
+    await world.release.release(customerId, { queryId: entry!.queryId!, createdAt: new Date(world.clock.now()).toISOString(), succeeded: true });
+    world.sandbox.clock.advance(5 * 3_600_000); // the access token (4 hours) has expired
+    await world.control('DELETE', '/calls');
+
+    const answers = await world.together(Array.from({ length: 10 }, () => () => world.importNow(customerId)));
+    expect(answers.map((answer) => answer.statusCode)).toEqual(Array(10).fill(202));
+    const bodies = answers.map((answer) => JSON.parse(answer.body!) as { requestedAt: string; merged: boolean });
+    expect(new Set(bodies.map((body) => body.requestedAt)).size).toBe(1);
+    expect(bodies.filter((body) => !body.merged).length).toBeLessThanOrEqual(1);
+
+    const dispatched = (await world.queuedImports()).filter((body) => body.customerId === customerId);
+    expect(dispatched).toHaveLength(1);
+    // Delivered twice (SQS is at least once): still one query.
+    await world.together([() => handle(sqsEvent([{ body: dispatched[0] }]), context), () => handle(sqsEvent([{ body: dispatched[0] }]), context)]);
+    const calls = await world.control<{ method: string; path: string }[]>('GET', '/calls');
+    expect(calls.filter((call) => call.method === 'POST' && call.path.endsWith('/data-queries'))).toHaveLength(1);
+    expect(calls.filter((call) => call.method === 'POST' && call.path.endsWith('/oauth/token'))).toHaveLength(1);
+    expect(await world.schedule.get(customerId)).toMatchObject({ state: 'BUSY', queryId: expect.any(String) });
   });
 });

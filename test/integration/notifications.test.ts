@@ -42,6 +42,7 @@ beforeAll(async () => {
     queries: new DynamoDbNotificationQueryStore(aws.clients.documents, world.table),
     completed: new SqsWorkQueue(aws.clients.sqs, completedUrl),
     imports: world.connectDeps.imports,
+    importSchedule: world.release,
     subscriptions: new DynamoDbSubscriptionStore(aws.clients.documents, world.table),
     confirmer: new HttpSubscriptionConfirmer(),
     clock: world.clock,
@@ -49,7 +50,7 @@ beforeAll(async () => {
   };
   const handler = makeNotificationsHandler({ ...deps, verifier: snsVerifierFromSettings(notifications, { clock: world.clock, fetcher: new HttpsCertificateFetcher() }) });
   endpoint = await serveHandlers([{ method: 'POST', path: '/notifications/v1', handler }]);
-  importHandler = makeImportsHandler({ connections: world.connections, queries, intake: world.intake, clock: world.clock, logger: world.logger, importsQueue: world.connectDeps.imports });
+  importHandler = makeImportsHandler(world.importsDeps({ send: () => Promise.resolve() }));
   await world.control('PATCH', `/apps/${world.app.clientId}`, { notificationUrl: `${endpoint.url}/notifications/v1` });
   await eventually(async () => {
     const subscriptions = await world.control<{ topicArn: string; confirmed: boolean }[]>('GET', `/subscriptions?clientId=${encodeURIComponent(world.app.clientId)}`);

@@ -2,7 +2,8 @@ import { CreateQueueCommand, DeleteQueueCommand, ReceiveMessageCommand } from '@
 import type { Context } from 'aws-lambda';
 import { SqsWorkQueue } from '../../lambdas/adapters/aws-admin';
 import { DynamoDbNotificationQueryStore, DynamoDbQueryRepository } from '../../lambdas/adapters/query-store';
-import { keepTokensAlive, pollOverdueQueries, scheduleRecurringImports, type ScheduleDeps } from '../../lambdas/core/queries/schedule';
+import { dispatchImports } from '../../lambdas/core/queries/admission';
+import { keepTokensAlive, pollOverdueQueries, type ScheduleDeps } from '../../lambdas/core/queries/schedule';
 import { makeImportsHandler } from '../../lambdas/imports/app';
 import { connectWorld, type ConnectWorld } from './support/connect-world';
 import { sqsEvent } from './support/sqs-event';
@@ -30,10 +31,12 @@ beforeAll(async () => {
     intake: world.intake,
     tokens: world.tokens,
     imports: world.connectDeps.imports,
+    importSchedule: world.release,
+    tokenAges: world.tokenAges,
     clock: world.clock,
     logger: world.logger,
   };
-  importHandler = makeImportsHandler({ connections: world.connections, queries, intake: world.intake, clock: world.clock, logger: world.logger, importsQueue: world.connectDeps.imports });
+  importHandler = makeImportsHandler(world.importsDeps({ send: () => Promise.resolve() }));
 });
 afterAll(async () => {
   await world.aws.clients.sqs.send(new DeleteQueueCommand({ QueueUrl: completedUrl }));
@@ -72,26 +75,33 @@ describe('scheduled work', () => {
     expect(await pollOverdueQueries(deps)).toMatchObject({ probed: 0 });
   });
 
-  it('requests a recurring import once the interval has passed, once, spreading requests over the createDataQuery budget', async () => {
-    const { customerId } = await connectedCustomer();
-    await connectedCustomer();
-    await connectedCustomer();
-    const sent: { body: { customerId: string; reason: string; notBefore: number }; delaySeconds?: number }[] = [];
-    const recording = { ...deps, imports: { send: (body: object, options?: { delaySeconds?: number }) => Promise.resolve(void sent.push({ body: body as never, delaySeconds: options?.delaySeconds })) } };
-    await scheduleRecurringImports(recording);
-    expect(sent.filter((entry) => entry.body.customerId === customerId)).toEqual([]);
+  it('dispatches a recurring import one interval after the last successful one, once, one createDataQuery slot per 60 s', async () => {
+    const customers = [await connectedCustomer(), await connectedCustomer(), await connectedCustomer()];
+    // Each first import runs and its query completes: the next falls due an interval later.
+    for (const { customerId, request } of customers) {
+      await importHandler(sqsEvent([{ body: request }]), context);
+      const entry = await world.schedule.get(customerId);
+      expect(entry).toMatchObject({ state: 'BUSY', queryId: expect.any(String) });
+      await world.release.release(customerId, { queryId: entry!.queryId!, createdAt: new Date(world.clock.now()).toISOString(), succeeded: true });
+    }
+    const sent: { body: { customerId: string; reason: string; ticket: string }; delaySeconds?: number }[] = [];
+    const recording = { settings: world.settings, schedule: world.schedule, connections: world.connections, clock: world.clock, logger: world.logger, imports: { send: (body: object, options?: { delaySeconds?: number }) => Promise.resolve(void sent.push({ body: body as never, delaySeconds: options?.delaySeconds })) } };
+    await dispatchImports(recording);
+    expect(sent.filter((entry) => customers.some((customer) => customer.customerId === entry.body.customerId))).toEqual([]);
     world.sandbox.clock.advance(61 * 60_000);
-    // Two runs at once (EventBridge delivers at least once): one request for the customer.
-    await world.together([() => scheduleRecurringImports(recording), () => scheduleRecurringImports(recording)]);
-    expect(sent.filter((entry) => entry.body.customerId === customerId)).toEqual([{ body: expect.objectContaining({ customerId, reason: 'scheduled' }), delaySeconds: expect.any(Number) }]);
-
-    // One run spreads what is due one per 60 s: 20 per 20 minutes. (Each run spaces its own
-    // requests; two overlapping runs each start at 0, which the shared rate limiter absorbs.)
-    sent.splice(0);
-    world.sandbox.clock.advance(61 * 60_000);
-    await scheduleRecurringImports(recording);
-    expect(sent.length).toBeGreaterThanOrEqual(3);
-    expect(sent.map((entry) => entry.delaySeconds)).toEqual(sent.map((_, i) => i * 60));
+    // Two runs at once (EventBridge delivers at least once): the slots are handed out once.
+    await world.together([() => dispatchImports(recording), () => dispatchImports(recording)]);
+    expect(sent).toEqual([{ body: expect.objectContaining({ reason: 'scheduled', ticket: expect.any(String) }), delaySeconds: 0 }]);
+    // One slot a minute (20 per 20 minutes), in order of the oldest successful import (an
+    // earlier test's customer, due before these, may come first).
+    for (let minute = 1; minute <= 3; minute++) {
+      world.sandbox.clock.advance(60_000);
+      await dispatchImports(recording);
+    }
+    expect(sent.length).toBe(4);
+    const ours = customers.map((customer) => customer.customerId);
+    expect(sent.map((entry) => entry.body.customerId).filter((id) => ours.includes(id))).toEqual(ours);
+    expect(await dispatchImports(recording)).toMatchObject({ dispatched: 0, backlog: { ring: 0 } });
   });
 
   it('keeps a connection alive for 60 days with exactly one refresh each time its refresh token ages', async () => {

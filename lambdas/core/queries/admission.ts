@@ -73,9 +73,15 @@ function decide(current: ImportEntry | undefined, request: AdmissionRequest, now
   }
   if (request.reason === 'requested') {
     if (current.state === 'BUSY') return { answer: { requestedAt: current.requestedAt, state: 'IN_FLIGHT', merged: true, ...(current.queryId ? { queryId: current.queryId } : {}) } };
-    if (current.priority <= IMPORT_PRIORITIES.requested) return { answer: queued(current, true) };
+    if (current.priority <= IMPORT_PRIORITIES.requested && current.retryAt === undefined) return { answer: queued(current, true) };
+    if (current.priority <= IMPORT_PRIORITIES.requested) {
+      // Asked for again while waiting out a refusal (an account on hold): try now.
+      const { retryAt: _retryAt, ...now } = current;
+      return { write: now, answer: queued(current, true) };
+    }
     // Waiting as a recurring import: asked for now, it goes ahead of them.
-    const entry: ImportEntry = { ...current, priority: IMPORT_PRIORITIES.requested, dueAt: request.requestedAt, requestedAt: request.requestedAt, trigger: request.reason, attempt: 1 };
+    const { retryAt: _retryAt, ...waiting } = current;
+    const entry: ImportEntry = { ...waiting, priority: IMPORT_PRIORITIES.requested, dueAt: request.requestedAt, requestedAt: request.requestedAt, trigger: request.reason, attempt: 1 };
     return { write: entry, answer: queued(entry, false) };
   }
   // scheduled / recheck: the import in flight ended without data.
@@ -83,7 +89,7 @@ function decide(current: ImportEntry | undefined, request: AdmissionRequest, now
     // Another import is in flight already: it brings the data.
     return { answer: { requestedAt: current.requestedAt, state: 'IN_FLIGHT', merged: true, queryId: current.queryId } };
   }
-  const { ticket: _ticket, dispatchedAt: _dispatchedAt, queryId: _queryId, retryAt: _retryAt, ...waiting } = current;
+  const { ticket: _ticket, dispatchedAt: _dispatchedAt, queryId: _queryId, retryAt: _retryAt, claimedAt: _claimedAt, ...waiting } = current;
   const dueAt = current.state === 'WAITING' && current.dueAt < now ? current.dueAt : current.state === 'BUSY' ? current.dueAt : now;
   const entry: ImportEntry = { ...waiting, state: 'WAITING', dueAt, requestedAt: request.requestedAt, trigger: request.reason, attempt: request.attempt ?? 1 };
   return { write: entry, answer: queued(entry, false) };
@@ -228,7 +234,7 @@ async function requeueStale(deps: DispatchDeps, brand: string, now: number): Pro
   const stale = await schedule.list(brand, 'BUSY', { before: new Date(now - STALE_BUSY_MS).toISOString(), limit: STALE_PER_RUN });
   let requeued = 0;
   for (const entry of stale) {
-    const { ticket: _ticket, dispatchedAt: _dispatchedAt, queryId: _queryId, ...waiting } = entry;
+    const { ticket: _ticket, dispatchedAt: _dispatchedAt, queryId: _queryId, claimedAt: _claimedAt, ...waiting } = entry;
     if (await schedule.replace({ ...waiting, state: 'WAITING' }, entry.version)) {
       requeued++;
       logger.warn('an import in flight for two days was lost; the connection waits for another', { customerId: entry.customerId, queryId: entry.queryId });
@@ -273,17 +279,30 @@ export async function settleDispatch(deps: AdmissionDeps, customerId: string, ti
     let next: ImportEntry;
     if (outcome.outcome === 'requested') next = { ...current, queryId: outcome.queryId };
     else {
-      const { ticket: _ticket, dispatchedAt: _dispatchedAt, queryId: _queryId, ...waiting } = current;
+      const { ticket: _ticket, dispatchedAt: _dispatchedAt, queryId: _queryId, claimedAt: _claimedAt, ...waiting } = current;
       next = { ...waiting, state: 'WAITING', retryAt: new Date(outcome.retryAt).toISOString() };
     }
     if (await schedule.replace(next, current.version)) return;
   }
 }
 
-/** Whether a dispatched import's message is still the one its entry waits for (a redelivered or superseded one is not). */
-export async function isCurrentDispatch(schedule: ImportScheduleStore, customerId: string, ticket: string): Promise<boolean> {
-  const current = await schedule.get(customerId);
-  return current?.state === 'BUSY' && current.ticket === ticket;
+/** How long a consumer's claim on a dispatch holds: longer than an imports invocation, so only a crashed one's claim lapses. */
+export const DISPATCH_CLAIM_MS = 10 * 60_000;
+
+/**
+ * Takes a dispatched import's message for this invocation: `claimed` (go ahead), `stale` (its
+ * import was settled or superseded, or its query already created: nothing to do) or `busy`
+ * (another delivery of the same message is at it now: SQS delivers at least once).
+ */
+export async function claimDispatch(deps: AdmissionDeps, customerId: string, ticket: string): Promise<'claimed' | 'stale' | 'busy'> {
+  const { schedule, clock } = deps;
+  for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+    const current = await schedule.get(customerId);
+    if (current?.state !== 'BUSY' || current.ticket !== ticket || current.queryId !== undefined) return 'stale';
+    if (current.claimedAt !== undefined && clock.now() - Date.parse(current.claimedAt) < DISPATCH_CLAIM_MS) return 'busy';
+    if (await schedule.replace({ ...current, claimedAt: new Date(clock.now()).toISOString() }, current.version)) return 'claimed';
+  }
+  return 'busy';
 }
 
 /** The import schedule as the end of a query sees it (see releaseImport). */
@@ -305,7 +324,7 @@ export async function releaseImport(deps: AdmissionDeps & { readonly intervalMs:
   for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
     const current = await schedule.get(customerId);
     if (!current || current.state !== 'BUSY' || (current.queryId !== undefined && current.queryId !== query.queryId)) return;
-    const { ticket: _ticket, dispatchedAt: _dispatchedAt, queryId: _queryId, retryAt: _retryAt, ...rest } = current;
+    const { ticket: _ticket, dispatchedAt: _dispatchedAt, queryId: _queryId, retryAt: _retryAt, claimedAt: _claimedAt, ...rest } = current;
     const base = query.succeeded ? Date.parse(query.createdAt) : clock.now();
     const next: ImportEntry = {
       ...rest,

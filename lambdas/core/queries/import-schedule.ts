@@ -39,6 +39,8 @@ export interface ImportEntry {
   /** BUSY: the dispatch it belongs to; a message with another ticket is stale. */
   readonly ticket?: string;
   readonly dispatchedAt?: string;
+  /** BUSY: when an imports consumer took the dispatch (a second delivery of its message waits). */
+  readonly claimedAt?: string;
   /** BUSY: Ring's query for it, once created. */
   readonly queryId?: string;
   /** When the last successful import's query was created (ISO): how old the customer's data is. */

@@ -1,7 +1,10 @@
-import { CreateQueueCommand, DeleteQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
-import { AwsCustomerDataStore, SecretsManagerAdmin, SqsWorkQueue } from '../../../lambdas/adapters/aws-admin';
+import { AwsCustomerDataStore, SecretsManagerAdmin } from '../../../lambdas/adapters/aws-admin';
+import { DynamoDbImportScheduleStore, DynamoDbTokenAgeIndex } from '../../../lambdas/adapters/import-schedule-store';
+import { dispatchImports, ImportAdmission, ScheduleRelease } from '../../../lambdas/core/queries/admission';
+import type { WorkQueue } from '../../../lambdas/core/ports';
 import { DynamoDbAuthorizationStateStore, DynamoDbConnectionRepository } from '../../../lambdas/adapters/connection-stores';
+import { DynamoDbQueryRepository } from '../../../lambdas/adapters/query-store';
 import { makeCallbackHandler } from '../../../lambdas/callback/app';
 import { makeConnectHandler } from '../../../lambdas/connect/app';
 import { makeConnectionsHandler } from '../../../lambdas/connections/app';
@@ -17,9 +20,11 @@ export const RETURN_ORIGIN = 'https://app.example.com';
 export async function connectWorld(options: WorldOptions = {}) {
   const world = await ringWorld({ ...options, settings: { allowedReturnOrigins: [RETURN_ORIGIN], ...options.settings } });
   const { aws } = world;
-  const { QueueUrl } = await aws.clients.sqs.send(new CreateQueueCommand({ QueueName: `${world.prefix}-imports` }));
-  const imports = new SqsWorkQueue(aws.clients.sqs, QueueUrl!);
   const connections = new DynamoDbConnectionRepository(aws.clients.documents, world.table);
+  const schedule = new DynamoDbImportScheduleStore(aws.clients.documents, world.table);
+  const tokenAges = new DynamoDbTokenAgeIndex(aws.clients.documents, world.table);
+  const imports = new ImportAdmission({ schedule, clock: world.clock, logger: options.logger ?? world.logger }, async (customerId) => (await connections.get(customerId))?.brand);
+  const release = new ScheduleRelease({ schedule, clock: world.clock, logger: options.logger ?? world.logger, intervalMs: world.settings.schedules.importIntervalMinutes * 60_000 });
   const secretAdmin = new SecretsManagerAdmin(aws.clients.secretsManager);
   const logger = options.logger ?? world.logger;
   const connectDeps: ConnectDeps = {
@@ -29,6 +34,7 @@ export async function connectWorld(options: WorldOptions = {}) {
     connections,
     secretAdmin,
     imports,
+    tokenAges,
     credentials: world.credentials,
     oauth: world.oauth,
     clock: world.clock,
@@ -48,11 +54,17 @@ export async function connectWorld(options: WorldOptions = {}) {
   const callback = makeCallbackHandler(connectDeps);
   const manage = makeConnectionsHandler(manageDeps);
 
+  /** The imports consumer's deps in this world, re-sends going to `importsQueue`. */
+  const importsDeps = (importsQueue: WorkQueue) => ({ connections, queries: new DynamoDbQueryRepository(aws.clients.documents, world.table), intake: world.intake, clock: world.clock, logger, importsQueue, schedule, settings: world.settings });
   return {
     ...world,
     connectDeps,
     manageDeps,
     connections,
+    schedule,
+    tokenAges,
+    release,
+    importsDeps,
     /** POST /connections */
     createLink: (body: unknown) => connect(httpEvent({ method: 'POST', path: '/connections', body: JSON.stringify(body) }), context),
     /** GET /oauth/callback?… */
@@ -65,10 +77,16 @@ export async function connectWorld(options: WorldOptions = {}) {
         httpEvent({ method: 'DELETE', path: `/connections/${customerId}`, routeKey: 'DELETE /connections/{customerId}', pathParameters: { customerId }, query: purge ? { purge: 'true' } : {} }),
         context,
       ),
-    /** Import requests waiting on this world's queue. */
-    async queuedImports(): Promise<{ customerId: string; reason: string }[]> {
-      const { Messages = [] } = await aws.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 30 }));
-      return Messages.map((message) => JSON.parse(message.Body!) as { customerId: string; reason: string });
+    /**
+     * The imports waiting in the schedule, dispatched now (no pacing: per-customer limits) as
+     * the imports queue's messages would carry them. Each is dispatched once: it is BUSY after.
+     */
+    async queuedImports(): Promise<{ customerId: string; reason: string; requestedAt: string; ticket: string; attempt?: number }[]> {
+      const sent: { customerId: string; reason: string; requestedAt: string; ticket: string }[] = [];
+      const capture: WorkQueue = { send: (body) => Promise.resolve(void sent.push(body as never)) };
+      const unpaced = { ...world.settings, rateLimits: { ...world.settings.rateLimits, scope: 'customer' as const } };
+      await dispatchImports({ settings: unpaced, schedule, connections, imports: capture, clock: world.clock, logger });
+      return sent;
     },
     /** A sandbox customer with preset consent follows the authorize URL; returns the redirect's query. */
     async consentAt(authorizeUrl: string, customer: Record<string, unknown> = {}): Promise<Record<string, string>> {
@@ -76,10 +94,7 @@ export async function connectWorld(options: WorldOptions = {}) {
       const response = await fetch(authorizeUrl, { redirect: 'manual', headers: { cookie: created.sessionCookie } });
       return Object.fromEntries(new URL(response.headers.get('location')!).searchParams);
     },
-    stop: async () => {
-      await aws.clients.sqs.send(new DeleteQueueCommand({ QueueUrl }));
-      await world.stop();
-    },
+    stop: () => world.stop(),
   };
 }
 

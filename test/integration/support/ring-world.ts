@@ -10,6 +10,7 @@ import type { Clock, Connection, Logger as LoggerPort } from '../../../lambdas/c
 import { ClientCredentialsProvider } from '../../../lambdas/core/ring/client-credentials';
 import { resolveEndpoints } from '../../../lambdas/core/ring/endpoints';
 import { IntakeClient } from '../../../lambdas/core/ring/intake-client';
+import { DynamoDbTokenAgeIndex } from '../../../lambdas/adapters/import-schedule-store';
 import { OAuthClient } from '../../../lambdas/core/ring/oauth-client';
 import { buildAuthorizeUrl, createState, createVerifier, s256Challenge } from '../../../lambdas/core/ring/pkce';
 import { RateLimiter } from '../../../lambdas/core/ring/rate-limiter';
@@ -78,6 +79,7 @@ export async function ringWorld(options: WorldOptions = {}) {
     secrets,
     leases,
     connections: new DynamoDbConnectionStatusStore(documents, table),
+    tokenAges: new DynamoDbTokenAgeIndex(documents, table),
     oauth,
     credentials,
     tokenUrl: (connection) => endpointsOf(connection).tokenUrl,
