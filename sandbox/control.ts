@@ -119,7 +119,7 @@ export class ControlApi {
 
     switch (route) {
       case 'GET /':
-        return { baseUrl: sandbox.baseUrl, endpoints: sandbox.endpoints(), now: new Date(sandbox.clock.now()).toISOString() };
+        return { baseUrl: sandbox.baseUrl, endpoints: sandbox.endpoints(), now: new Date(sandbox.clock.now()).toISOString(), limits: sandbox.options.limits };
       case 'POST /apps':
         return this.createApp(NewApp.parse(body));
       case 'GET /apps/:id':

@@ -127,14 +127,17 @@ export class IntakeService {
     const { limits } = this.sandbox.options;
     const { limiter } = this.sandbox;
     const key = `${operation}|${caller.app.clientId}|${scopeId}`;
+    // Daily quotas reset at midnight UTC (sandbox time).
+    const day = `${key}|d${Math.floor(this.sandbox.clock.now() / 86_400_000)}`;
     if (operation === 'createDataQuery') {
+      const { createPerWindow: perWindow, createPerDay: perDay } = limits;
       if (!limiter.allows(`${key}|s`, limits.createPerSecond, 1000)) throw new IntakeError('TOO_MANY_REQUESTS');
-      if (!limiter.allows(`${key}|w`, limits.createPerWindow, limits.createWindowMs)) throw new IntakeError('THROTTLED');
+      if (perWindow !== null && !limiter.allows(`${key}|w`, perWindow, limits.createWindowMs)) throw new IntakeError('THROTTLED');
+      if (perDay !== undefined && !limiter.allows(day, perDay, 86_400_000)) throw new IntakeError('QUOTA_EXCEEDED');
       limiter.record(`${key}|s`);
-      limiter.record(`${key}|w`);
+      if (perWindow !== null) limiter.record(`${key}|w`);
+      if (perDay !== undefined) limiter.record(day);
     } else {
-      // The daily quota resets at midnight UTC (sandbox time).
-      const day = `${key}|d${Math.floor(this.sandbox.clock.now() / 86_400_000)}`;
       if (!limiter.allows(`${key}|s`, limits.listPerSecond, 1000)) throw new IntakeError('TOO_MANY_REQUESTS');
       if (!limiter.allows(day, limits.listPerDay, 86_400_000)) throw new IntakeError('QUOTA_EXCEEDED');
       limiter.record(`${key}|s`);

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { parseLimitsArgument } from './limits';
 import { Sandbox } from './sandbox';
 
 /** `npm run sandbox -- --port 4010`: the Ring/Blink sandbox in the foreground until Ctrl-C. */
@@ -8,23 +9,33 @@ async function main(): Promise<void> {
       port: { type: 'string', default: '4010' },
       'query-delay-ms': { type: 'string' },
       seed: { type: 'string' },
+      limits: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    console.log('usage: npm run sandbox -- [--port 4010] [--query-delay-ms 2000] [--seed ring-sandbox]\nSee sandbox/README.md.');
+    console.log(
+      'usage: npm run sandbox -- [--port 4010] [--query-delay-ms 2000] [--seed ring-sandbox] [--limits reference|amazon-daily|\'{"createPerDay":100}\']\nSee sandbox/README.md.',
+    );
     return;
   }
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`--port must be a port number, got ${values.port}`);
   const queryDelayMs = values['query-delay-ms'] === undefined ? undefined : Number(values['query-delay-ms']);
   if (queryDelayMs !== undefined && !(queryDelayMs >= 0)) throw new Error('--query-delay-ms must be a number of milliseconds');
+  const limits = values.limits === undefined ? undefined : parseLimitsArgument(values.limits);
 
-  const sandbox = new Sandbox({ port, ...(queryDelayMs !== undefined ? { queryDelayMs } : {}), ...(values.seed ? { seed: values.seed } : {}) });
+  const sandbox = new Sandbox({
+    port,
+    ...(queryDelayMs !== undefined ? { queryDelayMs } : {}),
+    ...(values.seed ? { seed: values.seed } : {}),
+    ...(limits !== undefined ? { limits } : {}),
+  });
   const baseUrl = await sandbox.start();
   const endpoints = sandbox.endpoints();
   console.log(`Ring Data Portability sandbox listening on ${baseUrl}
   control API        ${baseUrl}/__sandbox   (see sandbox/README.md)
+  limits             ${JSON.stringify(sandbox.options.limits)}
 Endpoint templates for the product's settings (ringPortability.endpoints):
   ring   oauthBaseUrl  ${endpoints.ring.oauthBaseUrl}
          intakeBaseUrl ${endpoints.ring.intakeBaseUrl}

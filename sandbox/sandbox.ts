@@ -7,6 +7,7 @@ import { DownloadService } from './downloads';
 import { FaultInjector } from './faults';
 import { errorPage } from './pages';
 import { IntakeService } from './intake';
+import { resolveLimits, type LimitsInit, type SandboxLimits } from './limits';
 import { NotificationService } from './notifications';
 import { OAuthService } from './oauth';
 import { SlidingWindowLimiter } from './rate-limiter';
@@ -26,21 +27,16 @@ export interface SandboxOptions {
   readonly codeTtlSeconds: number;
   readonly notificationRetries: number;
   readonly notificationRetryDelayMs: number;
-  readonly limits: {
-    readonly createPerSecond: number;
-    readonly createPerWindow: number;
-    readonly createWindowMs: number;
-    readonly listPerSecond: number;
-    readonly listPerDay: number;
-  };
+  /** Per app and scope; see `sandbox/limits.ts` for the presets. */
+  readonly limits: SandboxLimits;
   /** Seed of fault probabilities and of customers created without one. */
   readonly seed: string;
   /** Where sandbox time starts and whether it flows by itself (see `SandboxClock`). */
   readonly clock?: ClockInit;
 }
 
-/** What a caller may set: any option, and any subset of the limits. */
-export type SandboxInit = Partial<Omit<SandboxOptions, 'limits'>> & { readonly limits?: Partial<SandboxOptions['limits']> };
+/** What a caller may set: any option, and a limits preset's name or any subset of the limits. */
+export type SandboxInit = Partial<Omit<SandboxOptions, 'limits'>> & { readonly limits?: LimitsInit };
 
 export const DEFAULT_OPTIONS: SandboxOptions = {
   port: 0,
@@ -52,7 +48,7 @@ export const DEFAULT_OPTIONS: SandboxOptions = {
   codeTtlSeconds: 300,
   notificationRetries: 3,
   notificationRetryDelayMs: 20_000,
-  limits: { createPerSecond: 5, createPerWindow: 20, createWindowMs: 20 * 60_000, listPerSecond: 10, listPerDay: 100_000 },
+  limits: resolveLimits('reference'),
   seed: 'ring-sandbox',
 };
 
@@ -88,7 +84,7 @@ export class Sandbox {
   private port = 0;
 
   constructor(options: SandboxInit = {}) {
-    this.options = { ...DEFAULT_OPTIONS, ...options, limits: { ...DEFAULT_OPTIONS.limits, ...options.limits } };
+    this.options = { ...DEFAULT_OPTIONS, ...options, limits: resolveLimits(options.limits) };
     this.clock = new SandboxClock(this.options.clock);
     this.faults = new FaultInjector(this.options.seed);
     this.limiter = new SlidingWindowLimiter(this.clock);

@@ -265,9 +265,23 @@ export const Settings = z.strictObject({
         .describe('Whether the limits below apply to the whole app or to each customer.'),
       createDataQuery: z
         .strictObject({
-          perSecond: positiveInt.default(5).describe('createDataQuery calls per second (Ring: 5).'),
-          perWindow: positiveInt.default(20).describe('createDataQuery calls per window (Ring: 20 per 20 minutes).'),
-          windowSeconds: positiveInt.default(20 * 60).describe('Length of that window in seconds.'),
+          perSecond: positiveInt
+            .default(5)
+            .describe("createDataQuery calls per second (Ring's reference: 5; Amazon's API reference: 1)."),
+          perWindow: positiveInt
+            .nullable()
+            .default(20)
+            .describe(
+              "createDataQuery calls per sliding window of `windowSeconds` (Ring's reference: 20 per 20 minutes). `null`: no windowed limit (Amazon's API reference has none).",
+            ),
+          windowSeconds: positiveInt
+            .default(20 * 60)
+            .describe('Length of that window in seconds; unused when `perWindow` is `null`.'),
+          perDay: positiveInt
+            .optional()
+            .describe(
+              "createDataQuery calls per UTC day (Amazon's API reference: 1,500 per application and scope). Unset: no daily quota (Ring's reference has none).",
+            ),
         })
         .prefault({}),
       listDataQueryRecords: z

@@ -7,9 +7,6 @@ import { ringWorld, type RingWorld } from './support/ring-world';
  * test has a world of its own (its own sandbox, table and rate-limit keys).
  */
 let world: RingWorld;
-beforeEach(async () => {
-  world = await ringWorld();
-});
 afterEach(() => world.stop());
 
 const callsAtSandbox = () => world.control<{ status: number; at: string }[]>('GET', '/calls');
@@ -23,6 +20,10 @@ async function busiestWindow(windowMs: number): Promise<number> {
 }
 
 describe('shared rate limiter (DynamoDB) in front of the sandbox', () => {
+  beforeEach(async () => {
+    world = await ringWorld();
+  });
+
   it('20 concurrent createDataQuery callers: all succeed, none is throttled by Ring (5/s, 20 per 20 minutes)', async () => {
     const connected = await connections(20);
     await world.control('DELETE', '/calls');
@@ -66,5 +67,44 @@ describe('shared rate limiter (DynamoDB) in front of the sandbox', () => {
     expect(await throttledAtSandbox()).toBe(0);
     expect(await busiestWindow(1_000)).toBe(10);
     expect(world.clock.now() - started).toBeGreaterThanOrEqual(2_000);
+  });
+});
+
+describe("shared rate limiter (DynamoDB), Amazon's createDataQuery variant: 1/s, no window, a daily quota", () => {
+  const PER_DAY = 5;
+  const DAY_MS = 86_400_000;
+  beforeEach(async () => {
+    // The sandbox enforces the same variant: any call over it would be a 429 at the sandbox.
+    world = await ringWorld({
+      sandbox: { limits: { createPerSecond: 1, createPerWindow: null, createPerDay: PER_DAY } },
+      settings: { rateLimits: { createDataQuery: { perSecond: 1, perWindow: null, perDay: PER_DAY } } },
+    });
+  });
+
+  it('never exceeds the daily quota, answers a wait that ends at the next UTC midnight, and goes on the next day', async () => {
+    const connected = await connections(8);
+    await world.control('DELETE', '/calls');
+
+    const results = await world.together(connected.map((connection) => () => world.intake.createDataQuery(connection).catch((error: unknown) => error)));
+
+    const refusals = results.filter((result) => result instanceof Error);
+    expect(results.length - refusals.length).toBe(PER_DAY);
+    expect(refusals.map((error) => error.name)).toEqual(Array(results.length - PER_DAY).fill('RetryLaterError'));
+    expect(await callsAtSandbox()).toHaveLength(PER_DAY);
+    expect(await throttledAtSandbox()).toBe(0);
+    expect(await busiestWindow(1_000)).toBe(1);
+
+    // Over the quota: wait exactly until the next UTC midnight (no window to wait for first).
+    const midnight = (Math.floor(world.clock.now() / DAY_MS) + 1) * DAY_MS;
+    expect(await world.limiter.acquire('createDataQuery', 'ring', connected[0].customerId)).toEqual({ go: false, waitMs: midnight - world.clock.now() });
+    const refused = await world.intake.createDataQuery(connected[PER_DAY]).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ name: 'RetryLaterError', retryAfterSeconds: Math.ceil((midnight - world.clock.now()) / 1_000) });
+    world.sandbox.clock.advanceTo(midnight - 1);
+    expect(await world.limiter.acquire('createDataQuery', 'ring', connected[0].customerId)).toEqual({ go: false, waitMs: 1 });
+
+    world.sandbox.clock.advanceTo(midnight);
+    await world.control('DELETE', '/calls');
+    await expect(world.intake.createDataQuery(connected[PER_DAY])).resolves.toEqual({ queryId: expect.any(String) });
+    expect(await throttledAtSandbox()).toBe(0);
   });
 });

@@ -15,6 +15,7 @@ describe('control API', () => {
         ring: { oauthBaseUrl: `${sandbox.baseUrl}/ring/oauth`, intakeBaseUrl: `${sandbox.baseUrl}/ring/intake/{region}` },
         blink: { oauthBaseUrl: `${sandbox.baseUrl}/blink/oauth`, intakeBaseUrl: `${sandbox.baseUrl}/blink/intake/{region}` },
       },
+      limits: { createPerSecond: 5, createPerWindow: 20, createWindowMs: 1_200_000, listPerSecond: 10, listPerDay: 100_000 },
     });
   });
 

@@ -212,6 +212,55 @@ describe('every error of the reference, for the reason it gives', () => {
     }
   });
 
+  it("QUOTA_EXCEEDED for the 1,501st createDataQuery of a UTC day under Amazon's variant (1/s, no window, 1,500 a day); the next UTC day allows again", async () => {
+    const limited = await startSandbox({ queryDelayMs: 10, accessTokenTtlSeconds: 7 * 86_400, limits: 'amazon-daily' });
+    try {
+      // 30 customers called in turn 10 s apart: each call is a new query (the 5-minute response
+      // cache has expired), and 1,500 calls in 4 hours are far over any 20-minute window.
+      const app = await createApp(limited);
+      const customers = await Promise.all(Array.from({ length: 30 }, () => connect(limited, { app })));
+      const create = (call: number) => intake(limited, 'POST', CREATE, { token: customers[call % customers.length].tokens.access_token });
+      const ids = new Set<unknown>();
+      for (let call = 0; call < 1_500; call++) {
+        const { status, body } = await create(call);
+        expect(status).toBe(201);
+        ids.add(body.id);
+        limited.clock.advance(10_000);
+      }
+      expect(ids.size).toBe(1_500);
+      expect(await create(1_500)).toEqual(errorBody('QUOTA_EXCEEDED'));
+      const midnight = Math.ceil(limited.clock.now() / 86_400_000) * 86_400_000;
+      limited.clock.advanceTo(midnight - 1);
+      expect(await create(1_501)).toEqual(errorBody('QUOTA_EXCEEDED'));
+      limited.clock.advanceTo(midnight);
+      expect((await create(1_502)).status).toBe(201);
+      // Each app has a quota of its own.
+      const other = await connect(limited);
+      limited.clock.advance(1_000);
+      expect((await intake(limited, 'POST', CREATE, { token: other.tokens.access_token })).status).toBe(201);
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  it('a createDataQuery daily quota keeps the window it is not told to drop; a refused call does not count', async () => {
+    const limited = await startSandbox({ queryDelayMs: 10, limits: { createPerWindow: 2, createPerDay: 3 } });
+    try {
+      const app = await createApp(limited);
+      const customers = await Promise.all(Array.from({ length: 4 }, () => connect(limited, { app })));
+      const create = (customer: number) => intake(limited, 'POST', CREATE, { token: customers[customer].tokens.access_token });
+      expect((await create(0)).status).toBe(201);
+      expect((await create(1)).status).toBe(201);
+      expect(await create(2)).toEqual(errorBody('THROTTLED'));
+      await control(limited, 'POST', '/clock/advance', { minutes: 20 });
+      // The THROTTLED call took nothing from the day's 3.
+      expect((await create(2)).status).toBe(201);
+      expect(await create(3)).toEqual(errorBody('QUOTA_EXCEEDED'));
+    } finally {
+      await limited.stop();
+    }
+  });
+
   it.each(INTAKE_ERROR_NAMES)('%s can be injected with its exact status, category, type and message', async (name) => {
     const { tokens } = await connect(sandbox);
     await control(sandbox, 'PUT', '/faults', { rules: [{ operation: 'createDataQuery', nth: [1], error: name }] });

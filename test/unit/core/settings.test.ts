@@ -48,6 +48,12 @@ describe('parseSettings', () => {
     });
   });
 
+  it("takes Amazon's createDataQuery variant: no window (null), a daily quota", () => {
+    expect(parseSettings({}).rateLimits.createDataQuery.perDay).toBeUndefined();
+    const settings = parseSettings({ rateLimits: { createDataQuery: { perSecond: 1, perWindow: null, perDay: 1_500 } } });
+    expect(settings.rateLimits.createDataQuery).toEqual({ perSecond: 1, perWindow: null, windowSeconds: 1200, perDay: 1_500 });
+  });
+
   it('accepts the sandbox on loopback over http, and comma-separated lists', () => {
     const settings = parseSettings({
       brands: 'ring',
@@ -90,6 +96,8 @@ describe('parseSettings', () => {
     [{ notifications: { trustAnchors: LEAF_PEM } }, 'ringPortability.notifications.trustAnchors: every certificate must be a CA certificate'],
     [{ schedules: { refreshTokenMaxAgeDays: 30 } }, 'ringPortability.schedules.refreshTokenMaxAgeDays: Too big'],
     [{ rateLimits: { createDataQuery: { perSecond: 0 } } }, 'ringPortability.rateLimits.createDataQuery.perSecond: Too small'],
+    [{ rateLimits: { createDataQuery: { perDay: 0 } } }, 'ringPortability.rateLimits.createDataQuery.perDay: Too small'],
+    [{ rateLimits: { createDataQuery: { perWindow: 0 } } }, 'ringPortability.rateLimits.createDataQuery.perWindow: Too small'],
     [{ rateLimits: { scope: 'global' } }, 'ringPortability.rateLimits.scope: Invalid option'],
     [{ pipeline: { maxReceiveCount: 3 } }, 'ringPortability.pipeline.maxReceiveCount: Too small'],
     [{ retention: { logRetentionDays: 10 } }, 'ringPortability.retention.logRetentionDays: Invalid option'],

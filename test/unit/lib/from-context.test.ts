@@ -18,6 +18,11 @@ describe('settings from CDK context', () => {
     });
   });
 
+  it('reads `null` as JSON, so one command can turn the createDataQuery window off', () => {
+    const app = new App({ context: { 'ringPortability.rateLimits.createDataQuery.perWindow': 'null', 'ringPortability.rateLimits.createDataQuery.perDay': '1500' } });
+    expect(settingsFromContext(app.node).rateLimits.createDataQuery).toMatchObject({ perWindow: null, perDay: 1_500 });
+  });
+
   it('accepts the whole object as a JSON string, as `-c ringPortability={…}` passes it', () => {
     expect(settingsInputFromContext({ ringPortability: '{"brands":["ring"]}' })).toEqual({ brands: ['ring'] });
   });
