@@ -220,7 +220,8 @@ async function dispatchOne(deps: DispatchDeps, entry: ImportEntry, slot: number,
   if (!(await schedule.replace(busy, entry.version))) return false;
   const message: ImportRequest & { ticket: string } = { customerId: entry.customerId, reason: entry.trigger, requestedAt, attempt: entry.attempt, ticket: busy.ticket! };
   try {
-    await imports.send(message, { delaySeconds: Math.min(900, Math.max(0, Math.floor((slot - now) / 1000))) });
+    // Never before its slot (SQS delays are whole seconds); the rate limiter absorbs the rounding.
+    await imports.send(message, { delaySeconds: Math.min(900, Math.max(0, Math.ceil((slot - now) / 1000))) });
   } catch (error) {
     // Not sent: waiting again, in its place.
     await schedule.replace(entry, busy.version + 1).catch(() => undefined);
