@@ -85,12 +85,24 @@ export class S3RawReader implements RawReader, ManifestWriter {
   }
 }
 
-/** BatchWriteItem of up to 25 records, UnprocessedItems retried with backoff. */
+/**
+ * DynamoDB's answers to a request over a partition's, the table's or the account's throughput.
+ * BatchWriteItem throws the first when it wrote none of the batch, as it may when all 25 items
+ * share a throttled partition key (README: Partition-key write ceiling).
+ */
+const THROTTLED = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
+
+/**
+ * BatchWriteItem of up to 25 records. UnprocessedItems, and a batch refused whole for
+ * throughput, are sent again with jittered backoff (up to 10 attempts over about 20 s): a
+ * throttled partition slows a load down instead of failing its invocation.
+ */
 export class DynamoDbRecordWriter implements RecordWriter {
   constructor(
     private readonly documents: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    private readonly random: () => number = Math.random,
   ) {}
 
   async write(items: RecordItem[]): Promise<void> {
@@ -99,9 +111,15 @@ export class DynamoDbRecordWriter implements RecordWriter {
     let pending = unique.map((Item) => ({ PutRequest: { Item } }));
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt >= 10) throw new Error(`DynamoDB left ${pending.length} writes unprocessed after ${attempt} attempts`);
-      if (attempt > 0) await this.sleep(Math.min(5_000, 50 * 2 ** attempt));
-      const result = await this.documents.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
-      pending = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
+      // Half fixed, half random: writers refused together do not come back together.
+      if (attempt > 0) await this.sleep(Math.min(5_000, 50 * 2 ** attempt) * (0.5 + this.random() / 2));
+      try {
+        const result = await this.documents.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
+        pending = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
+      } catch (error) {
+        // The SDK has already retried it a few times; anything else is not ours to retry.
+        if (!THROTTLED.has((error as Error).name)) throw error;
+      }
     }
   }
 }
