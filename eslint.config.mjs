@@ -22,7 +22,7 @@ export default tseslint.config(
     languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly' } },
   },
   {
-    files: ['test/**/*.ts', 'scripts/**/*.ts', 'local/**/*.ts', 'bench/**/*.ts', 'sandbox/main.ts', '.ci/*.mjs'],
+    files: ['test/**/*.ts', 'scripts/**/*.ts', 'local/**/*.ts', 'bench/**/*.ts', 'sandbox/main.ts', 'simulation/run.ts', '.ci/*.mjs'],
     rules: { 'no-console': 'off' },
   },
   {

@@ -58,6 +58,17 @@ export class SandboxClock {
     return () => this.tasks.delete(id);
   }
 
+  /**
+   * When the earliest scheduled task falls due (epoch ms), or undefined when nothing is
+   * scheduled: a driver of manual time (a discrete-event simulation) advances to it, so each
+   * task runs at its own time rather than at the end of a longer jump.
+   */
+  nextDueAt(): number | undefined {
+    let earliest: number | undefined;
+    for (const task of this.tasks.values()) if (earliest === undefined || task.at < earliest) earliest = task.at;
+    return earliest;
+  }
+
   /** Starts checking for due tasks in real time (every 20 ms). */
   start(): void {
     this.timer ??= setInterval(() => {

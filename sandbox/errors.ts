@@ -1,3 +1,5 @@
+import type { RefreshRefusal, RefusalOrigin } from './observer';
+
 /**
  * Every error of the reference's "Error Responses and Schemas" table, with its exact HTTP
  * status, category, type and message. Keys are unique names; they equal the type except for
@@ -52,6 +54,8 @@ export class IntakeError extends Error {
   constructor(
     readonly errorName: IntakeErrorName,
     readonly retryAfterSeconds?: number,
+    /** What refused the call: an injected fault, a rate limit, or the request itself. */
+    readonly origin: RefusalOrigin = 'request',
   ) {
     super(INTAKE_ERRORS[errorName][3]);
   }
@@ -88,5 +92,15 @@ export class OAuthError extends Error {
     readonly status = code === 'invalid_client' ? 401 : code === 'server_error' ? 500 : code === 'temporarily_unavailable' ? 503 : 400,
   ) {
     super(description);
+  }
+}
+
+/** A refresh token refused (invalid_grant), and why: what an observer is told, never the client. */
+export class RefreshRefusedError extends OAuthError {
+  constructor(
+    readonly refusal: RefreshRefusal,
+    description: string,
+  ) {
+    super('invalid_grant', description);
   }
 }

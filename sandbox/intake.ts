@@ -3,10 +3,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { planFiles } from './data/files';
 import { IntakeError, type IntakeErrorName } from './errors';
 import { BodyTooLargeError, readBody, sendJson } from './http';
+import type { IntakeAnswer } from './observer';
 import type { Sandbox } from './sandbox';
 import type { App, Brand, Customer, Grant, Query, Region } from './state';
 
 const CACHE_TTL_MS = 5 * 60_000;
+/** The response cache is swept of expired answers whenever it reaches this size. */
+const CACHE_SWEEP_SIZE = 10_000;
 const LIST_WINDOW_MS = 60 * 60_000;
 const BODY_LIMIT = 8 * 1024;
 const DEFAULT_MAX_RESULTS = 250;
@@ -29,16 +32,33 @@ interface CachedResponse {
 /** The Data Portability intake API: createDataQuery and listDataQueryRecords. */
 export class IntakeService {
   private readonly cache = new Map<string, CachedResponse>();
+  /**
+   * The latest query of each app, customer and scope. At most one of theirs is ever in
+   * progress, and a query is created only when none is: so if any is, it is the latest.
+   */
+  private readonly latest = new Map<string, Query>();
 
   constructor(private readonly sandbox: Sandbox) {}
 
   async handle(brand: Brand, region: Region, rest: string, url: URL, request: IncomingMessage, response: ServerResponse): Promise<void> {
+    let operation: IntakeAnswer['operation'];
+    let caller: Caller | undefined;
+    const answer = (status: number, refusal?: IntakeError) =>
+      this.sandbox.observers.emit({
+        kind: 'intake',
+        at: this.sandbox.clock.now(),
+        operation,
+        customerId: caller?.customer.id ?? this.tokenOwner(request),
+        status,
+        error: refusal?.errorName,
+        origin: refusal?.origin,
+      });
     try {
       const route = this.route(rest, request.method ?? 'GET', url);
-      const operation = route.kind;
+      operation = route.kind;
       const fault = this.sandbox.faults.next(operation);
       if (fault?.latencyMs) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
-      if (fault?.error) throw new IntakeError(fault.error as IntakeErrorName, fault.retryAfterSeconds);
+      if (fault?.error) throw new IntakeError(fault.error as IntakeErrorName, fault.retryAfterSeconds, 'fault');
 
       if (operation === 'createDataQuery') {
         try {
@@ -48,7 +68,7 @@ export class IntakeService {
           throw error;
         }
       }
-      const caller = this.authenticate(brand, request);
+      caller = this.authenticate(brand, request);
       this.checkScope(caller.app, route.scopeId);
       this.checkAuthorization(caller);
 
@@ -57,21 +77,37 @@ export class IntakeService {
       const cached = this.cache.get(cacheKey);
       if (cached && cached.expiresAt > this.sandbox.clock.now()) {
         sendJson(response, cached.status, cached.body);
+        answer(cached.status);
         return;
       }
       const [status, body] =
         operation === 'createDataQuery'
           ? this.createDataQuery(caller, brand, region, route.scopeId)
           : this.listDataQueryRecords(caller, brand, route.scopeId, route.queryId!, url);
+      if (this.cache.size >= CACHE_SWEEP_SIZE) this.sweepCache();
       this.cache.set(cacheKey, { status, body, expiresAt: this.sandbox.clock.now() + CACHE_TTL_MS });
       sendJson(response, status, body);
+      answer(status);
     } catch (error) {
       if (error instanceof IntakeError) {
         sendJson(response, error.status, error.body, error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) });
+        answer(error.status, error);
         return;
       }
       throw error;
     }
+  }
+
+  /** Whose access token a request carries, if the sandbox knows it (for observers: a fault answers before the token is checked). */
+  private tokenOwner(request: IncomingMessage): string | undefined {
+    const token = this.sandbox.state.accessTokens.get((request.headers.authorization ?? '').replace(/^Bearer\s*/i, '').trim());
+    return token && this.sandbox.state.grants.get(token.grantId)?.customerId;
+  }
+
+  /** Forgets the answers whose 5 minutes are over, so a long run's cache holds only live ones. */
+  private sweepCache(): void {
+    const now = this.sandbox.clock.now();
+    for (const [key, cached] of this.cache) if (cached.expiresAt <= now) this.cache.delete(key);
   }
 
   private route(rest: string, method: string, url: URL): { kind: 'createDataQuery' | 'listDataQueryRecords'; scopeId: string; queryId?: string } {
@@ -131,15 +167,15 @@ export class IntakeService {
     const day = `${key}|d${Math.floor(this.sandbox.clock.now() / 86_400_000)}`;
     if (operation === 'createDataQuery') {
       const { createPerWindow: perWindow, createPerDay: perDay } = limits;
-      if (!limiter.allows(`${key}|s`, limits.createPerSecond, 1000)) throw new IntakeError('TOO_MANY_REQUESTS');
-      if (perWindow !== null && !limiter.allows(`${key}|w`, perWindow, limits.createWindowMs)) throw new IntakeError('THROTTLED');
-      if (perDay !== undefined && !limiter.allows(day, perDay, 86_400_000)) throw new IntakeError('QUOTA_EXCEEDED');
+      if (!limiter.allows(`${key}|s`, limits.createPerSecond, 1000)) throw new IntakeError('TOO_MANY_REQUESTS', undefined, 'rate-limit');
+      if (perWindow !== null && !limiter.allows(`${key}|w`, perWindow, limits.createWindowMs)) throw new IntakeError('THROTTLED', undefined, 'rate-limit');
+      if (perDay !== undefined && !limiter.allows(day, perDay, 86_400_000)) throw new IntakeError('QUOTA_EXCEEDED', undefined, 'rate-limit');
       limiter.record(`${key}|s`);
       if (perWindow !== null) limiter.record(`${key}|w`);
       if (perDay !== undefined) limiter.record(day);
     } else {
-      if (!limiter.allows(`${key}|s`, limits.listPerSecond, 1000)) throw new IntakeError('TOO_MANY_REQUESTS');
-      if (!limiter.allows(day, limits.listPerDay, 86_400_000)) throw new IntakeError('QUOTA_EXCEEDED');
+      if (!limiter.allows(`${key}|s`, limits.listPerSecond, 1000)) throw new IntakeError('TOO_MANY_REQUESTS', undefined, 'rate-limit');
+      if (!limiter.allows(day, limits.listPerDay, 86_400_000)) throw new IntakeError('QUOTA_EXCEEDED', undefined, 'rate-limit');
       limiter.record(`${key}|s`);
       limiter.record(day);
     }
@@ -147,10 +183,8 @@ export class IntakeService {
 
   private createDataQuery(caller: Caller, brand: Brand, region: Region, scopeId: string): [number, unknown] {
     const { state, clock } = this.sandbox;
-    const inProgress = [...state.queries.values()].some(
-      (query) => query.customerId === caller.customer.id && query.clientId === caller.app.clientId && query.scopeId === scopeId && query.status === 'IN_PROGRESS',
-    );
-    if (inProgress) throw new IntakeError('REQUEST_CONFLICT');
+    const latestKey = `${caller.app.clientId}|${caller.customer.id}|${scopeId}`;
+    if (this.latest.get(latestKey)?.status === 'IN_PROGRESS') throw new IntakeError('REQUEST_CONFLICT');
     const { customer, grant } = caller;
     const spec = {
       seed: customer.seed,
@@ -174,6 +208,7 @@ export class IntakeService {
       files: planFiles(spec),
     };
     state.queries.set(query.id, query);
+    this.latest.set(latestKey, query);
     query.cancelCompletion = clock.schedule(this.sandbox.options.queryDelayMs, () => this.sandbox.finishQuery(query));
     return [201, { id: query.id }];
   }

@@ -1,4 +1,4 @@
-import { createHash, createSign, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createPrivateKey, createSign, generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { ServerResponse } from 'node:http';
@@ -107,6 +107,20 @@ export function createSigningIdentity(now: number, options: { ca?: CertificateAu
 
 type MessageType = 'Notification' | 'SubscriptionConfirmation' | 'UnsubscribeConfirmation';
 
+/** One HTTP POST of a signed message to an app's endpoint, as SNS sends it. */
+export interface NotificationDelivery {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/**
+ * How deliveries reach the app's endpoint: by default an HTTP POST. A driver of virtual time
+ * (the simulation) hands them to the endpoint's handler itself, so it knows when each is being
+ * handled; it answers with the endpoint's HTTP status, or rejects as a failed connection would.
+ */
+export type NotificationTransport = (delivery: NotificationDelivery) => Promise<number>;
+
 /** The fields SNS signs, in the documented order, for each message type. */
 const SIGNED_FIELDS: Record<MessageType, readonly string[]> = {
   Notification: ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type'],
@@ -152,12 +166,15 @@ export interface DeliveryRecord {
  */
 export class NotificationService {
   readonly identity: SigningIdentity;
+  /** The signing key, parsed once: parsing its PEM cost more than each signature made with it. */
+  private readonly signingKey: KeyObject;
   private readonly subscriptions = new Map<string, Subscription>();
   readonly deliveries: DeliveryRecord[] = [];
   private held: (() => void)[] = [];
 
   constructor(private readonly sandbox: Sandbox) {
     this.identity = createSigningIdentity(sandbox.clock.now());
+    this.signingKey = createPrivateKey(this.identity.privateKeyPem);
   }
 
   topicArn(brand: Brand, region: Region): string {
@@ -299,7 +316,7 @@ export class NotificationService {
     const version = app.signatureVersion;
     const signature = createSign(version === '1' ? 'RSA-SHA1' : 'RSA-SHA256')
       .update(stringToSign(message), 'utf8')
-      .sign(this.identity.privateKeyPem, 'base64');
+      .sign(this.signingKey, 'base64');
     return { ...message, SignatureVersion: version, Signature: signature, SigningCertURL: `${this.sandbox.baseUrl}${this.signingCertPath}` };
   }
 
@@ -315,17 +332,15 @@ export class NotificationService {
     const url = app.notificationUrl;
     if (!url) return;
     const body = JSON.stringify(this.signed(app, message));
-    const headers: Record<string, string | number> = {
+    const headers: Record<string, string> = {
       'content-type': 'text/plain; charset=UTF-8',
-      'content-length': Buffer.byteLength(body),
+      'content-length': String(Buffer.byteLength(body)),
       'user-agent': 'Amazon Simple Notification Service Agent',
       'x-amz-sns-message-type': message.Type,
       'x-amz-sns-message-id': message.MessageId,
       'x-amz-sns-topic-arn': message.TopicArn,
       ...(subscriptionArn ? { 'x-amz-sns-subscription-arn': subscriptionArn } : {}),
     };
-    const target = new URL(url);
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const done = (outcome: string, ok: boolean) => {
       record.attempts.push({ at: this.sandbox.clock.now(), outcome });
       onFirstAnswer?.();
@@ -337,6 +352,16 @@ export class NotificationService {
         this.sandbox.clock.schedule(this.sandbox.options.notificationRetryDelayMs, () => this.deliver(app, message, record, attempt + 1, subscriptionArn));
       }
     };
+    const transport = this.sandbox.options.notificationTransport;
+    if (transport) {
+      transport({ url, headers, body }).then(
+        (status) => done(`HTTP ${status}`, status >= 200 && status < 300),
+        (error: unknown) => done(`error: ${(error as Error).message}`, false),
+      );
+      return;
+    }
+    const target = new URL(url);
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = send(target, { method: 'POST', headers, timeout: DELIVERY_TIMEOUT_MS }, (res) => {
       res.resume();
       const status = res.statusCode ?? 0;

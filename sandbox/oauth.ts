@@ -1,6 +1,6 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { OAuthError } from './errors';
+import { OAuthError, RefreshRefusedError } from './errors';
 import { cookies, readBody, redirect, sendHtml, sendJson } from './http';
 import { authorizationPage, errorPage, preferencesPage, signInPage } from './pages';
 import { secureToken } from './random';
@@ -16,6 +16,12 @@ import {
   type Customer,
   type Grant,
 } from './state';
+
+/** What a token request turned out to be about, as far as it got: for the observers. */
+interface Seen {
+  grantType?: string;
+  grant?: Grant;
+}
 
 /** An authorize request in progress through the pages, keyed by an unguessable `txn`. */
 interface Transaction {
@@ -168,10 +174,27 @@ export class OAuthService {
   /** POST <brand>/oauth/oauth/token */
   async token(brand: Brand, request: IncomingMessage, response: ServerResponse): Promise<void> {
     const { sandbox } = this;
+    const seen: Seen = {};
+    let injected = false;
+    const answer = (status: number, refusal?: OAuthError) =>
+      sandbox.observers.emit({
+        kind: 'token',
+        at: sandbox.clock.now(),
+        grantType: seen.grantType,
+        customerId: seen.grant?.customerId,
+        status,
+        error: refusal?.code,
+        injected: injected || undefined,
+        refreshRefusal: refusal instanceof RefreshRefusedError ? refusal.refusal : undefined,
+        consentActive: seen.grant ? sandbox.grantIsActive(seen.grant) : undefined,
+      });
     try {
       const fault = sandbox.faults.next('token');
       if (fault?.latencyMs) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
-      if (fault?.oauthError) throw new OAuthError(fault.oauthError, 'Injected fault');
+      if (fault?.oauthError) {
+        injected = true;
+        throw new OAuthError(fault.oauthError, 'Injected fault');
+      }
       const contentType = request.headers['content-type'] ?? '';
       if (!contentType.startsWith('application/x-www-form-urlencoded')) {
         throw new OAuthError('invalid_request', 'Content-Type must be application/x-www-form-urlencoded');
@@ -179,12 +202,15 @@ export class OAuthService {
       const form = new URLSearchParams(await readBody(request, FORM_LIMIT));
       const app = this.authenticateClient(request, form);
       const grantType = form.get('grant_type');
-      if (grantType === 'authorization_code') return this.exchangeCode(brand, app, form, response);
-      if (grantType === 'refresh_token') return this.refresh(brand, app, form, response);
-      throw new OAuthError(grantType ? 'unsupported_grant_type' : 'invalid_request', grantType ? `grant_type ${grantType} is not supported` : 'grant_type is required');
+      seen.grantType = grantType ?? undefined;
+      if (grantType === 'authorization_code') this.exchangeCode(brand, app, form, response, seen);
+      else if (grantType === 'refresh_token') this.refresh(brand, app, form, response, seen);
+      else throw new OAuthError(grantType ? 'unsupported_grant_type' : 'invalid_request', grantType ? `grant_type ${grantType} is not supported` : 'grant_type is required');
+      answer(200);
     } catch (error) {
       if (error instanceof OAuthError) {
         sendJson(response, error.status, { error: error.code, error_description: error.description }, error.code === 'invalid_client' ? { 'www-authenticate': 'Basic realm="sandbox"' } : {});
+        answer(error.status, error);
         return;
       }
       throw error;
@@ -206,7 +232,7 @@ export class OAuthService {
     return app;
   }
 
-  private exchangeCode(brand: Brand, app: App, form: URLSearchParams, response: ServerResponse): void {
+  private exchangeCode(brand: Brand, app: App, form: URLSearchParams, response: ServerResponse, seen: Seen): void {
     const { state, clock } = this.sandbox;
     const codeValue = form.get('code') ?? '';
     const verifier = form.get('code_verifier') ?? '';
@@ -217,6 +243,7 @@ export class OAuthService {
     const code = state.codes.get(codeValue);
     if (!code || code.clientId !== app.clientId) throw new OAuthError('invalid_grant', 'The authorization code is invalid');
     const grant = state.grants.get(code.grantId)!;
+    seen.grant = grant;
     if (grant.brand !== brand) throw new OAuthError('invalid_grant', 'The authorization code is invalid');
     if (code.used) {
       // RFC 6749 §4.1.2: a reused code revokes what was issued with it.
@@ -234,7 +261,7 @@ export class OAuthService {
     this.sendTokens(response, grant);
   }
 
-  private refresh(brand: Brand, app: App, form: URLSearchParams, response: ServerResponse): void {
+  private refresh(brand: Brand, app: App, form: URLSearchParams, response: ServerResponse, seen: Seen): void {
     const { state, clock, options } = this.sandbox;
     const value = form.get('refresh_token') ?? '';
     if (!value) throw new OAuthError('invalid_request', 'refresh_token is required');
@@ -242,14 +269,15 @@ export class OAuthService {
     if (scope !== null && scope !== options.scopeId) throw new OAuthError('invalid_scope', 'scope exceeds the original grant');
     const token = state.refreshTokens.get(value);
     const grant = token && state.grants.get(token.grantId);
-    if (!token || !grant || grant.clientId !== app.clientId || grant.brand !== brand) throw new OAuthError('invalid_grant', 'The refresh token is invalid');
+    if (!token || !grant || grant.clientId !== app.clientId || grant.brand !== brand) throw new RefreshRefusedError('unknown', 'The refresh token is invalid');
+    seen.grant = grant;
     if (!token.current) {
       // A rotated refresh token came back: someone holds a copy. Revoke everything.
       this.revokeGrant(grant, 'refresh token reused');
-      throw new OAuthError('invalid_grant', 'The refresh token has already been used');
+      throw new RefreshRefusedError('reused', 'The refresh token has already been used');
     }
-    if (token.lastUsedAt + options.refreshTokenIdleMs < clock.now()) throw new OAuthError('invalid_grant', 'The refresh token has expired');
-    if (!this.sandbox.grantIsActive(grant)) throw new OAuthError('invalid_grant', 'The authorization has ended');
+    if (token.lastUsedAt + options.refreshTokenIdleMs < clock.now()) throw new RefreshRefusedError('expired', 'The refresh token has expired');
+    if (!this.sandbox.grantIsActive(grant)) throw new RefreshRefusedError('ended', 'The authorization has ended');
     token.current = false;
     this.sendTokens(response, grant);
   }

@@ -8,8 +8,9 @@ import { FaultInjector } from './faults';
 import { errorPage } from './pages';
 import { IntakeService } from './intake';
 import { resolveLimits, type LimitsInit, type SandboxLimits } from './limits';
-import { NotificationService } from './notifications';
+import { NotificationService, type NotificationTransport } from './notifications';
 import { OAuthService } from './oauth';
+import { Observers, type SandboxListener } from './observer';
 import { SlidingWindowLimiter } from './rate-limiter';
 import { BRANDS, emptyState, REGIONS, type Brand, type Grant, type Query, type Region, type SandboxState } from './state';
 import { sendJson } from './http';
@@ -33,6 +34,8 @@ export interface SandboxOptions {
   readonly seed: string;
   /** Where sandbox time starts and whether it flows by itself (see `SandboxClock`). */
   readonly clock?: ClockInit;
+  /** How notifications reach an app's endpoint. @default an HTTP POST to its notificationUrl */
+  readonly notificationTransport?: NotificationTransport;
 }
 
 /** What a caller may set: any option, and a limits preset's name or any subset of the limits. */
@@ -79,6 +82,8 @@ export class Sandbox {
   readonly notifications: NotificationService;
   readonly control: ControlApi;
   readonly calls: CallLogEntry[] = [];
+  /** Told of every intake and token answer (`observe`). */
+  readonly observers = new Observers();
   stopped = false;
   private server?: Server;
   private port = 0;
@@ -93,6 +98,15 @@ export class Sandbox {
     this.downloads = new DownloadService(this);
     this.notifications = new NotificationService(this);
     this.control = new ControlApi(this);
+  }
+
+  /**
+   * Calls `listener` with every intake and token answer as it is sent, and why a refused one
+   * was refused (an injected fault, a rate limit, an expired refresh token…). Returns a
+   * function that stops it.
+   */
+  observe(listener: SandboxListener): () => void {
+    return this.observers.add(listener);
   }
 
   get baseUrl(): string {

@@ -47,6 +47,18 @@ describe('sandbox clock', () => {
     expect(ran).toEqual(['a', 'b']);
   });
 
+  it('says when its earliest task falls due, so a driver can advance exactly to it', () => {
+    const clock = new SandboxClock({ startAt: START, mode: 'manual' });
+    expect(clock.nextDueAt()).toBeUndefined();
+    clock.schedule(2_000, () => undefined);
+    const cancel = clock.schedule(500, () => undefined);
+    expect(clock.nextDueAt()).toBe(START + 500);
+    cancel();
+    expect(clock.nextDueAt()).toBe(START + 2_000);
+    clock.advanceTo(START + 2_000);
+    expect(clock.nextDueAt()).toBeUndefined();
+  });
+
   it('runs every due task even when one throws, then rethrows its error', () => {
     const clock = new SandboxClock({ startAt: START, mode: 'manual' });
     const ran: string[] = [];
