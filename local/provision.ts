@@ -1,4 +1,4 @@
-import { CreateTableCommand, type AttributeDefinition, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, type AttributeDefinition, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
@@ -99,6 +99,12 @@ export async function createTable(clients: AwsClients, table: TableDefinition, n
             })),
     }),
   );
+  // A table takes writes once ACTIVE; dynalite turns it ACTIVE on a timer, which a busy machine may not have run yet.
+  const deadline = Date.now() + 30_000;
+  while ((await clients.dynamodb.send(new DescribeTableCommand({ TableName: name }))).Table?.TableStatus !== 'ACTIVE') {
+    if (Date.now() > deadline) throw new Error(`table ${name} did not become ACTIVE within 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   return name;
 }
 

@@ -76,7 +76,7 @@ export class Heap<T> {
 
 const earlier = (a: { at: number; order: number }, b: { at: number; order: number }) => a.at < b.at || (a.at === b.at && a.order < b.order);
 
-/** How long (real time) the engine waits for running work to finish or sleep before it says which work is stuck. */
+/** How long (real time) the engine waits without any store or Ring call before it says which work is stuck. */
 const STUCK_AFTER_MS = 120_000;
 
 /**
@@ -99,6 +99,8 @@ export class Engine {
   private readonly timers = new Heap<Timer>(earlier);
   private order = 0;
   private whenQuiet?: () => void;
+  /** When (performance.now) an invocation last called a store or Ring. */
+  private lastProgress = 0;
   /** Invocations that threw (a handler's uncaught error: on AWS a failed invocation). */
   readonly failures: { name: string; at: number; error: unknown }[] = [];
   /** Told when an invocation ends, with what it did. */
@@ -118,6 +120,8 @@ export class Engine {
 
   /** The invocation the caller runs in, if any. */
   current(): Invocation | undefined {
+    // Every store call and Ring call asks: that is progress, whatever the machine's speed.
+    this.lastProgress = performance.now();
     return this.context.getStore();
   }
 
@@ -204,12 +208,15 @@ export class Engine {
   private quiet(): Promise<void> {
     if (this.isQuiet()) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const stuck = setTimeout(() => {
+      this.lastProgress = performance.now();
+      const stuck = setInterval(() => {
+        if (performance.now() - this.lastProgress < STUCK_AFTER_MS) return;
+        clearInterval(stuck);
         const busy = [...this.running].filter((invocation) => invocation.sleepingUntil === undefined).map((invocation) => `${invocation.name} (since ${new Date(invocation.startedAt).toISOString()})`);
         reject(new Error(`the simulation is stuck: ${busy.length} invocation(s) neither finish nor sleep: ${busy.slice(0, 10).join(', ')}`));
-      }, STUCK_AFTER_MS);
+      }, 1_000);
       this.whenQuiet = () => {
-        clearTimeout(stuck);
+        clearInterval(stuck);
         resolve();
       };
     });
