@@ -16,9 +16,10 @@ export function withoutKeys<T>(item: Record<string, unknown>): T {
   return record as T;
 }
 
-/** Every item of a gsi1 partition (optionally with gsi1sk before a value), page by page. */
-export async function* queryIndex<T>(documents: DynamoDBDocumentClient, tableName: string, partition: string, sortBefore?: string): AsyncGenerator<T> {
+/** The items of a gsi1 partition in sort order (optionally with gsi1sk before a value, at most `limit`), page by page. */
+export async function* queryIndex<T>(documents: DynamoDBDocumentClient, tableName: string, partition: string, sortBefore?: string, limit?: number): AsyncGenerator<T> {
   let start: Record<string, unknown> | undefined;
+  let left = limit ?? Number.POSITIVE_INFINITY;
   do {
     const page = await documents.send(
       new QueryCommand({
@@ -28,11 +29,15 @@ export async function* queryIndex<T>(documents: DynamoDBDocumentClient, tableNam
         ExpressionAttributeNames: sortBefore === undefined ? { '#gpk': GSI_PK } : { '#gpk': GSI_PK, '#gsk': GSI_SK },
         ExpressionAttributeValues: sortBefore === undefined ? { ':gpk': partition } : { ':gpk': partition, ':before': sortBefore },
         ExclusiveStartKey: start,
+        ...(limit === undefined ? {} : { Limit: left }),
       }),
     );
-    for (const item of page.Items ?? []) yield withoutKeys<T>(item);
+    for (const item of page.Items ?? []) {
+      if (left-- <= 0) return;
+      yield withoutKeys<T>(item);
+    }
     start = page.LastEvaluatedKey;
-  } while (start);
+  } while (start && left > 0);
 }
 
 /** Runs a conditional write: true when it was made, false when its condition did not hold. */

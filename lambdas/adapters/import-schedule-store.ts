@@ -2,7 +2,7 @@ import { GetCommand, PutCommand, DeleteCommand, QueryCommand, type DynamoDBDocum
 import { controlItemPrefixes } from '../core/definitions';
 import type { TokenAgeIndex } from '../core/ports';
 import { orderKey, tokenAgeKey, type ImportEntry, type ImportEntryState, type ImportScheduleStore } from '../core/queries/import-schedule';
-import { GSI, GSI_PK, GSI_SK, PK, SK, unlessConflict, withoutKeys } from './control-table';
+import { GSI, GSI_PK, GSI_SK, PK, queryIndex, SK, unlessConflict, withoutKeys } from './control-table';
 
 const entryKey = (customerId: string) => ({ [PK]: `${controlItemPrefixes.importEntry}${customerId}`, [SK]: 'IMPORT' });
 const pacerKey = (brand: string) => ({ [PK]: `${controlItemPrefixes.importPacer}${brand}`, [SK]: 'PACER' });
@@ -45,7 +45,7 @@ export class DynamoDbImportScheduleStore implements ImportScheduleStore {
 
   async list(brand: string, state: ImportEntryState, options: { before?: string; limit: number }): Promise<ImportEntry[]> {
     const entries: ImportEntry[] = [];
-    for await (const item of indexRange(this.documents, this.tableName, partition(brand, state), options.before, options.limit)) entries.push(withoutKeys<ImportEntry>(item));
+    for await (const entry of queryIndex<ImportEntry>(this.documents, this.tableName, partition(brand, state), options.before, options.limit)) entries.push(entry);
     return entries;
   }
 
@@ -116,8 +116,8 @@ export class DynamoDbTokenAgeIndex implements TokenAgeIndex {
 
   async issuedBefore(before: number, limit: number): Promise<{ customerId: string; refreshTokenIssuedAt: number }[]> {
     const due: { customerId: string; refreshTokenIssuedAt: number }[] = [];
-    for await (const item of indexRange(this.documents, this.tableName, TOKEN_AGES, tokenAgeKey(before, ''), limit)) {
-      due.push({ customerId: item.customerId as string, refreshTokenIssuedAt: item.refreshTokenIssuedAt as number });
+    for await (const item of queryIndex<{ customerId: string; refreshTokenIssuedAt: number }>(this.documents, this.tableName, TOKEN_AGES, tokenAgeKey(before, ''), limit)) {
+      due.push({ customerId: item.customerId, refreshTokenIssuedAt: item.refreshTokenIssuedAt });
     }
     return due;
   }
@@ -125,28 +125,4 @@ export class DynamoDbTokenAgeIndex implements TokenAgeIndex {
   async remove(customerId: string): Promise<void> {
     await this.documents.send(new DeleteCommand({ TableName: this.tableName, Key: { [PK]: `${controlItemPrefixes.tokenAge}${customerId}`, [SK]: 'TOKENS' } }));
   }
-}
-
-/** Up to `limit` items of a gsi1 partition in sort order, optionally only those sorting before `before`. */
-async function* indexRange(documents: DynamoDBDocumentClient, tableName: string, gsiPartition: string, before: string | undefined, limit: number): AsyncGenerator<Record<string, unknown>> {
-  let start: Record<string, unknown> | undefined;
-  let left = limit;
-  do {
-    const page = await documents.send(
-      new QueryCommand({
-        TableName: tableName,
-        IndexName: GSI,
-        KeyConditionExpression: before === undefined ? '#gpk = :gpk' : '#gpk = :gpk AND #gsk < :before',
-        ExpressionAttributeNames: before === undefined ? { '#gpk': GSI_PK } : { '#gpk': GSI_PK, '#gsk': GSI_SK },
-        ExpressionAttributeValues: before === undefined ? { ':gpk': gsiPartition } : { ':gpk': gsiPartition, ':before': before },
-        ExclusiveStartKey: start,
-        Limit: left,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      if (left-- <= 0) return;
-      yield item;
-    }
-    start = page.LastEvaluatedKey;
-  } while (start && left > 0);
 }

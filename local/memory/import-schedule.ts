@@ -1,4 +1,5 @@
 import type { TokenAgeIndex } from '../../lambdas/core/ports';
+import { SortedKeys } from './table';
 import { orderKey, tokenAgeKey as tokenKey, type ImportEntry, type ImportEntryState, type ImportScheduleStore } from '../../lambdas/core/queries/import-schedule';
 
 /**
@@ -34,7 +35,7 @@ export class MemoryImportScheduleStore implements ImportScheduleStore {
   }
 
   list(brand: string, state: ImportEntryState, options: { before?: string; limit: number }): Promise<ImportEntry[]> {
-    const keys = this.ordered.get(`${brand}#${state}`)?.before(options.before, options.limit) ?? [];
+    const keys = this.ordered.get(`${brand}#${state}`)?.range(undefined, options.before, options.limit) ?? [];
     return Promise.resolve(keys.map((key) => this.entries.get(key.slice(key.lastIndexOf('|') + 1))!));
   }
 
@@ -74,7 +75,7 @@ export class MemoryTokenAgeIndex implements TokenAgeIndex {
   }
 
   issuedBefore(before: number, limit: number): Promise<{ customerId: string; refreshTokenIssuedAt: number }[]> {
-    const keys = this.ordered.before(tokenKey(before, ''), limit);
+    const keys = this.ordered.range(undefined, tokenKey(before, ''), limit);
     return Promise.resolve(keys.map((key) => ({ customerId: key.slice(key.indexOf('|') + 1), refreshTokenIssuedAt: this.issued.get(key.slice(key.indexOf('|') + 1))! })));
   }
 
@@ -83,41 +84,5 @@ export class MemoryTokenAgeIndex implements TokenAgeIndex {
     if (current !== undefined) this.ordered.delete(tokenKey(current, customerId));
     this.issued.delete(customerId);
     return Promise.resolve();
-  }
-}
-
-/** Strings in order, with binary-search insert, delete and range reads. */
-class SortedKeys {
-  private readonly keys: string[] = [];
-
-  add(key: string): void {
-    const at = this.position(key);
-    if (this.keys[at] !== key) this.keys.splice(at, 0, key);
-  }
-
-  delete(key: string): void {
-    const at = this.position(key);
-    if (this.keys[at] === key) this.keys.splice(at, 1);
-  }
-
-  before(bound: string | undefined, limit: number): string[] {
-    const end = bound === undefined ? this.keys.length : this.position(bound);
-    return this.keys.slice(0, Math.min(end, limit));
-  }
-
-  countBefore(bound: string): number {
-    return this.position(bound);
-  }
-
-  /** The first index whose key is not below `key`. */
-  private position(key: string): number {
-    let low = 0;
-    let high = this.keys.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (this.keys[middle] < key) low = middle + 1;
-      else high = middle;
-    }
-    return low;
   }
 }

@@ -157,6 +157,11 @@ export class SortedKeys {
     if (this.keys[at] === key) this.keys.splice(at, 1);
   }
 
+  /** How many keys sort below `bound`. */
+  countBefore(bound: string): number {
+    return this.position(bound);
+  }
+
   /** Keys after `after` (exclusive) and below `before` (exclusive), `limit` at most. */
   range(after: string | undefined, before: string | undefined, limit = Number.POSITIVE_INFINITY): string[] {
     let start = after === undefined ? 0 : this.position(after);
