@@ -7,7 +7,12 @@ export interface FileSummary {
   readonly key?: string;
   readonly bytes?: number;
   readonly sha256?: string;
+  /** Valid records seen in the file (new + unchanged). */
   readonly records?: number;
+  /** Records this query stored (not in the records table before it). */
+  readonly recordsNew?: number;
+  /** Records already in the records table, identical: not written again. */
+  readonly recordsUnchanged?: number;
   readonly rejected?: number;
   readonly malformed?: string | null;
   /** Why Ring's schema file could not be used (records were then checked by zod alone). */
@@ -22,6 +27,27 @@ export interface CompletionStore {
   markDone(queryId: string, totals: Record<string, number>, now: number): Promise<boolean>;
   /** Queries still LOADING that were created before `createdBefore` (ISO). */
   listLoadingBefore(createdBefore: string): AsyncIterable<{ queryId: string; customerId: string; files?: number }>;
+}
+
+/** One dataset's part of a finished query (the manifest's `datasets`, the `Import Completed` event's detail). */
+export interface DatasetCounts {
+  readonly files: number;
+  readonly bytes: number;
+  readonly records: number;
+  readonly recordsNew: number;
+  readonly recordsUnchanged: number;
+  readonly rejected: number;
+}
+
+/** A query that just became DONE: what `onDone` is told (once per query). */
+export interface CompletedImport {
+  readonly queryId: string;
+  readonly customerId: string;
+  readonly brand: string;
+  readonly manifestKey: string;
+  readonly completedAt: string;
+  readonly totals: Readonly<Record<string, number>>;
+  readonly datasets: Readonly<Record<string, DatasetCounts>>;
 }
 
 export interface ManifestWriter {
@@ -46,6 +72,8 @@ export interface CompletionDeps {
   readonly connections: Pick<ConnectionRepository, 'get'>;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Called once the query is DONE, by the call that made it so. */
+  readonly onDone?: (completed: CompletedImport) => Promise<void>;
 }
 
 const FINISHED = new Set(['LOADED', 'MALFORMED']);
@@ -78,18 +106,37 @@ async function writeManifestAndFinish(deps: CompletionDeps, query: { queryId: st
     files: summaries.length,
     bytes: summaries.reduce((sum, file) => sum + (file.bytes ?? 0), 0),
     records: summaries.reduce((sum, file) => sum + (file.records ?? 0), 0),
+    recordsNew: summaries.reduce((sum, file) => sum + (file.recordsNew ?? 0), 0),
+    recordsUnchanged: summaries.reduce((sum, file) => sum + (file.recordsUnchanged ?? 0), 0),
     rejected: summaries.reduce((sum, file) => sum + (file.rejected ?? 0), 0),
     malformedFiles: summaries.filter((file) => file.malformed).length,
     filesWithoutUsableSchema: summaries.filter((file) => file.schemaProblem).length,
   };
-  await deps.manifests.putManifest(`raw/${query.customerId}/${query.queryId}/manifest.json`, {
-    queryId: query.queryId,
-    customerId: query.customerId,
-    completedAt: new Date(deps.clock.now()).toISOString(),
-    totals,
-    files: summaries,
-  });
+  const datasets = countByDataset(summaries);
+  const manifestKey = `raw/${query.customerId}/${query.queryId}/manifest.json`;
+  const completedAt = new Date(deps.clock.now()).toISOString();
+  await deps.manifests.putManifest(manifestKey, { queryId: query.queryId, customerId: query.customerId, completedAt, totals, datasets, files: summaries });
   const done = await deps.store.markDone(query.queryId, totals, deps.clock.now());
-  if (done) deps.logger.info('query imported', { queryId: query.queryId, ...totals });
+  if (done) {
+    deps.logger.info('query imported', { queryId: query.queryId, ...totals });
+    await deps.onDone?.({ queryId: query.queryId, customerId: query.customerId, brand: connection.brand, manifestKey, completedAt, totals, datasets });
+  }
   return done;
+}
+
+function countByDataset(summaries: readonly FileSummary[]): Record<string, DatasetCounts> {
+  const datasets: Record<string, DatasetCounts> = {};
+  for (const file of summaries) {
+    const name = file.dataset ?? 'Unknown';
+    const sum = datasets[name] ?? { files: 0, bytes: 0, records: 0, recordsNew: 0, recordsUnchanged: 0, rejected: 0 };
+    datasets[name] = {
+      files: sum.files + 1,
+      bytes: sum.bytes + (file.bytes ?? 0),
+      records: sum.records + (file.records ?? 0),
+      recordsNew: sum.recordsNew + (file.recordsNew ?? 0),
+      recordsUnchanged: sum.recordsUnchanged + (file.recordsUnchanged ?? 0),
+      rejected: sum.rejected + (file.rejected ?? 0),
+    };
+  }
+  return datasets;
 }
