@@ -1,6 +1,7 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DATASET_PARTITIONS } from '../lambdas/core/connections/partitions';
+import type { Region } from '../lambdas/core/settings';
 import type { Runtime } from './runtime';
 import { sandboxCall } from './runtime';
 
@@ -54,9 +55,8 @@ export async function connectCustomer(runtime: Runtime, input: { customerId: str
     recordsPerFile: input.recordsPerFile,
     seed: input.customerId,
   });
-  const link = await runtime.api('POST', '/connections', { customerId: input.customerId, brand: input.brand, region: input.region });
-  if (link.status !== 201) throw new Error(`POST /connections answered ${link.status}: ${JSON.stringify(link.body)}`);
-  const authorize = await fetch((link.body as { authorizeUrl: string }).authorizeUrl, { redirect: 'manual', headers: { cookie: customer.sessionCookie } });
+  const link = await runtime.client.createConnectLink({ customerId: input.customerId, brand: input.brand, region: input.region as Region });
+  const authorize = await fetch(link.authorizeUrl, { redirect: 'manual', headers: { cookie: customer.sessionCookie } });
   const callback = authorize.headers.get('location');
   if (!callback?.startsWith(runtime.apiUrl)) throw new Error(`Ring's authorize page answered ${authorize.status} without a redirect to the callback`);
   const connected = await fetch(callback, { redirect: 'manual' });

@@ -1,7 +1,8 @@
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { closeServer, listenOnLoopback } from './emulators/running-service';
+import { verifySigV4, type SigV4Options } from './sigv4';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -10,14 +11,14 @@ export interface LocalRoute {
   /** An API Gateway route path: `/connections/{customerId}`. */
   readonly path: string;
   readonly handler: HttpHandler;
-  /** An IAM route on AWS: locally it needs `Authorization: Bearer <devToken>` instead of SigV4. */
+  /** An IAM route: with `ServeOptions.iam`, only a request SigV4-signed with one of its key pairs reaches the handler. */
   readonly iam?: boolean;
 }
 
 export interface ServeOptions {
   readonly port?: number;
-  /** The credential IAM routes accept locally; without it, IAM routes are open (tests). */
-  readonly devToken?: string;
+  /** What IAM routes check signatures against, as API Gateway does; without it, IAM routes are open (tests). */
+  readonly iam?: SigV4Options;
   /** Anything else (a page of one's own), tried when no route matches. */
   readonly fallback?: (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
 }
@@ -27,8 +28,8 @@ const MAX_BODY = 10 * 1024 * 1024;
 /**
  * Serves Lambda HTTP handlers on 127.0.0.1 the way API Gateway's HTTP API calls them:
  * payload 2.0 events with routeKey, path parameters, raw body (base64 when not text) and
- * query parameters. No authorization: callers of IAM routes locally are trusted by whoever
- * started this server.
+ * query parameters. IAM routes check SigV4 signatures against fixed local key pairs, refusing
+ * with API Gateway's 403s, and answers carry API Gateway's `apigw-requestid`.
  */
 export async function serveHandlers(routes: readonly LocalRoute[] | (() => readonly LocalRoute[]), options: ServeOptions = {}): Promise<{ url: string; stop(): Promise<void> }> {
   const compile = (list: readonly LocalRoute[]) =>
@@ -50,16 +51,18 @@ export async function serveHandlers(routes: readonly LocalRoute[] | (() => reado
         response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Not Found' }));
         return;
       }
-      if (route.iam && options.devToken !== undefined && !sameSecret(request.headers.authorization ?? '', `Bearer ${options.devToken}`)) {
-        response.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Forbidden' }));
-        return;
-      }
       const body = await readBody(request);
       const text = /^(text\/|application\/(json|x-www-form-urlencoded))/.test(request.headers['content-type'] ?? 'text/plain');
       const event = toEvent(request, url, route.routeKey, route.pattern.exec(url.pathname)?.groups ?? {}, body, text);
+      const requestId = { 'apigw-requestid': event.requestContext.requestId };
+      const refused = route.iam && options.iam ? await verifySigV4({ method: event.requestContext.http.method, path: url.pathname, query: url.searchParams, headers: event.headers as Record<string, string>, body }, options.iam) : undefined;
+      if (refused) {
+        response.writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': refused.type, ...requestId }).end(JSON.stringify({ message: refused.message }));
+        return;
+      }
       const result = await route.handler(event, localContext());
       const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([key, value]) => [key, String(value)]));
-      response.writeHead(result.statusCode ?? 200, headers);
+      response.writeHead(result.statusCode ?? 200, { ...headers, ...requestId });
       response.end(result.body === undefined ? undefined : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
     })().catch(() => {
       if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
@@ -76,12 +79,6 @@ export async function serveHandlers(routes: readonly LocalRoute[] | (() => reado
       await Promise.all([...inFlight]);
     },
   };
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 async function readBody(request: IncomingMessage): Promise<Buffer> {

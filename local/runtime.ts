@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
+import { RingPortabilityClient, RingPortabilityError } from '../client/src';
 import { INGESTION_MAX_INVOCATION_SECONDS, metricsNamespace, secretNames, type PipelineQueueName } from '../lambdas/core/definitions';
-import { parseSettings, REGIONS, type Settings, type SettingsInput } from '../lambdas/core/settings';
+import { parseSettings, REGIONS, type Brand, type Settings, type SettingsInput } from '../lambdas/core/settings';
 import { Sandbox } from '../sandbox/sandbox';
 import { FAULT_PROFILES, type FaultProfile } from './faults';
 import { serveHandlers, type HttpHandler, type LocalRoute } from './http-adapter';
-import { startLocalAws, type LocalAws } from './local-aws';
+import { LOCAL_REGION, startLocalAws, type LocalAws } from './local-aws';
+import { LOCAL_API_CREDENTIALS } from './sigv4';
 import { SqsPoller, type SqsHandler } from './sqs-poller';
 
 /**
@@ -52,15 +54,13 @@ export interface RuntimeOptions {
 
 export interface Runtime {
   readonly apiUrl: string;
-  /** What IAM routes accept locally, as `Authorization: Bearer <devToken>`. */
-  readonly devToken: string;
   readonly sandbox: Sandbox;
   readonly aws: LocalAws;
   readonly settings: Settings;
   /** Invocations under way, per queue. */
   busy(): Record<PipelineQueueName, number>;
-  /** Calls the local API as the integrator's backend would (IAM routes signed locally). */
-  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+  /** The integrator's backend's client, signing with `LOCAL_API_CREDENTIALS` (local/sigv4.ts). */
+  readonly client: RingPortabilityClient;
   stop(): Promise<void>;
 }
 
@@ -79,7 +79,6 @@ export interface Runtime {
  */
 export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
   const problem = options.onProblem ?? (() => undefined);
-  const devToken = randomBytes(24).toString('base64url');
   let routes: LocalRoute[] = [];
   let demoPage: ((request: IncomingMessage, response: ServerResponse) => Promise<boolean>) | undefined;
   const sandbox = new Sandbox({ queryDelayMs: options.queryDelayMs ?? 2_000 });
@@ -97,7 +96,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     stops.push(() => Promise.resolve(void (console.warn = warn)));
     await sandbox.start();
     stops.push(() => sandbox.stop());
-    const server = await serveHandlers(() => routes, { port: options.port, devToken, fallback: (request, response) => demoPage?.(request, response) ?? Promise.resolve(false) });
+    const server = await serveHandlers(() => routes, { port: options.port, iam: { credentials: [LOCAL_API_CREDENTIALS], region: LOCAL_REGION }, fallback: (request, response) => demoPage?.(request, response) ?? Promise.resolve(false) });
     stops.push(() => server.stop());
     const apiUrl = server.url;
 
@@ -163,25 +162,16 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     await sandboxCall(sandbox, 'PATCH', `/apps/${app.clientId}`, { notificationUrl: `${apiUrl}/notifications/v1` });
     if (options.faults) await sandboxCall(sandbox, 'PUT', '/faults', { rules: FAULT_PROFILES[options.faults] });
 
-    const api = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${apiUrl}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${devToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await response.text();
-      return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
-    };
-    demoPage = connectPage(api);
+    const client = new RingPortabilityClient({ endpoint: apiUrl, region: LOCAL_REGION, credentials: LOCAL_API_CREDENTIALS });
+    demoPage = connectPage(client);
 
     return {
       apiUrl,
-      devToken,
       sandbox,
       aws,
       settings,
       busy: () => Object.fromEntries(pollers.map(([name, poller]) => [name, poller.busy])) as Record<PipelineQueueName, number>,
-      api,
+      client,
       stop: stopAll,
     };
   } catch (error) {
@@ -261,10 +251,10 @@ export async function sandboxCall<T = unknown>(sandbox: Sandbox, method: string,
 
 /**
  * The integrator's side of "Connect Ring", locally: a page at `/` with a button that asks the
- * product for a connect link (POST /connections, with the dev credential) and sends the browser
- * to it. Not part of the product: an integrator's app does this on its own pages.
+ * product for a connect link (POST /connections, through the typed client, server-side) and
+ * sends the browser to it. Not part of the product: an integrator's app does this on its own pages.
  */
-function connectPage(api: Runtime['api']) {
+function connectPage(client: RingPortabilityClient) {
   return async (request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     if (request.method === 'GET' && url.pathname === '/') {
@@ -280,13 +270,13 @@ function connectPage(api: Runtime['api']) {
       let raw = '';
       for await (const chunk of request as AsyncIterable<Buffer>) raw += chunk.toString('utf8');
       const form = new URLSearchParams(raw);
-      const created = await api('POST', '/connections', { customerId: form.get('customerId'), brand: form.get('brand') ?? 'ring' });
-      const link = created.body as { authorizeUrl?: string; message?: string };
-      if (created.status !== 201 && created.status !== 200) {
-        response.writeHead(created.status, { 'content-type': 'text/plain; charset=utf-8' }).end(`could not create a connect link: ${link.message ?? created.status}`);
-        return true;
+      try {
+        const link = await client.createConnectLink({ customerId: form.get('customerId') ?? '', brand: (form.get('brand') ?? 'ring') as Brand });
+        response.writeHead(303, { location: link.authorizeUrl }).end();
+      } catch (error) {
+        if (!(error instanceof RingPortabilityError)) throw error;
+        response.writeHead(error.status, { 'content-type': 'text/plain; charset=utf-8' }).end(`could not create a connect link: ${error.message}`);
       }
-      response.writeHead(303, { location: link.authorizeUrl! }).end();
       return true;
     }
     return false;

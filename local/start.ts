@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { compareWithTruth, connectCustomer, datasetMix, progressOf, type CustomerProgress, type DatasetRow, type DemoCustomer, type Truth } from './demo';
 import { FAULT_PROFILES, faultProfile } from './faults';
 import { sandboxCall, startRuntime, type Runtime } from './runtime';
+import { LOCAL_API_CREDENTIALS } from './sigv4';
 
 const MiB = 1024 * 1024;
 /** The sandbox accounts `npm start` creates for connecting by hand: not credentials of anything real. */
@@ -152,7 +153,7 @@ async function main(): Promise<number> {
 function printWhere(runtime: Runtime, faults: string | undefined): void {
   const { endpoints, resources } = runtime.aws;
   console.log('ring-portability, running locally against the Ring sandbox');
-  console.log(`  API              ${runtime.apiUrl}   (IAM routes: Authorization: Bearer ${runtime.devToken})`);
+  console.log(`  API              ${runtime.apiUrl}   (IAM routes: SigV4, ${runtime.aws.region}, AWS_ACCESS_KEY_ID=${LOCAL_API_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_API_CREDENTIALS.secretAccessKey})`);
   console.log(`  example app      ${runtime.apiUrl}/   ("Connect Ring")`);
   console.log(`  Ring sandbox     ${runtime.sandbox.baseUrl}/__sandbox/   (control API)`);
   console.log(`  faults           ${faults ?? 'none'}`);

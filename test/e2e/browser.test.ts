@@ -75,6 +75,9 @@ describe('connect flow in a real browser', () => {
     expect(await page.textContent('h1')).toBe('Connected');
     await shot('5-connected');
 
+    // The integrator's backend sees the connection through the typed client, SigV4-signed.
+    expect(await runtime.client.getConnection(customerId)).toMatchObject({ customerId, brand: 'ring', status: 'ACTIVE' });
+
     const customer: DemoCustomer = { customerId, brand: 'ring', region: runtime.settings.defaultRegion, sandboxId: sandboxCustomer.id };
     const truths = new Map<string, Truth>();
     const doneQueryId = await eventually(async () => (await progressOf(runtime, customer, truths)).doneQueryId, 'the import to complete', 180_000);

@@ -49,6 +49,17 @@ describe('the whole system, locally (npm start)', () => {
       expect(rows.length).toBe(15);
     }
 
+    // The integrator's backend, through the typed client (SigV4 against the local API): every
+    // connection ACTIVE in its brand and region; an import asked for; one customer disconnected.
+    for (const customer of customers) {
+      expect(await runtime.client.getConnection(customer.customerId)).toMatchObject({ customerId: customer.customerId, brand: customer.brand, region: customer.region, status: 'ACTIVE' });
+    }
+    expect(await runtime.client.requestImport(customers[0].customerId)).toMatchObject({ queued: true });
+    expect(await runtime.client.disconnect(customers[1].customerId)).toEqual({ customerId: customers[1].customerId, status: 'REVOKED' });
+    expect((await runtime.client.getConnection(customers[1].customerId)).status).toBe('REVOKED');
+    const unsigned = await fetch(`${runtime.apiUrl}/connections/${customers[0].customerId}`);
+    expect([unsigned.status, await unsigned.json()]).toEqual([403, { message: 'Forbidden' }]);
+
     // The faults did happen: Ring's API answered 429, 500 and 504.
     const calls = await sandboxCall<{ path: string; status: number }[]>(runtime.sandbox, 'GET', '/calls');
     const intakeStatuses = new Set(calls.filter((call) => call.path.includes('/intake/')).map((call) => call.status));
