@@ -6,6 +6,10 @@
  *   npm run bench -- --size 2GB     # also: --dynamodb-records 20000 --repeat 2
  *   npm run bench -- --strict       # exit 2 when a goal is missed
  *
+ * The re-import measurement loads the DynamoDB subset (`--dynamodb-records`) three times for one
+ * customer: first, unchanged, then with 5 % more records, and reports the capacity units each
+ * import consumed per record (ReturnConsumedCapacity, summed).
+ *
  * Each measurement runs in a process of its own (`bench/worker.ts`, bundled like a Lambda) so
  * its peak RSS is its own. The file is generated once by the sandbox and kept on disk; fetch
  * and the plain download read it from a loopback HTTP server, so both measure the client side
@@ -20,10 +24,11 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { S3RawObjectStore } from '../lambdas/adapters/raw-files';
 import { JsonElementSplitter } from '../lambdas/core/ingest/json-elements';
 import { startLocalAws, type LocalAws } from '../local/local-aws';
 import { BYTES_PER_EVENT, listedEventsFile, MiB, parseSize, startSandboxProcess } from './sandbox-process';
-import type { AwsTarget, WorkerResult, WorkerTask } from './worker';
+import type { AwsTarget, ImportUse, WorkerResult, WorkerTask } from './worker';
 
 const WORKER = path.join(__dirname, '..', '.build', 'bench-worker.js');
 const RESULTS = path.join(__dirname, 'results.json');
@@ -98,6 +103,24 @@ async function main(): Promise<void> {
     const ceiling = await measure({ kind: 'ceiling', aws: target, path: smallPath, customerId: 'bench-ceiling', concurrency: 4 });
     const loadWrites = await measure({ kind: 'load', aws: target, key: 'bench/small.json', schemaKey: 'bench/events.schema.json', customerId: 'bench-load', write: true });
 
+    step(`re-import: the same ${dynamoRecords} records three times (first, unchanged, 5 % new), capacity units per record`);
+    const grownPath = path.join(work, 'grown.json');
+    await firstRecords(dataPath, grownPath, Math.round(dynamoRecords * 1.05));
+    // Multipart, as fetch stores files: the emulator refuses a single PUT this large.
+    await new S3RawObjectStore(aws.clients.s3, target.bucket).upload('bench/grown.json', createReadStream(grownPath), 'application/json');
+    const reimports = await measure({
+      kind: 'reimport',
+      aws: target,
+      schemaKey: 'bench/events.schema.json',
+      customerId: 'bench-reimport',
+      imports: [
+        { key: 'bench/small.json', queryId: 'first' },
+        { key: 'bench/small.json', queryId: 'unchanged' },
+        { key: 'bench/grown.json', queryId: 'fivePercentNew' },
+      ],
+    });
+    const reimport = reimportTable(reimports.imports ?? []);
+
     const rate = (result: WorkerResult, amount = result.bytes) => amount / (result.ms / 1000);
     const goals: Goal[] = [
       goal('load parse+validate ÷ raw read+sha256', rate(parse) / rate(raw), '≥ 0.2', (value) => value >= 0.2),
@@ -108,6 +131,8 @@ async function main(): Promise<void> {
       goal('load DynamoDB writes ÷ emulator BatchWriteItem ceiling', rate(loadWrites, loadWrites.records) / rate(ceiling, ceiling.records), '≥ 0.8', (value) => value >= 0.8),
       goal('fetch peak RSS (MiB)', fetched.peakRssBytes / MiB, '≤ 200', (value) => value <= 200),
       goal('load peak RSS (MiB)', Math.max(parse.peakRssBytes, loadFromS3.peakRssBytes, loadWrites.peakRssBytes) / MiB, '≤ 200', (value) => value <= 200),
+      goal('re-import unchanged: write units per record ÷ first import', reimport.unchanged.relativeWriteUnits, '≤ 0.01', (value) => value <= 0.01),
+      goal('re-import 5 % new: write units per record ÷ first import', reimport.fivePercentNew.relativeWriteUnits, '≤ 0.06', (value) => value <= 0.06),
     ];
 
     const run = {
@@ -131,6 +156,7 @@ async function main(): Promise<void> {
         'load parse+validate ÷ split+JSON.parse alone': rate(parse) / rate(split),
       },
       dynamodb: { records: dynamoRecords, emulatorCeilingPerSecond: rate(ceiling, ceiling.records), loadPerSecond: rate(loadWrites, loadWrites.records) },
+      reimport,
       peakRssMiB: {
         rawReadSha256: raw.peakRssBytes / MiB,
         loadParseValidate: parse.peakRssBytes / MiB,
@@ -178,11 +204,53 @@ function flatness(runs: Record<string, { fileBytes: number; peakRssMiB: Record<s
   };
 }
 
-function report(label: string, run: { fileBytes: number; throughputMiBps: Record<string, number | null>; dynamodb: Record<string, number>; peakRssMiB: Record<string, number>; naiveImporterError: string | null }, goals: Goal[]): void {
+/** Capacity units per record of each import, and write units relative to the first import's. */
+function reimportTable(imports: readonly ImportUse[]): Record<'first' | 'unchanged' | 'fivePercentNew', ReimportRow> {
+  const perRecord = (use: ImportUse, units: number) => units / Math.max(1, use.records);
+  const first = imports.find((use) => use.queryId === 'first');
+  if (!first || imports.length !== 3) throw new Error(`the re-import measurement returned ${imports.length} imports`);
+  const rows = imports.map((use) => [
+    use.queryId,
+    {
+      records: use.records,
+      recordsNew: use.recordsNew,
+      recordsUnchanged: use.recordsUnchanged,
+      writeUnitsPerRecord: perRecord(use, use.writeUnits),
+      readUnitsPerRecord: perRecord(use, use.readUnits),
+      relativeWriteUnits: perRecord(use, use.writeUnits) / perRecord(first, first.writeUnits),
+      recordsPerSecond: use.records / (use.ms / 1000),
+    },
+  ]);
+  return Object.fromEntries(rows) as Record<'first' | 'unchanged' | 'fivePercentNew', ReimportRow>;
+}
+
+interface ReimportRow {
+  readonly records: number;
+  readonly recordsNew: number;
+  readonly recordsUnchanged: number;
+  readonly writeUnitsPerRecord: number;
+  readonly readUnitsPerRecord: number;
+  /** Write units per record ÷ the first import's. */
+  readonly relativeWriteUnits: number;
+  readonly recordsPerSecond: number;
+}
+
+function report(
+  label: string,
+  run: { fileBytes: number; throughputMiBps: Record<string, number | null>; dynamodb: Record<string, number>; reimport: Record<string, ReimportRow>; peakRssMiB: Record<string, number>; naiveImporterError: string | null },
+  goals: Goal[],
+): void {
   console.log(`\ningestion benchmark, ${label} (${mib(run.fileBytes)} MiB of Ring.EventManager.Events), ${process.version}`);
   console.log('\nthroughput (MiB/s)');
   for (const [name, value] of Object.entries(run.throughputMiBps)) console.log(`  ${name.padEnd(26)} ${value === null ? `failed: ${run.naiveImporterError}` : value.toFixed(1)}`);
   console.log(`\nDynamoDB (${run.dynamodb.records} records): emulator ceiling ${run.dynamodb.emulatorCeilingPerSecond.toFixed(0)}/s, load ${run.dynamodb.loadPerSecond.toFixed(0)}/s`);
+  console.log('\nre-import (capacity units per record, as DynamoDB rounds them)');
+  console.log(`  ${'import'.padEnd(16)} ${'records'.padStart(8)} ${'new'.padStart(8)} ${'unchanged'.padStart(9)} ${'WCU/rec'.padStart(8)} ${'÷ first'.padStart(8)} ${'RCU/rec'.padStart(8)} ${'rec/s'.padStart(7)}`);
+  for (const [name, row] of Object.entries(run.reimport)) {
+    console.log(
+      `  ${name.padEnd(16)} ${String(row.records).padStart(8)} ${String(row.recordsNew).padStart(8)} ${String(row.recordsUnchanged).padStart(9)} ${row.writeUnitsPerRecord.toFixed(3).padStart(8)} ${row.relativeWriteUnits.toFixed(3).padStart(8)} ${row.readUnitsPerRecord.toFixed(3).padStart(8)} ${row.recordsPerSecond.toFixed(0).padStart(7)}`,
+    );
+  }
   console.log('\npeak RSS (MiB)');
   for (const [name, value] of Object.entries(run.peakRssMiB)) console.log(`  ${name.padEnd(26)} ${value.toFixed(0)}`);
   console.log('\nratios');

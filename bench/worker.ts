@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { get } from 'node:http';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbRecordWriter, HttpFileDownloader, S3RawObjectStore, S3RawReader } from '../lambdas/adapters/raw-files';
 import { DATASET_SCHEMAS } from '../lambdas/core/ingest/datasets';
@@ -26,7 +27,8 @@ export type WorkerTask =
   | { readonly kind: 'split'; readonly path: string }
   | { readonly kind: 'load'; readonly aws: AwsTarget; readonly key: string; readonly schemaKey: string; readonly customerId: string; readonly write: boolean }
   | { readonly kind: 'naive'; readonly path: string; readonly schemaPath: string }
-  | { readonly kind: 'ceiling'; readonly aws: AwsTarget; readonly path: string; readonly customerId: string; readonly concurrency: number };
+  | { readonly kind: 'ceiling'; readonly aws: AwsTarget; readonly path: string; readonly customerId: string; readonly concurrency: number }
+  | { readonly kind: 'reimport'; readonly aws: AwsTarget; readonly imports: readonly { readonly key: string; readonly queryId: string }[]; readonly schemaKey: string; readonly customerId: string };
 
 export interface AwsTarget {
   readonly endpoints: LocalEndpoints;
@@ -42,9 +44,23 @@ export interface WorkerResult {
   readonly sha256?: string;
   readonly peakRssBytes: number;
   readonly error?: string;
+  /** Per import of a `reimport` task: what DynamoDB billed for it, in capacity units. */
+  readonly imports?: readonly ImportUse[];
+}
+
+export interface ImportUse {
+  readonly queryId: string;
+  readonly records: number;
+  readonly recordsNew: number;
+  readonly recordsUnchanged: number;
+  readonly writeUnits: number;
+  readonly readUnits: number;
+  readonly ms: number;
 }
 
 const DATASET = 'Ring.EventManager.Events';
+/** A records table that holds nothing and keeps nothing: parsing and validation alone. */
+const DISCARD: LoadDeps['writer'] = { write: () => Promise.resolve(), existing: () => Promise.resolve([]) };
 const quiet = () => undefined;
 const logger = { debug: quiet, info: quiet, warn: quiet, error: quiet };
 const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) };
@@ -108,16 +124,36 @@ async function run(task: WorkerTask): Promise<Omit<WorkerResult, 'ms' | 'peakRss
         text: () => Promise.resolve(readFileSync(task.schemaPath, 'utf8')),
         putRejects: () => Promise.resolve(),
       };
-      const outcome = await loadFile(loadDeps(raw, { write: () => Promise.resolve() }), loadMessage('bench', 'file', 'schema'));
+      const outcome = await loadFile(loadDeps(raw, DISCARD), loadMessage('bench', 'file', 'schema'));
       return { bytes: outcome.stats?.bytes ?? 0, records: outcome.outcome === 'loaded' ? outcome.records : 0 };
     }
     case 'load': {
       const clients = localAwsClients(task.aws.endpoints, task.aws.region);
       try {
         const raw = new S3RawReader(clients.s3, task.aws.bucket);
-        const writer = task.write ? new DynamoDbRecordWriter(clients.documents, task.aws.recordsTable) : { write: () => Promise.resolve() };
+        const writer = task.write ? new DynamoDbRecordWriter(clients.documents, task.aws.recordsTable) : DISCARD;
         const outcome = await loadFile(loadDeps(raw, writer), loadMessage(task.customerId, task.key, task.schemaKey));
         return { bytes: outcome.stats?.bytes ?? 0, records: outcome.outcome === 'loaded' ? outcome.records : 0 };
+      } finally {
+        clients.destroy();
+      }
+    }
+    case 'reimport': {
+      // The same customer imported again and again: what each import costs in DynamoDB capacity.
+      const clients = localAwsClients(task.aws.endpoints, task.aws.region);
+      try {
+        const used = meterCapacity(clients.dynamodb);
+        const deps = loadDeps(new S3RawReader(clients.s3, task.aws.bucket), new DynamoDbRecordWriter(clients.documents, task.aws.recordsTable));
+        const imports: ImportUse[] = [];
+        for (const { key, queryId } of task.imports) {
+          const before = { ...used };
+          const started = performance.now();
+          const outcome = await loadFile(deps, loadMessage(task.customerId, key, task.schemaKey, queryId));
+          if (outcome.outcome !== 'loaded') throw new Error(`import ${queryId} ended ${outcome.outcome}`);
+          const { records, recordsNew, recordsUnchanged } = outcome.stats;
+          imports.push({ queryId, records, recordsNew, recordsUnchanged, writeUnits: used.writeUnits - before.writeUnits, readUnits: used.readUnits - before.readUnits, ms: performance.now() - started });
+        }
+        return { bytes: 0, records: imports.reduce((sum, entry) => sum + entry.records, 0), imports };
       } finally {
         clients.destroy();
       }
@@ -170,6 +206,26 @@ async function run(task: WorkerTask): Promise<Omit<WorkerResult, 'ms' | 'peakRss
   }
 }
 
+/**
+ * Asks DynamoDB (here the emulator, which applies the same rounding: 1 KB per write unit, 4 KB
+ * per read unit, half for eventually consistent reads) for the capacity every batch call
+ * consumed, and adds it up: the bill of an import, measured rather than estimated.
+ */
+function meterCapacity(client: DynamoDBClient): { writeUnits: number; readUnits: number } {
+  const used = { writeUnits: 0, readUnits: 0 };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const kind = context.commandName === 'BatchWriteItemCommand' ? 'writeUnits' : context.commandName === 'BatchGetItemCommand' ? 'readUnits' : undefined;
+      if (kind) (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = 'TOTAL';
+      const result = await next(args);
+      if (kind) used[kind] += ((result.output as { ConsumedCapacity?: { CapacityUnits?: number }[] }).ConsumedCapacity ?? []).reduce((sum, entry) => sum + (entry.CapacityUnits ?? 0), 0);
+      return result;
+    },
+    { step: 'initialize', name: 'meterCapacity' },
+  );
+  return used;
+}
+
 function loadDeps(raw: RawReader, writer: LoadDeps['writer']): LoadDeps {
   return {
     store: { progress: () => Promise.resolve({ done: false }), saveCheckpoint: () => Promise.resolve(true), finish: () => Promise.resolve(true) },
@@ -181,8 +237,8 @@ function loadDeps(raw: RawReader, writer: LoadDeps['writer']): LoadDeps {
   };
 }
 
-function loadMessage(customerId: string, key: string, schemaKey: string) {
-  return { queryId: 'bench', customerId, n: 0, dataset: DATASET, key, schemaKey, bytes: 0, sha256: '' };
+function loadMessage(customerId: string, key: string, schemaKey: string, queryId = 'bench') {
+  return { queryId, customerId, n: 0, dataset: DATASET, key, schemaKey, bytes: 0, sha256: '' };
 }
 
 async function main(): Promise<void> {

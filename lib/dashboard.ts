@@ -62,7 +62,7 @@ export class OperationsDashboard extends Construct {
       ]),
       graph(
         'Records and bytes per hour',
-        [metric('RecordsLoaded', 'load', { ...hourly, label: 'records loaded' }), metric('RecordsRejected', 'load', { ...hourly, label: 'records rejected' }), metric('DuplicateRecords', 'load', { ...hourly, label: 'repeats in a file' })],
+        [metric('RecordsLoaded', 'load', { ...hourly, label: 'records loaded' }), metric('RecordsNew', 'load', { ...hourly, label: 'new (written)' }), metric('RecordsUnchanged', 'load', { ...hourly, label: 'unchanged (not written)' }), metric('RecordsRejected', 'load', { ...hourly, label: 'records rejected' }), metric('DuplicateRecords', 'load', { ...hourly, label: 'repeats in a file' })],
         [metric('BytesFetched', 'fetch', { ...hourly, label: 'bytes fetched' }), metric('BytesLoaded', 'load', { ...hourly, label: 'bytes loaded' })],
       ),
     );

@@ -74,7 +74,7 @@ export interface Truth {
 
 interface Manifest {
   readonly totals: { files: number; bytes: number; records: number; rejected: number; malformedFiles: number };
-  readonly files: { n: number; dataset?: string; bytes?: number; sha256?: string; records?: number; rejected?: number }[];
+  readonly files: { n: number; dataset?: string; bytes?: number; sha256?: string; records?: number; recordsNew?: number; recordsUnchanged?: number; rejected?: number }[];
 }
 
 export interface DatasetRow {
@@ -82,6 +82,9 @@ export interface DatasetRow {
   readonly files: number;
   readonly bytes: number;
   readonly records: number;
+  /** Records this query wrote, and those already stored and not written again (the manifest's counts). */
+  readonly recordsNew: number;
+  readonly recordsUnchanged: number;
   readonly rejects: number;
   readonly truth: { readonly files: number; readonly bytes: number; readonly records: number };
   readonly matches: boolean;
@@ -196,6 +199,8 @@ export async function compareWithTruth(runtime: Runtime, customer: DemoCustomer,
       files: ours.length,
       bytes: ours.reduce((sum, file) => sum + (file.bytes ?? 0), 0),
       records: items,
+      recordsNew: ours.reduce((sum, file) => sum + (file.recordsNew ?? 0), 0),
+      recordsUnchanged: ours.reduce((sum, file) => sum + (file.recordsUnchanged ?? 0), 0),
       rejects: ours.reduce((sum, file) => sum + (file.rejected ?? 0), 0),
       truth: expected,
     };

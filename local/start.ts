@@ -30,7 +30,7 @@ const USAGE = `npm start [-- options]: the whole system on this machine against 
   --customers N        connect N customers, 1-50 (default 1; brands and regions alternate)
   --size 500MB         data per run (default 20MB), spread over all 15 datasets
   --faults flaky       inject Ring API, download and notification faults (profiles: ${Object.keys(FAULT_PROFILES).join(', ')})
-  --report file.json   write per customer and dataset: files, bytes, records, rejects, ground truth, durations, peak RSS
+  --report file.json   write per customer and dataset: files, bytes, records (new, unchanged), rejects, ground truth, durations, peak RSS
   --port N             the local API's port (default: a free one)
   --timeout-minutes N  give up on --once after N minutes (default 30)
   --log-level LEVEL    the handlers' log level (default ERROR)
@@ -168,6 +168,8 @@ function total(rows: DatasetRow[]) {
     files: rows.reduce((sum, row) => sum + row.files, 0),
     bytes: rows.reduce((sum, row) => sum + row.bytes, 0),
     records: rows.reduce((sum, row) => sum + row.records, 0),
+    recordsNew: rows.reduce((sum, row) => sum + row.recordsNew, 0),
+    recordsUnchanged: rows.reduce((sum, row) => sum + row.recordsUnchanged, 0),
     rejects: rows.reduce((sum, row) => sum + row.rejects, 0),
     truth: {
       files: rows.reduce((sum, row) => sum + row.truth.files, 0),
@@ -180,11 +182,11 @@ function total(rows: DatasetRow[]) {
 function printSummary(rows: { customer: DemoCustomer; datasets: DatasetRow[] }[]): void {
   const byDataset = new Map<string, DatasetRow[]>();
   for (const row of rows.flatMap((customer) => customer.datasets)) byDataset.set(row.dataset, [...(byDataset.get(row.dataset) ?? []), row]);
-  const header = ['dataset', 'files', 'MiB', 'records', 'rejects', 'truth files', 'truth MiB', 'truth records', ''];
+  const header = ['dataset', 'files', 'MiB', 'records', 'new', 'unchanged', 'rejects', 'truth files', 'truth MiB', 'truth records', ''];
   const lines = [...byDataset.entries()].map(([dataset, list]) => {
     const sum = total(list);
     const ok = list.every((row) => row.matches);
-    return [dataset, sum.files, (sum.bytes / MiB).toFixed(2), sum.records, sum.rejects, sum.truth.files, (sum.truth.bytes / MiB).toFixed(2), sum.truth.records, ok ? '✓' : '✗'].map(String);
+    return [dataset, sum.files, (sum.bytes / MiB).toFixed(2), sum.records, sum.recordsNew, sum.recordsUnchanged, sum.rejects, sum.truth.files, (sum.truth.bytes / MiB).toFixed(2), sum.truth.records, ok ? '✓' : '✗'].map(String);
   });
   const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i].length)));
   const format = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');

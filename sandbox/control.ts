@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { DATASET_NAMES, type DatasetName } from './data/datasets';
-import { addRecordHashes } from './data/files';
+import { addRecordHashes, historyOf } from './data/files';
 import { FaultRule } from './faults';
 import { readBody, sendJson, sendText } from './http';
 import { assertLoopback } from './notifications';
@@ -68,6 +68,11 @@ const NewCustomer = z.strictObject({
   seed: z.string().min(1).max(200).optional(),
   onHold: z.boolean().default(false),
 });
+
+/** Percentages of each dataset's records to add and to change, in the queries created afterwards. */
+const DataChangeInput = z
+  .strictObject({ addPercent: z.number().min(0).max(100).default(0), changePercent: z.number().min(0).max(100).default(0) })
+  .refine((change) => change.addPercent > 0 || change.changePercent > 0, { message: 'a data change needs addPercent or changePercent above 0' });
 
 const Advance = z.strictObject({ ms: z.number().int().min(0).optional(), seconds: z.number().min(0).optional(), minutes: z.number().min(0).optional(), hours: z.number().min(0).optional(), days: z.number().min(0).optional() });
 const ExpireTokens = z.strictObject({
@@ -152,6 +157,11 @@ export class ControlApi {
         const customer = this.customer(id);
         customer.onHold = z.strictObject({ onHold: z.boolean().default(true) }).parse(body ?? {}).onHold;
         return this.publicCustomer(customer);
+      }
+      case 'POST /customers/:id/data-changes': {
+        const customer = this.customer(id);
+        customer.changes.push(DataChangeInput.parse(body ?? {}));
+        return { customerId: customer.id, changes: customer.changes };
       }
       case 'GET /customers/:id/grants':
         return [...state.grants.values()].filter((grant) => grant.customerId === id).map((grant) => ({ ...grant, active: sandbox.grantIsActive(grant) }));
@@ -247,6 +257,7 @@ export class ControlApi {
       onHold: input.onHold,
       presetConsent: input.consent,
       datasets: input.datasets ?? DEFAULT_DATASET_COUNTS,
+      changes: [],
       recordsPerFile: input.recordsPerFile,
       malformed: input.malformed,
       createdAt: clock.now(),
@@ -294,7 +305,13 @@ export class ControlApi {
     const datasets = Object.fromEntries(
       [...uniques.entries()].map(([dataset, set]) => [
         dataset,
-        { files: files.filter((file) => file.dataset === dataset).length, records: files.filter((file) => file.dataset === dataset).reduce((sum, file) => sum + file.records, 0), uniqueRecords: set.size },
+        {
+          files: files.filter((file) => file.dataset === dataset).length,
+          records: files.filter((file) => file.dataset === dataset).reduce((sum, file) => sum + file.records, 0),
+          uniqueRecords: set.size,
+          // Per data change the query includes: records before it, added and changed by it.
+          changes: historyOf(query.spec, dataset as DatasetName).steps.map(({ before, added, changed }) => ({ before, added, changed })),
+        },
       ]),
     );
     return {

@@ -191,6 +191,7 @@ export class IntakeService {
       windowStart: grant.windowStart,
       windowEnd: grant.grantedAt,
       counts: customer.datasets,
+      changes: [...customer.changes],
       recordsPerFile: customer.recordsPerFile,
       malformed: customer.malformed,
     };

@@ -1,4 +1,4 @@
-import type { DataFile, DataSpec } from './data/files';
+import type { DataChange, DataFile, DataSpec } from './data/files';
 import type { DatasetName } from './data/datasets';
 
 export const BRANDS = ['ring', 'blink'] as const;
@@ -47,6 +47,8 @@ export interface Customer {
   /** Consent given without the pages (non-browser tests). */
   presetConsent?: ConsentChoice;
   datasets: Partial<Record<DatasetName, number>>;
+  /** Changes to the data (`POST /__sandbox/customers/:id/data-changes`): queries created later see them. */
+  changes: DataChange[];
   recordsPerFile: number;
   malformed: DatasetName[];
   readonly createdAt: number;

@@ -2,12 +2,36 @@ import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocum
 import type { CollectStore, FileTask } from '../core/ingest/collect';
 import type { FetchedFile, FetchStore } from '../core/ingest/fetch';
 import type { CompletionStore, FileSummary } from '../core/ingest/complete';
-import type { LoadCheckpoint, LoadResult, LoadStore } from '../core/ingest/load';
+import type { LoadCheckpoint, LoadResult, LoadStore, RecordCounts } from '../core/ingest/load';
 import { GSI_PK, PK, queryIndex, SK, unlessConflict } from './control-table';
 import { queryKey } from './query-store';
 
 const taskKey = (queryId: string, n: number) => ({ [PK]: `QUERY#${queryId}`, [SK]: `FILE#${String(n).padStart(7, '0')}` });
 
+/** A finished file's counts, kept in its checkpoint attribute (offset -1). */
+export function finalCounts(result: LoadResult): RecordCounts {
+  return { records: result.records, recordsNew: result.recordsNew, recordsUnchanged: result.recordsUnchanged, duplicates: result.duplicates, rejected: result.rejected };
+}
+
+/** The manifest's view of a file task item (the memory store shares it). */
+export function fileSummary(item: Record<string, unknown>): FileSummary {
+  const checkpoint = item.checkpoint as Partial<RecordCounts> | undefined;
+  return {
+    n: item.n as number,
+    status: item.status as string | undefined,
+    dataset: (item.loadedDataset ?? item.dataset) as string | undefined,
+    key: item.key as string | undefined,
+    bytes: item.bytes as number | undefined,
+    sha256: item.sha256 as string | undefined,
+    records: checkpoint?.records,
+    recordsNew: checkpoint?.recordsNew,
+    recordsUnchanged: checkpoint?.recordsUnchanged,
+    duplicates: checkpoint?.duplicates,
+    rejected: checkpoint?.rejected,
+    malformed: (item.malformed as string | null | undefined) ?? null,
+    schemaProblem: (item.schemaProblem as string | null | undefined) ?? null,
+  };
+}
 
 /** File tasks (`QUERY#<id>` / `FILE#<n>`) and the query's collect state, in the control table. */
 export class DynamoDbCollectStore implements CollectStore {
@@ -149,7 +173,7 @@ export class DynamoDbLoadStore implements LoadStore {
         ExpressionAttributeValues: {
           ':status': result.malformed ? 'MALFORMED' : 'LOADED',
           ':dataset': result.dataset,
-          ':checkpoint': { offset: -1, format: 'array', records: result.records, rejected: result.rejected },
+          ':checkpoint': { offset: -1, format: 'array', ...finalCounts(result) },
           ':malformed': result.malformed ?? null,
           ':schemaProblem': result.schemaProblem ?? null,
           ':now': new Date(now).toISOString(),
@@ -195,19 +219,7 @@ export class DynamoDbCompletionStore implements CompletionStore {
         }),
       );
       for (const item of page.Items ?? []) {
-        const checkpoint = item.checkpoint as { records?: number; rejected?: number } | undefined;
-        yield {
-          n: item.n as number,
-          status: item.status as string | undefined,
-          dataset: (item.loadedDataset ?? item.dataset) as string | undefined,
-          key: item.key as string | undefined,
-          bytes: item.bytes as number | undefined,
-          sha256: item.sha256 as string | undefined,
-          records: checkpoint?.records,
-          rejected: checkpoint?.rejected,
-          malformed: (item.malformed as string | null | undefined) ?? null,
-          schemaProblem: (item.schemaProblem as string | null | undefined) ?? null,
-        };
+        yield fileSummary(item);
       }
       start = page.LastEvaluatedKey;
     } while (start);

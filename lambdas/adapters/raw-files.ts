@@ -2,11 +2,11 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Download, FileDownloader, RawObjectStore } from '../core/ingest/fetch';
 import type { ManifestWriter } from '../core/ingest/complete';
-import type { RawReader, RecordItem, RecordWriter } from '../core/ingest/load';
+import type { RawReader, RecordItem, RecordWriter, StoredRecord } from '../core/ingest/load';
 import { downloadFailure } from '../core/ring/errors';
 
 /**
@@ -93,9 +93,15 @@ export class S3RawReader implements RawReader, ManifestWriter {
 const THROTTLED = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
 
 /**
- * BatchWriteItem of up to 25 records. UnprocessedItems, and a batch refused whole for
- * throughput, are sent again with jittered backoff (up to 10 attempts over about 20 s): a
- * throttled partition slows a load down instead of failing its invocation.
+ * BatchWriteItem of up to 25 records and BatchGetItem of up to 100 keys. UnprocessedItems and
+ * UnprocessedKeys, and a batch refused whole for throughput, are sent again with jittered
+ * backoff (up to 10 attempts over about 20 s): a throttled partition slows a load down instead
+ * of failing its invocation.
+ *
+ * Existence reads are eventually consistent (half the price of strongly consistent ones): only
+ * a purge deletes records, and load skips a customer whose purge is requested, so a stale
+ * answer can only miss an item written in the last second, which is then written again (same
+ * key, same item) and counted new (README: Incremental imports).
  */
 export class DynamoDbRecordWriter implements RecordWriter {
   constructor(
@@ -107,19 +113,42 @@ export class DynamoDbRecordWriter implements RecordWriter {
 
   async write(items: RecordItem[]): Promise<void> {
     // Identical keys in one batch are refused by DynamoDB: the same record twice is one item.
-    const unique = [...new Map(items.map((item) => [`${item.pk}\u0000${item.sk}`, item])).values()];
-    let pending = unique.map((Item) => ({ PutRequest: { Item } }));
+    const pending = uniqueByKey(items).map((Item) => ({ PutRequest: { Item } }));
+    await this.untilProcessed('writes', pending, async (requests) => {
+      const result = await this.documents.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
+      return { left: (result.UnprocessedItems?.[this.tableName] ?? []) as typeof requests };
+    });
+  }
+
+  async existing(keys: readonly { readonly pk: string; readonly sk: string }[]): Promise<StoredRecord[]> {
+    const found: StoredRecord[] = [];
+    // Only the keys and the provenance: the record itself is not needed (the read is billed by item size all the same).
+    await this.untilProcessed('reads', uniqueByKey(keys).map(({ pk, sk }) => ({ pk, sk })), async (Keys) => {
+      const result = await this.documents.send(
+        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys, ProjectionExpression: 'pk, sk, queryId, sourceKey, sourceOffset, ingestedAt' } } }),
+      );
+      found.push(...((result.Responses?.[this.tableName] ?? []) as StoredRecord[]));
+      return { left: (result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as typeof Keys };
+    });
+    return found;
+  }
+
+  private async untilProcessed<T>(what: string, requests: T[], send: (requests: T[]) => Promise<{ left: T[] }>): Promise<void> {
+    let pending = requests;
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt >= 10) throw new Error(`DynamoDB left ${pending.length} writes unprocessed after ${attempt} attempts`);
-      // Half fixed, half random: writers refused together do not come back together.
+      if (attempt >= 10) throw new Error(`DynamoDB left ${pending.length} ${what} unprocessed after ${attempt} attempts`);
+      // Half fixed, half random: callers refused together do not come back together.
       if (attempt > 0) await this.sleep(Math.min(5_000, 50 * 2 ** attempt) * (0.5 + this.random() / 2));
       try {
-        const result = await this.documents.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
-        pending = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
+        pending = (await send(pending)).left;
       } catch (error) {
         // The SDK has already retried it a few times; anything else is not ours to retry.
         if (!THROTTLED.has((error as Error).name)) throw error;
       }
     }
   }
+}
+
+function uniqueByKey<T extends { readonly pk: string; readonly sk: string }>(items: readonly T[]): T[] {
+  return [...new Map(items.map((item) => [`${item.pk}\u0000${item.sk}`, item])).values()];
 }

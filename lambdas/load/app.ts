@@ -41,6 +41,8 @@ function countLoad(metrics: Counter, outcome: LoadOutcome): void {
   const { stats } = outcome;
   metrics.count('BytesLoaded', stats.bytes);
   metrics.count('RecordsLoaded', stats.records);
+  metrics.count('RecordsNew', stats.recordsNew);
+  metrics.count('RecordsUnchanged', stats.recordsUnchanged);
   metrics.count('RecordsRejected', stats.rejected);
   metrics.count('DuplicateRecords', stats.duplicates);
   if (outcome.outcome === 'loaded' || outcome.outcome === 'malformed') metrics.count('FilesLoaded');

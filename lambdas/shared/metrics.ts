@@ -27,6 +27,8 @@ export type MetricName =
   | 'FilesWithoutUsableSchema'
   | 'BytesLoaded'
   | 'RecordsLoaded'
+  | 'RecordsNew'
+  | 'RecordsUnchanged'
   | 'RecordsRejected'
   | 'DuplicateRecords'
   | 'CollectDuration'

@@ -4,6 +4,7 @@ import type { NotificationQueryStore, SubscriptionStore, TransitionResult } from
 import type { QueryRepository } from '../../lambdas/core/queries/import';
 import type { QueryRecord } from '../../lambdas/core/queries/model';
 import { controlItemPrefixes } from '../../lambdas/core/definitions';
+import { fileSummary } from '../../lambdas/adapters/ingest-store';
 import { pagesOf } from './connection-stores';
 import { GSI_PK, GSI_SK, PK, SK, withoutKeys, type MemoryTable } from './table';
 
@@ -145,19 +146,7 @@ export class MemoryCompletionStore implements CompletionStore {
 
   async *files(queryId: string): AsyncIterable<FileSummary> {
     for (const item of this.table.queryPartition(queryPk(queryId), 'FILE#')) {
-      const checkpoint = item.checkpoint as { records?: number; rejected?: number } | undefined;
-      yield {
-        n: item.n as number,
-        status: item.status as string | undefined,
-        dataset: (item.loadedDataset ?? item.dataset) as string | undefined,
-        key: item.key as string | undefined,
-        bytes: item.bytes as number | undefined,
-        sha256: item.sha256 as string | undefined,
-        records: checkpoint?.records,
-        rejected: checkpoint?.rejected,
-        malformed: (item.malformed as string | null | undefined) ?? null,
-        schemaProblem: (item.schemaProblem as string | null | undefined) ?? null,
-      };
+      yield fileSummary(item);
       await Promise.resolve();
     }
   }

@@ -98,7 +98,7 @@ describe('ingestion end to end (collect → fetch → load)', () => {
         load: (deps) => ({
           ...deps,
           // mid-file, after a checkpoint; then after the last write, before the file is marked loaded
-          writer: { write: crashOn((items) => deps.writer.write(items), [5], 'load: writing a batch') },
+          writer: { write: crashOn((items) => deps.writer.write(items), [5], 'load: writing a batch'), existing: (keys) => deps.writer.existing(keys) },
           store: { ...deps.store, progress: deps.store.progress.bind(deps.store), saveCheckpoint: deps.store.saveCheckpoint.bind(deps.store), finish: crashOn(deps.store.finish.bind(deps.store), [3], 'load: marking the file loaded') },
         }),
       },
@@ -153,7 +153,7 @@ describe('ingestion end to end (collect → fetch → load)', () => {
     const purgeDone = new Promise<void>((resolve) => (purged = resolve));
     const firstWrite = new Promise<void>((resolve) => (writing = resolve));
     const writer = pipeline.loadDeps.writer;
-    const held = { write: async (items: Parameters<typeof writer.write>[0]) => (writing(), await purgeDone, writer.write(items)) };
+    const held = { write: async (items: Parameters<typeof writer.write>[0]) => (writing(), await purgeDone, writer.write(items)), existing: (keys: Parameters<typeof writer.existing>[0]) => writer.existing(keys) };
     const running = loadFile({ ...pipeline.loadDeps, writer: held }, inFlight as LoadMessage);
     await firstWrite;
 

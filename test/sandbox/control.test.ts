@@ -49,6 +49,28 @@ describe('control API', () => {
     expect((await fetch(`${sandbox.baseUrl}/__sandbox/nothing-here`)).status).toBe(404);
   });
 
+  it('changes a customer’s data for the queries created afterwards: the ground truth shows the new and changed records', async () => {
+    const { customer, tokens } = await connect(sandbox, { customer: { datasets: { 'Ring.EventManager.Events': 200, 'Ring.Alarm.AuditLog': 100 }, recordsPerFile: 1_000 } });
+    type Truth = { datasets: Record<string, { records: number; uniqueRecords: number; changes: { before: number; added: number; changed: number }[] }>; files: { sha256: string }[] };
+    const query = async () => {
+      const { body } = await intake(sandbox, 'POST', '/data-portability/data-queries', { token: tokens.access_token });
+      // Past the intake's 5-minute answer cache: the next POST creates another query.
+      await control(sandbox, 'POST', '/clock/advance', { minutes: 6 });
+      return control<Truth & { queryId: string }>(sandbox, 'GET', `/queries/${String(body.id)}/ground-truth`);
+    };
+    const first = await query();
+    const second = await query();
+    expect(second.queryId).not.toBe(first.queryId);
+    expect(second).toEqual({ ...first, queryId: second.queryId });
+
+    await control(sandbox, 'POST', `/customers/${customer.id}/data-changes`, { changePercent: 0 }, 400);
+    expect(await control(sandbox, 'POST', `/customers/${customer.id}/data-changes`, { addPercent: 5, changePercent: 1 }, 201)).toEqual({ customerId: customer.id, changes: [{ addPercent: 5, changePercent: 1 }] });
+    const changed = await query();
+    expect(changed.datasets['Ring.EventManager.Events']).toEqual({ files: 1, records: 210, uniqueRecords: 210, changes: [{ before: 200, added: 10, changed: 2 }] });
+    expect(changed.datasets['Ring.Alarm.AuditLog']).toMatchObject({ records: 105, changes: [{ before: 100, added: 5, changed: 1 }] });
+    expect(changed.files.map((file) => file.sha256)).not.toEqual(first.files.map((file) => file.sha256));
+  });
+
   it('moves the clock only forward', async () => {
     const before = await control<{ epochMs: number }>(sandbox, 'GET', '/clock');
     const after = await control<{ epochMs: number }>(sandbox, 'POST', '/clock/advance', { hours: 2 });

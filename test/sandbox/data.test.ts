@@ -1,5 +1,5 @@
 import { DATASET_NAMES, DATASETS, schemaFor } from '../../sandbox/data/datasets';
-import { fileStream, planFiles, recordAt, type DataSpec } from '../../sandbox/data/files';
+import { canonicalJson, fileStream, planFiles, recordAt, type DataSpec } from '../../sandbox/data/files';
 
 const spec = (counts: DataSpec['counts'], extra: Partial<DataSpec> = {}): DataSpec => ({
   seed: 'customer-1',
@@ -33,10 +33,32 @@ describe('data generator', () => {
     expect(other).not.toEqual(once[0]);
   });
 
+  it('adds and changes exactly the asked share of records, seeded, without moving the dates of existing ones', () => {
+    const counts = { 'Ring.EventManager.Events': 400, 'Ring.Alarm.AuditLog': 200 } as const;
+    const before = spec(counts);
+    const after = spec(counts, { changes: [{ addPercent: 5, changePercent: 1 }] });
+    for (const [name, count] of Object.entries(counts) as [keyof typeof counts, number][]) {
+      const old = Array.from({ length: count }, (_, i) => recordAt(before, name, i));
+      const now = Array.from({ length: count + count * 0.05 }, (_, i) => recordAt(after, name, i));
+      expect(planFiles(after).filter((file) => file.dataset === name).reduce((sum, file) => sum + file.recordCount, 0)).toBe(count * 1.05);
+      const changed = old.filter((record, i) => canonicalJson(record) !== canonicalJson(now[i]));
+      expect(changed).toHaveLength(count * 0.01);
+      expect(now.slice(0, count).map((record) => record.eventDate)).toEqual(old.map((record) => record.eventDate));
+      const oldSet = new Set(old.map(canonicalJson));
+      expect(now.filter((record) => !oldSet.has(canonicalJson(record)))).toHaveLength(count * 0.06);
+      expect(Array.from({ length: count * 1.05 }, (_, i) => canonicalJson(recordAt(after, name, i)))).toEqual(now.map(canonicalJson));
+    }
+    // A second change builds on the first: 10 % of 420 added, 5 % of 420 changed (some changed again).
+    const twice = spec(counts, { changes: [{ addPercent: 5, changePercent: 1 }, { addPercent: 10, changePercent: 5 }] });
+    expect(planFiles(twice).filter((file) => file.dataset === 'Ring.EventManager.Events').reduce((sum, file) => sum + file.recordCount, 0)).toBe(462);
+    const afterFirst = Array.from({ length: 420 }, (_, i) => canonicalJson(recordAt(after, 'Ring.EventManager.Events', i)));
+    expect(afterFirst.filter((record, i) => record !== canonicalJson(recordAt(twice, 'Ring.EventManager.Events', i)))).toHaveLength(21);
+  });
+
   it('dates every dated record inside the chosen history window', () => {
-    const s = spec({ 'Ring.EventManager.Events': 500, 'Ring.Alarm.AuditLog': 50 });
+    const s = spec({ 'Ring.EventManager.Events': 500, 'Ring.Alarm.AuditLog': 50 }, { changes: [{ addPercent: 20, changePercent: 0 }] });
     for (const name of ['Ring.EventManager.Events', 'Ring.Alarm.AuditLog'] as const) {
-      for (let i = 0; i < (s.counts[name] ?? 0); i++) {
+      for (let i = 0; i < (s.counts[name] ?? 0) * 1.2; i++) {
         const at = Date.parse(String(recordAt(s, name, i).eventDate));
         expect(at).toBeGreaterThanOrEqual(s.windowStart);
         expect(at).toBeLessThanOrEqual(s.windowEnd);

@@ -7,12 +7,14 @@ export interface FileSummary {
   readonly key?: string;
   readonly bytes?: number;
   readonly sha256?: string;
-  /** Valid records seen in the file (new + unchanged). */
+  /** Valid records seen in the file (new + unchanged + duplicates). */
   readonly records?: number;
   /** Records this query stored (not in the records table before it). */
   readonly recordsNew?: number;
   /** Records already in the records table, identical: not written again. */
   readonly recordsUnchanged?: number;
+  /** Repeats of a record this query had already seen (in this file or another of its files). */
+  readonly duplicates?: number;
   readonly rejected?: number;
   readonly malformed?: string | null;
   /** Why Ring's schema file could not be used (records were then checked by zod alone). */
@@ -108,6 +110,7 @@ async function writeManifestAndFinish(deps: CompletionDeps, query: { queryId: st
     records: summaries.reduce((sum, file) => sum + (file.records ?? 0), 0),
     recordsNew: summaries.reduce((sum, file) => sum + (file.recordsNew ?? 0), 0),
     recordsUnchanged: summaries.reduce((sum, file) => sum + (file.recordsUnchanged ?? 0), 0),
+    duplicates: summaries.reduce((sum, file) => sum + (file.duplicates ?? 0), 0),
     rejected: summaries.reduce((sum, file) => sum + (file.rejected ?? 0), 0),
     malformedFiles: summaries.filter((file) => file.malformed).length,
     filesWithoutUsableSchema: summaries.filter((file) => file.schemaProblem).length,

@@ -6,11 +6,23 @@ import { JsonElementSplitter, MalformedJsonError, type JsonFormat } from './json
 import { recordKey } from './record-key';
 import { compileRingSchema, MAX_SCHEMA_BYTES, type RecordCheck } from './ring-schema';
 
-/** Where a load stands: resume from `offset` (after the last written element). */
-export interface LoadCheckpoint {
+/** Where a load stands: resume from `offset` (after the last written element), with the counts up to it. */
+export interface LoadCheckpoint extends RecordCounts {
   readonly offset: number;
   readonly format: JsonFormat;
+}
+
+/**
+ * What a file's valid records turned out to be: `records` = `recordsNew` + `recordsUnchanged` +
+ * `duplicates`. New: not in the records table before this query (written by it). Unchanged:
+ * already there, written by an earlier query (not written again). Duplicate: a repeat of a
+ * record this query has already seen, in this file or another of its files.
+ */
+export interface RecordCounts {
   readonly records: number;
+  readonly recordsNew: number;
+  readonly recordsUnchanged: number;
+  readonly duplicates: number;
   readonly rejected: number;
 }
 
@@ -24,10 +36,8 @@ export interface LoadStore {
 }
 
 /** What a finished file records on its task (and the manifest shows). */
-export interface LoadResult {
+export interface LoadResult extends RecordCounts {
   readonly dataset: string;
-  readonly records: number;
-  readonly rejected: number;
   /** Why the file is not valid JSON (its raw copy stays in S3). */
   readonly malformed?: string;
   /** Why Ring's schema file could not be used: its records were checked by zod alone. */
@@ -40,9 +50,21 @@ export interface RecordItem {
   readonly [attribute: string]: unknown;
 }
 
+/** Where a stored record item came from: the query, raw file and byte offset that wrote it. */
+export interface StoredRecord {
+  readonly pk: string;
+  readonly sk: string;
+  readonly queryId?: string;
+  readonly sourceKey?: string;
+  readonly sourceOffset?: number;
+  readonly ingestedAt?: string;
+}
+
 export interface RecordWriter {
   /** Writes up to 25 items, retrying what DynamoDB leaves unprocessed. Same key = same item. */
   write(items: RecordItem[]): Promise<void>;
+  /** Which of up to 100 keys are already stored (retrying what DynamoDB leaves unprocessed), with their provenance. */
+  existing(keys: readonly { readonly pk: string; readonly sk: string }[]): Promise<StoredRecord[]>;
 }
 
 export interface RawReader {
@@ -65,21 +87,24 @@ export interface LoadDeps {
   readonly logger: Logger;
   /** Checkpoint every this many records. @default 1000 */
   readonly checkpointEvery?: number;
-  /** BatchWriteItem calls in flight at once. @default 4 */
+  /** Batches (one existence read, then the writes of the absent records) in flight at once. @default 4 */
   readonly writeConcurrency?: number;
 }
 
 /** DynamoDB items stay under 400 KB: a record this large is stored as a pointer to its bytes in S3. */
 export const MAX_INLINE_RECORD_BYTES = 350_000;
 
-/** What this invocation did (a continuation counts only its own part of the file). */
-export interface LoadStats {
+/** Records per existence read (BatchGetItem's limit). */
+const READ_BATCH = 100;
+/** A batch is sent early once its records' JSON reaches this, so a batch holds at most this plus one record. */
+const READ_BATCH_BYTES = 1024 * 1024;
+/** Items per BatchWriteItem (its limit). */
+const WRITE_BATCH = 25;
+
+/** What this invocation did (a continuation counts only its own part of the file): see RecordCounts. */
+export interface LoadStats extends RecordCounts {
   readonly dataset: string;
   readonly bytes: number;
-  readonly records: number;
-  readonly rejected: number;
-  /** Records seen earlier in the same file (written once: same key, same item). */
-  readonly duplicates: number;
   /** Why Ring's schema file could not be used, if it could not. */
   readonly schemaProblem?: string;
 }
@@ -95,7 +120,9 @@ export type LoadOutcome =
  * The load stage: streams a raw object from S3 (from its checkpoint), cuts it into records,
  * validates each against its dataset's schema, and writes the valid ones with deterministic
  * keys (so a replay writes the same items), the invalid ones to `rejected/…jsonl` with the
- * reason. Every `checkpointEvery` records, and when the invocation's time runs low, it saves
+ * reason. Keys are content-addressed, so a key already stored is an identical record: each
+ * batch's keys are read first and only the absent ones are written (README: Incremental
+ * imports). Every `checkpointEvery` records, and when the invocation's time runs low, it saves
  * the byte offset after the last written record and asks to continue from there.
  */
 export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { remainingMs?: () => number } = {}): Promise<LoadOutcome> {
@@ -118,22 +145,26 @@ export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { 
   const start = state.checkpoint;
   const startOffset = start?.offset ?? 0;
   const ingestedAt = new Date(clock.now()).toISOString();
-  let records = start?.records ?? 0;
-  let rejected = start?.rejected ?? 0;
-  let duplicates = 0;
+  const before = countsAt(start);
+  const counts = { ...before };
   let offset = startOffset;
   const splitter = new JsonElementSplitter({ maxElementBytes: 8 * 1024 * 1024, resumeAt: start && start.offset > 0 ? { offset: start.offset, format: start.format } : undefined });
   const every = deps.checkpointEvery ?? 1_000;
-  const writes = new BoundedWrites(deps.writer, deps.writeConcurrency ?? 4);
+  const writes = new BoundedWrites(deps.writer, deps.writeConcurrency ?? 4, message, counts);
   const seen = new RecentKeys(50_000);
   let batch: RecordItem[] = [];
+  let batchBytes = 0;
   let rejects: string[] = [];
   let sinceCheckpoint = 0;
-  const stats = (): LoadStats => ({ dataset, bytes: offset - startOffset, records: records - (start?.records ?? 0), rejected: rejected - (start?.rejected ?? 0), duplicates, schemaProblem });
-
-  const flush = async () => {
+  const stats = (): LoadStats => ({ dataset, bytes: offset - startOffset, ...difference(counts, before), schemaProblem });
+  const sendBatch = async () => {
     if (batch.length > 0) await writes.add(batch);
     batch = [];
+    batchBytes = 0;
+  };
+
+  const flush = async () => {
+    await sendBatch();
     await writes.drain();
     if (rejects.length > 0) await raw.putRejects(`rejected/${message.customerId}/${message.queryId}/${message.n}-${offset}.jsonl`, rejects);
     rejects = [];
@@ -141,7 +172,7 @@ export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { 
   /** Saves the checkpoint; undefined when another copy of this message has finished the file. */
   const checkpoint = async (): Promise<LoadCheckpoint | undefined> => {
     await flush();
-    const saved: LoadCheckpoint = { offset, format: splitter.detectedFormat, records, rejected };
+    const saved: LoadCheckpoint = { offset, format: splitter.detectedFormat, ...counts };
     sinceCheckpoint = 0;
     if (!(await store.saveCheckpoint(message.queryId, message.n, saved)) && (await store.progress(message.queryId, message.n)).done) return undefined;
     return saved;
@@ -160,29 +191,27 @@ export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { 
         const reasons = validate(record);
         if (!reasons) {
           const key = recordKey(message.customerId, dataset, record as Record<string, unknown>);
-          // A repeat is still written (same key, same item): the count is a metric, not a filter.
-          if (!seen.addIfNew(key.sk)) duplicates++;
-          batch.push(
-            element.text.length > MAX_INLINE_RECORD_BYTES
-              ? { ...key, pointer: { key: message.key, start: element.start, end: element.end }, queryId: message.queryId, ingestedAt }
-              : { ...key, record, queryId: message.queryId, sourceKey: message.key, ingestedAt },
-          );
-          records++;
+          counts.records++;
+          // A recent repeat is neither read nor written: its first copy is in this batch or an earlier one.
+          if (!seen.addIfNew(key.sk)) counts.duplicates++;
+          else {
+            const provenance = { queryId: message.queryId, sourceKey: message.key, sourceOffset: element.start, ingestedAt };
+            const inline = element.text.length <= MAX_INLINE_RECORD_BYTES;
+            batch.push(inline ? { ...key, record, ...provenance } : { ...key, pointer: { key: message.key, start: element.start, end: element.end }, ...provenance });
+            if (inline) batchBytes += element.text.length;
+          }
         } else {
           rejects.push(JSON.stringify({ offset: element.start, dataset, reasons, record }));
-          rejected++;
+          counts.rejected++;
         }
         offset = element.end;
         sinceCheckpoint++;
-        if (batch.length >= 25) {
-          await writes.add(batch);
-          batch = [];
-        }
+        if (batch.length >= READ_BATCH || batchBytes >= READ_BATCH_BYTES) await sendBatch();
         if (sinceCheckpoint >= every) {
           const saved = await checkpoint();
           if (!saved) {
             body.destroy();
-            return { outcome: 'already', records, rejected };
+            return { outcome: 'already', records: counts.records, rejected: counts.rejected };
           }
           if ((options.remainingMs?.() ?? Number.POSITIVE_INFINITY) < 30_000) {
             body.destroy();
@@ -200,14 +229,68 @@ export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { 
     // Keep what was loaded, report the file: its raw copy stays in S3.
     await flush();
     await raw.putRejects(`rejected/${message.customerId}/${message.queryId}/${message.n}-malformed.jsonl`, [JSON.stringify({ key: message.key, dataset, reason: error.message })]);
-    if (await store.finish(message.queryId, message.n, { dataset, records, rejected, malformed: error.message, schemaProblem }, clock.now())) await deps.onFileLoaded?.(message);
+    if (await store.finish(message.queryId, message.n, { dataset, ...counts, malformed: error.message, schemaProblem }, clock.now())) await deps.onFileLoaded?.(message);
     logger.warn('raw file is not valid JSON; kept in S3 and reported', { queryId: message.queryId, n: message.n, reason: error.message });
     return { outcome: 'malformed', reason: error.message, stats: stats() };
   }
   await flush();
-  if (await store.finish(message.queryId, message.n, { dataset, records, rejected, schemaProblem }, clock.now())) await deps.onFileLoaded?.(message);
-  logger.info('file loaded', { queryId: message.queryId, n: message.n, dataset, records, rejected });
-  return { outcome: 'loaded', records, rejected, stats: stats() };
+  if (await store.finish(message.queryId, message.n, { dataset, ...counts, schemaProblem }, clock.now())) await deps.onFileLoaded?.(message);
+  logger.info('file loaded', { queryId: message.queryId, n: message.n, dataset, ...counts });
+  return { outcome: 'loaded', records: counts.records, rejected: counts.rejected, stats: stats() };
+}
+
+type MutableCounts = { -readonly [K in keyof RecordCounts]: RecordCounts[K] };
+
+/** The counts a checkpoint carries (zero for a file not started). */
+function countsAt(checkpoint: LoadCheckpoint | undefined): MutableCounts {
+  return {
+    records: checkpoint?.records ?? 0,
+    recordsNew: checkpoint?.recordsNew ?? 0,
+    recordsUnchanged: checkpoint?.recordsUnchanged ?? 0,
+    duplicates: checkpoint?.duplicates ?? 0,
+    rejected: checkpoint?.rejected ?? 0,
+  };
+}
+
+function difference(after: RecordCounts, before: RecordCounts): RecordCounts {
+  return {
+    records: after.records - before.records,
+    recordsNew: after.recordsNew - before.recordsNew,
+    recordsUnchanged: after.recordsUnchanged - before.recordsUnchanged,
+    duplicates: after.duplicates - before.duplicates,
+    rejected: after.rejected - before.rejected,
+  };
+}
+
+/**
+ * Splits a batch by what the table already holds. Absent: new, to write. Stored by another
+ * query: unchanged (same key = same content), not written. Stored by this query from this very
+ * element (same raw file, same byte offset): an earlier attempt of this load (a crash after the
+ * write, a redelivered or concurrent copy of the message): new, already written. Stored by this
+ * query from another element: a repeat beyond the recent-keys window, or in another file.
+ *
+ * An unchanged oversize record is written all the same: its item points at its bytes in a raw
+ * file, which `retention.rawDataDays` may expire, so it is re-pointed at this query's copy,
+ * keeping the first query's `queryId` and `ingestedAt` (so a replay still counts it unchanged).
+ */
+function classify(items: readonly RecordItem[], stored: readonly StoredRecord[], queryId: string): { toWrite: RecordItem[]; fresh: number; unchanged: number; duplicates: number } {
+  const found = new Map(stored.map((item) => [`${item.pk}\u0000${item.sk}`, item]));
+  const toWrite: RecordItem[] = [];
+  let fresh = 0;
+  let unchanged = 0;
+  let duplicates = 0;
+  for (const item of items) {
+    const existing = found.get(`${item.pk}\u0000${item.sk}`);
+    if (!existing) {
+      toWrite.push(item);
+      fresh++;
+    } else if (existing.queryId !== queryId) {
+      unchanged++;
+      if (item.pointer !== undefined) toWrite.push({ ...item, queryId: existing.queryId, ingestedAt: existing.ingestedAt ?? item.ingestedAt });
+    } else if (existing.sourceKey === item.sourceKey && existing.sourceOffset === item.sourceOffset) fresh++;
+    else duplicates++;
+  }
+  return { toWrite, fresh, unchanged, duplicates };
 }
 
 /** Why a record is refused, by each check that refused it; undefined when both accept it. */
@@ -237,7 +320,11 @@ function titleOf(schemaText: string | undefined): unknown {
   }
 }
 
-/** Up to `limit` BatchWriteItem calls in flight; the first failure is raised on the next call. */
+/**
+ * Up to `limit` batches in flight, each one existence read then the writes of its absent
+ * records; their counts are added to `counts` as they finish (all of them by `drain`). The
+ * first failure is raised on the next call.
+ */
 class BoundedWrites {
   private readonly inFlight = new Set<Promise<void>>();
   private failure: Error | undefined;
@@ -245,13 +332,15 @@ class BoundedWrites {
   constructor(
     private readonly writer: RecordWriter,
     private readonly limit: number,
+    private readonly message: { readonly queryId: string },
+    private readonly counts: MutableCounts,
   ) {}
 
   async add(items: RecordItem[]): Promise<void> {
     this.raiseFailure();
     while (this.inFlight.size >= this.limit) await Promise.race(this.inFlight);
     this.raiseFailure();
-    const write: Promise<void> = this.writer.write(items).then(
+    const write: Promise<void> = this.readThenWrite(items).then(
       () => void this.inFlight.delete(write),
       (error: unknown) => {
         this.failure ??= error instanceof Error ? error : new Error(String(error));
@@ -267,23 +356,34 @@ class BoundedWrites {
     this.raiseFailure();
   }
 
+  private async readThenWrite(items: RecordItem[]): Promise<void> {
+    const { toWrite, fresh, unchanged, duplicates } = classify(items, await this.writer.existing(items), this.message.queryId);
+    for (let i = 0; i < toWrite.length; i += WRITE_BATCH) await this.writer.write(toWrite.slice(i, i + WRITE_BATCH));
+    this.counts.recordsNew += fresh;
+    this.counts.recordsUnchanged += unchanged;
+    this.counts.duplicates += duplicates;
+  }
+
   private raiseFailure(): void {
     if (this.failure !== undefined) throw this.failure;
   }
 }
 
 /**
- * The last records' digests (52 bits of each key's sha256, as numbers: a few MB at most), to
- * count repeats within a file. Two generations of `limit` entries bound the memory.
+ * The last records' digests, to skip repeats within a file. A hit means the record is neither
+ * read nor written, so a collision would lose a record: 104 bits of each key's sha256 (26 hex
+ * characters), where a 100,000-key window collides with odds of about 1e-21 (52 bits, enough
+ * for a count, would be about 1e-6 per such file). Two generations of `limit` entries bound
+ * the memory (about 10 MB).
  */
 class RecentKeys {
-  private current = new Set<number>();
-  private previous = new Set<number>();
+  private current = new Set<string>();
+  private previous = new Set<string>();
 
   constructor(private readonly limit: number) {}
 
   addIfNew(sortKey: string): boolean {
-    const digest = Number.parseInt(sortKey.slice(-13), 16);
+    const digest = sortKey.slice(-26);
     if (this.current.has(digest) || this.previous.has(digest)) return false;
     if (this.current.size >= this.limit) {
       this.previous = this.current;

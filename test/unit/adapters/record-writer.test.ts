@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { DynamoDBClient, ProvisionedThroughputExceededException, ResourceNotFoundException, ThrottlingException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, type BatchWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, type BatchWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDbRecordWriter } from '../../../lambdas/adapters/raw-files';
 import { loadFile, type LoadDeps, type RecordItem } from '../../../lambdas/core/ingest/load';
@@ -60,14 +60,16 @@ describe('DynamoDbRecordWriter under throttling', () => {
 
   it('lands every record of a file whose writes are throttled on and off', async () => {
     const records = Array.from({ length: 1_000 }, (_, i) => ({ deviceName: `hub ${i}` }));
-    // Every third call is refused whole, every other one takes half its batch: a hot partition.
+    dynamodb.on(BatchGetCommand).resolves({ Responses: { [TABLE]: [] } });
+    // A third of the calls are refused whole, half the others take half their batch: a hot partition.
+    // Drawn from a seeded sequence, not by call number, so that writers in lockstep are not refused forever.
     const accepted = new Set<string>();
-    let call = 0;
+    let seed = 7;
+    const draw = () => (seed = (Math.imul(seed, 48_271) >>> 0) % 2_147_483_647) / 2_147_483_647;
     dynamodb.on(BatchWriteCommand).callsFake((input: BatchWriteCommandInput) => {
-      call++;
-      if (call % 3 === 0) throw refused();
+      if (draw() < 1 / 3) throw refused();
       const requests = input.RequestItems![TABLE];
-      const taken = call % 2 === 0 ? Math.ceil(requests.length / 2) : requests.length;
+      const taken = draw() < 0.5 ? Math.ceil(requests.length / 2) : requests.length;
       for (const request of requests.slice(0, taken)) accepted.add(request.PutRequest!.Item!.sk as string);
       return Promise.resolve({ UnprocessedItems: taken < requests.length ? { [TABLE]: requests.slice(taken) } : {} });
     });
@@ -95,5 +97,30 @@ describe('DynamoDbRecordWriter under throttling', () => {
     await expect(loadFile(deps, message)).resolves.toMatchObject({ outcome: 'loaded', records: 1_000, rejected: 0 });
     expect(checkpoints).toEqual([250, 500, 750, 1_000]);
     expect(accepted.size).toBe(1_000);
+  });
+
+  it('reads existence with the keys and provenance only, sending UnprocessedKeys (and a batch refused for throughput) again', async () => {
+    const batch = items(100);
+    const key = (item: RecordItem) => ({ pk: item.pk, sk: item.sk });
+    const stored = (item: RecordItem) => ({ ...key(item), queryId: 'q0', sourceKey: 'raw/c1/q0/x/0.json', sourceOffset: 1 });
+    dynamodb
+      .on(BatchGetCommand)
+      .resolvesOnce({ Responses: { [TABLE]: [stored(batch[0])] }, UnprocessedKeys: { [TABLE]: { Keys: batch.slice(50).map(key) } } })
+      .rejectsOnce(refused())
+      .resolves({ Responses: { [TABLE]: [stored(batch[99])] }, UnprocessedKeys: {} });
+    const delays: number[] = [];
+    // The same key twice is one key: BatchGetItem refuses a request with duplicates.
+    const found = await writer(delays).existing([...batch, batch[3]]);
+    expect(found.map((item) => item.sk)).toEqual([batch[0].sk, batch[99].sk]);
+    const requests = dynamodb.commandCalls(BatchGetCommand).map((call) => call.args[0].input.RequestItems![TABLE]);
+    expect(requests.map((request) => request.Keys!.length)).toEqual([100, 50, 50]);
+    expect(requests[0]).toMatchObject({ ProjectionExpression: 'pk, sk, queryId, sourceKey, sourceOffset, ingestedAt' });
+    expect(requests[0].ConsistentRead).toBeUndefined();
+    expect(delays).toEqual([75, 150]);
+  });
+
+  it('raises, naming what is left, when DynamoDB leaves keys unread for 10 attempts', async () => {
+    dynamodb.on(BatchGetCommand).resolves({ Responses: {}, UnprocessedKeys: { [TABLE]: { Keys: [{ pk: 'a', sk: 'b' }] } } });
+    await expect(writer().existing(items(3))).rejects.toThrow('DynamoDB left 1 reads unprocessed after 10 attempts');
   });
 });
