@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { metricsNamespace } from '../lambdas/core/definitions';
 import { ConfigurationError } from '../lambdas/core/errors';
 import { parseSettings, type Settings, type SettingsInput } from '../lambdas/core/settings';
+import { ChangeEvents } from './change-events';
 import { OperationsDashboard } from './dashboard';
 import { Monitoring } from './monitoring';
 import { removalPolicyOf } from './removal';
@@ -36,6 +37,7 @@ export class RingPortability extends Construct {
   readonly queryLifecycle: QueryLifecycle;
   readonly ingestion: Ingestion;
   readonly dashboard: OperationsDashboard;
+  readonly changeEvents: ChangeEvents;
 
   constructor(scope: Construct, id: string, props: RingPortabilityProps = {}) {
     super(scope, id);
@@ -76,6 +78,9 @@ export class RingPortability extends Construct {
       fetch: this.ingestion.fetch,
       load: this.ingestion.load,
     };
+    this.changeEvents = new ChangeEvents(this, 'ChangeEvents', { settings: this.settings, removalPolicy, deadLetterQueue: this.queryLifecycle.scheduleDeadLetters });
+    // The functions that change a connection's status or finish an import, and only those.
+    for (const service of CHANGE_EVENT_PUBLISHERS) this.changeEvents.bindPublisher(functions[service]);
     // A function that fails (not a message it reports failed: a crash, a timeout) pages someone.
     for (const [service, fn] of Object.entries(functions)) {
       this.monitoring.alarm(`${service}-errors`, fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), {
@@ -102,6 +107,13 @@ export class RingPortability extends Construct {
     this.dashboard = new OperationsDashboard(this, 'Operations', { functions, queues: this.stateful.queues.all, namespace });
   }
 }
+
+/**
+ * The functions that put change events: the callback (connected), connections (disconnected,
+ * purged), imports, collect, fetch and schedule (on hold, relink required, back to active; the
+ * schedule also re-announces), load (import completed).
+ */
+export const CHANGE_EVENT_PUBLISHERS = ['callback', 'connections', 'imports', 'schedule', 'collect', 'fetch', 'load'] as const;
 
 /** The functions that find queries failed and count them as QueriesFailed. */
 export const QUERY_FAILING_SERVICES = ['schedule', 'collect', 'fetch'] as const;

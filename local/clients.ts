@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -9,6 +10,7 @@ export interface LocalEndpoints {
   readonly s3: string;
   readonly sqs: string;
   readonly secretsManager: string;
+  readonly eventBridge: string;
 }
 
 export interface AwsClients {
@@ -17,6 +19,7 @@ export interface AwsClients {
   readonly s3: S3Client;
   readonly sqs: SQSClient;
   readonly secretsManager: SecretsManagerClient;
+  readonly eventBridge: EventBridgeClient;
   destroy(): void;
 }
 
@@ -35,14 +38,16 @@ export function localAwsClients(endpoints: LocalEndpoints, region: string): AwsC
   });
   const sqs = new SQSClient({ ...common, endpoint: endpoints.sqs });
   const secretsManager = new SecretsManagerClient({ ...common, endpoint: endpoints.secretsManager });
+  const eventBridge = new EventBridgeClient({ ...common, endpoint: endpoints.eventBridge });
   return {
     dynamodb,
     documents,
     s3,
     sqs,
     secretsManager,
+    eventBridge,
     destroy: () => {
-      for (const client of [documents, dynamodb, s3, sqs, secretsManager]) client.destroy();
+      for (const client of [documents, dynamodb, s3, sqs, secretsManager, eventBridge]) client.destroy();
     },
   };
 }

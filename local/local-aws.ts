@@ -2,6 +2,7 @@ import { parseSettings, type SettingsInput } from '../lambdas/core/settings';
 import { localAwsClients, type AwsClients, type LocalEndpoints } from './clients';
 import { startDynamoDb } from './emulators/dynamodb';
 import type { RunningService } from './emulators/running-service';
+import { startEventBridge, type EventBridgeEmulator } from './emulators/eventbridge';
 import { startSecretsManager } from './emulators/secrets-manager';
 import { startFauxqs } from './emulators/fauxqs';
 import { startVersionedS3 } from './emulators/versioned-s3';
@@ -18,13 +19,15 @@ export interface LocalAwsDescriptor {
 
 export interface LocalAws extends LocalAwsDescriptor {
   readonly clients: AwsClients;
+  /** The local EventBridge in this process: the change events put on it. */
+  readonly eventBridge: EventBridgeEmulator;
   /** Stops every emulator this harness started. Safe to call twice. */
   stop(): Promise<void>;
 }
 
 /**
  * Starts DynamoDB (dynalite), SQS and S3 (fauxqs; S3 behind our versioning layer) and our
- * Secrets Manager stand-in on 127.0.0.1, each on a free port, and creates the product's resources in them from the same
+ * Secrets Manager and EventBridge stand-ins on 127.0.0.1, each on a free port, and creates the product's resources in them from the same
  * definitions the CDK construct uses. Used by the integration tests' global setup and by the
  * local runtime. Whoever starts it stops it.
  */
@@ -45,10 +48,11 @@ export async function startLocalAws(options: { settings?: SettingsInput } = {}):
 
   let clients: AwsClients | undefined;
   try {
-    const [dynamodb, fauxqs, secretsManager] = await Promise.all([
+    const [dynamodb, fauxqs, secretsManager, eventBridge] = await Promise.all([
       track(startDynamoDb()),
       track(startFauxqs({ region: LOCAL_REGION })),
       track(startSecretsManager()),
+      track(startEventBridge()),
     ]);
     // fauxqs's S3 has no versioning; our layer in front of it adds it (the raw bucket is versioned on AWS).
     const s3 = await track(startVersionedS3({ backend: fauxqs.endpoint }));
@@ -57,6 +61,7 @@ export async function startLocalAws(options: { settings?: SettingsInput } = {}):
       s3: s3.endpoint,
       sqs: fauxqs.endpoint,
       secretsManager: secretsManager.endpoint,
+      eventBridge: eventBridge.endpoint,
     };
     clients = localAwsClients(endpoints, LOCAL_REGION);
     const resources = await provisionResources(clients, settings);
@@ -66,6 +71,7 @@ export async function startLocalAws(options: { settings?: SettingsInput } = {}):
       endpoints,
       resources,
       clients: ownClients,
+      eventBridge: eventBridge.emulator,
       stop: async () => {
         ownClients.destroy();
         await stopAll();

@@ -1,5 +1,6 @@
 import { CreateTableCommand, DescribeTableCommand, type AttributeDefinition, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
+import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import {
@@ -13,6 +14,7 @@ import {
   type QueueDefinition,
   type TableDefinition,
 } from '../lambdas/core/definitions';
+import { eventBusName } from '../lambdas/core/events/model';
 import type { Brand, Settings } from '../lambdas/core/settings';
 import type { AwsClients } from './clients';
 
@@ -30,12 +32,14 @@ export interface LocalResources {
   readonly rawDataBucket: string;
   readonly queues: Record<PipelineQueueName, LocalQueue>;
   readonly clientSecrets: Partial<Record<Brand, string>>;
+  /** The change events' bus (EVENT_BUS). */
+  readonly eventBus: string;
 }
 
 export const LOCAL_BUCKET = 'ring-portability-raw-data';
 
 /**
- * Creates the tables, bucket, queues and client-credential secrets from the same definitions
+ * Creates the tables, bucket, queues, client-credential secrets and the change events' bus from the same definitions
  * (lambdas/core/definitions.ts) and settings the CDK construct uses: the bucket is versioned,
  * as on AWS. What the emulators lack (TTL, lifecycle, encryption, point-in-time recovery) is
  * enforced or tested on the CDK side instead.
@@ -64,7 +68,11 @@ export async function provisionResources(clients: AwsClients, settings: Settings
     clientSecrets[brand] = created.ARN!;
   }
 
+  const eventBus = eventBusName(settings);
+  await clients.eventBridge.send(new CreateEventBusCommand({ Name: eventBus.slice(eventBus.lastIndexOf('/') + 1) }));
+
   return {
+    eventBus,
     controlTable,
     recordsTable,
     rawDataBucket: LOCAL_BUCKET,

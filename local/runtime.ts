@@ -205,6 +205,7 @@ function loadHandlers(settings: Settings, aws: LocalAws, apiUrl: string, logLeve
     AWS_ENDPOINT_URL_S3: aws.endpoints.s3,
     AWS_ENDPOINT_URL_SQS: aws.endpoints.sqs,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoints.secretsManager,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: aws.endpoints.eventBridge,
     POWERTOOLS_LOG_LEVEL: logLevel,
     POWERTOOLS_METRICS_DISABLED: 'true',
     // Dev mode: Powertools writes through the global console (readable logs, and the filter above).
@@ -221,6 +222,7 @@ function loadHandlers(settings: Settings, aws: LocalAws, apiUrl: string, logLeve
     COMPLETED_QUEUE_URL: queues.completedQueries.url,
     FILES_QUEUE_URL: queues.files.url,
     LOADS_QUEUE_URL: queues.loads.url,
+    EVENT_BUS: aws.resources.eventBus,
   });
   /* eslint-disable @typescript-eslint/no-require-imports -- loaded after the environment is set, as Lambda loads them */
   return {

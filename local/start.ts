@@ -9,6 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { compareWithTruth, connectCustomer, datasetMix, progressOf, type CustomerProgress, type DatasetRow, type DemoCustomer, type Truth } from './demo';
+import type { RecordedEvent } from './emulators/eventbridge';
 import { FAULT_PROFILES, faultProfile } from './faults';
 import { sandboxCall, startRuntime, type Runtime } from './runtime';
 import { LOCAL_API_CREDENTIALS } from './sigv4';
@@ -82,6 +83,9 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => void stop().then(() => process.exit(143)));
   try {
     printWhere(runtime, opts.faults);
+    const view = new ProgressView(process.stdout.isTTY === true);
+    // The change events as the integrator's rule would see them; the local EventBridge keeps the last 1,000 (runtime.aws.eventBridge.events()).
+    runtime.aws.eventBridge.onEvent((event) => view.interrupt(eventLine(event)));
     const regions = ['eu-west-1', 'us-east-1'];
     const customers: DemoCustomer[] = [];
     for (let i = 0; i < opts.customers; i++) {
@@ -93,7 +97,6 @@ async function main(): Promise<number> {
     console.log(`connected ${customers.length} customer(s): ${customers.map((customer) => `${customer.customerId} (${customer.brand}, ${customer.region})`).join(', ')}\n`);
 
     const truths = new Map<string, Truth>();
-    const view = new ProgressView(process.stdout.isTTY === true);
     const connectedAt = Date.now();
     let progress: CustomerProgress[] = [];
     let peakRss = process.memoryUsage().rss;
@@ -157,6 +160,7 @@ function printWhere(runtime: Runtime, faults: string | undefined): void {
   console.log(`  example app      ${runtime.apiUrl}/   ("Connect Ring")`);
   console.log(`  Ring sandbox     ${runtime.sandbox.baseUrl}/__sandbox/   (control API)`);
   console.log(`  faults           ${faults ?? 'none'}`);
+  console.log(`  change events    bus ${resources.eventBus} on the local EventBridge (${endpoints.eventBridge}), printed below as they arrive`);
   console.log('  look at the data (any credentials work):');
   console.log(`    AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${runtime.aws.region} --endpoint-url ${endpoints.s3} s3 ls s3://${resources.rawDataBucket}/raw/ --recursive`);
   console.log(`    AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${runtime.aws.region} --endpoint-url ${endpoints.dynamodb} dynamodb scan --table-name ${resources.recordsTable} --max-items 5`);
@@ -225,6 +229,22 @@ class ProgressView {
     if (!this.tty) console.log('import done');
     console.log('');
   }
+
+  /** Prints a line of its own; the progress block is drawn again below it. */
+  interrupt(line: string): void {
+    console.log(line);
+    this.drawn = 0;
+  }
+}
+
+/** One change event as one line: what an integrator's backend would be told. */
+function eventLine(event: RecordedEvent): string {
+  const detail = event.detail as Record<string, string | null | undefined> & { totals?: Record<string, number> };
+  const what =
+    event['detail-type'] === 'Import Completed' && detail.totals
+      ? `query ${detail.queryId}: ${detail.totals.records} records (${detail.totals.recordsNew} new, ${detail.totals.recordsUnchanged} unchanged, ${detail.totals.rejected} rejected), ${amount(detail.totals.bytes, 'MiB')}`
+      : `${detail.previousStatus ?? '-'} → ${detail.status} (${detail.reason})`;
+  return `event  ${event['detail-type']}  ${detail.customerId}  ${what}`;
 }
 
 function bar(done: number, of: number): string {

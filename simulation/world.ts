@@ -390,8 +390,9 @@ function observedQueries(store: NotificationQueryStore, recorder: Recorder): Not
 function observedStatus(store: ConnectionStatusStore, connections: ConnectionRepository, recorder: Recorder, clock: Clock): ConnectionStatusStore {
   return {
     markRelinkRequired: async (customerId, reason, now) => {
-      await store.markRelinkRequired(customerId, reason, now);
+      const changed = await store.markRelinkRequired(customerId, reason, now);
       if ((await connections.get(customerId))?.status === 'RELINK_REQUIRED') recorder.relinked(customerId, clock.now());
+      return changed;
     },
   };
 }

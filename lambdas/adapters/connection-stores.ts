@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ConnectionRecord, ConnectionStatus, LastImport, PendingAuthorization } from '../core/connections/model';
-import type { AuthorizationStateStore, ConnectionRepository } from '../core/ports';
+import type { AuthorizationStateStore, ConnectionRepository, StatusChange } from '../core/ports';
 import { GSI_PK, GSI_SK, PK, queryIndex, SK, TTL, unlessConflict, withoutKeys } from './control-table';
 
 
@@ -65,11 +65,10 @@ export class DynamoDbConnectionRepository implements ConnectionRepository {
     );
   }
 
-  async setStatus(customerId: string, status: ConnectionStatus, reason: string, now: number, from?: readonly ConnectionStatus[]): Promise<void> {
+  async setStatus(customerId: string, status: ConnectionStatus, reason: string, now: number, from?: readonly ConnectionStatus[]): Promise<StatusChange | undefined> {
     const allowed = Object.fromEntries((from ?? []).map((value, i) => [`:from${i}`, value]));
-    // A connection gone, or in a status it may not leave this way, is left alone.
-    await unlessConflict(
-      this.documents.send(
+    try {
+      const { Attributes } = await this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: connectionKey(customerId),
@@ -77,9 +76,16 @@ export class DynamoDbConnectionRepository implements ConnectionRepository {
           ConditionExpression: from === undefined ? 'attribute_exists(#pk)' : `attribute_exists(#pk) AND #status IN (${Object.keys(allowed).join(', ')})`,
           ExpressionAttributeNames: { '#status': 'status', '#pk': PK, '#gpk': GSI_PK },
           ExpressionAttributeValues: { ':status': status, ':reason': reason, ':now': new Date(now).toISOString(), ':gpk': `CONNSTATUS#${status}`, ...allowed },
+          // What it replaced: the announcement's previousStatus, brand and region, without another read.
+          ReturnValues: 'ALL_OLD',
         }),
-      ),
-    );
+      );
+      return statusChangeOf(Attributes);
+    } catch (error) {
+      // A connection gone, or in a status it may not leave this way, is left alone.
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
   }
 
   async recordImport(customerId: string, lastImport: LastImport): Promise<void> {
@@ -97,6 +103,12 @@ export class DynamoDbConnectionRepository implements ConnectionRepository {
       ),
     );
   }
+}
+
+/** The previous row of a conditional status update (`ReturnValues: ALL_OLD`) as a status change. */
+export function statusChangeOf(previous: Record<string, unknown> | undefined): StatusChange | undefined {
+  if (!previous) return undefined;
+  return { previousStatus: previous.status as ConnectionStatus, brand: previous.brand as string, region: previous.region as string };
 }
 
 /** OAuth states (`STATE#<state>`): written once, consumed by a conditional delete, once. */

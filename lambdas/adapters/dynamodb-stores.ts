@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ConnectionStatusStore, LeaseStore, RateLimitStore, RateLog } from '../core/ports';
+import type { ConnectionStatusStore, LeaseStore, RateLimitStore, RateLog, StatusChange } from '../core/ports';
+import { statusChangeOf } from './connection-stores';
 import { GSI_PK, PK, SK, TTL } from './control-table';
 
 
@@ -54,9 +55,9 @@ export class DynamoDbConnectionStatusStore implements ConnectionStatusStore {
     private readonly tableName: string,
   ) {}
 
-  async markRelinkRequired(customerId: string, reason: string, now: number): Promise<void> {
+  async markRelinkRequired(customerId: string, reason: string, now: number): Promise<StatusChange | undefined> {
     try {
-      await this.documents.send(
+      const { Attributes } = await this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [PK]: `CONN#${customerId}`, [SK]: 'CONNECTION' },
@@ -65,11 +66,14 @@ export class DynamoDbConnectionStatusStore implements ConnectionStatusStore {
           ConditionExpression: 'attribute_exists(#pk) AND #status IN (:active, :onHold)',
           ExpressionAttributeNames: { '#status': 'status', '#pk': PK, '#gpk': GSI_PK },
           ExpressionAttributeValues: { ':status': 'RELINK_REQUIRED', ':reason': reason, ':now': new Date(now).toISOString(), ':gpk': 'CONNSTATUS#RELINK_REQUIRED', ':active': 'ACTIVE', ':onHold': 'ON_HOLD' },
+          ReturnValues: 'ALL_OLD',
         }),
       );
+      return statusChangeOf(Attributes);
     } catch (error) {
       // No connection row (deleted meanwhile), or one the integrator disconnected: nothing to mark.
       if (!conflicted(error)) throw error;
+      return undefined;
     }
   }
 }

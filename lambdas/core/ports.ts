@@ -55,9 +55,19 @@ export interface TokenAgeIndex {
   remove(customerId: string): Promise<void>;
 }
 
+/** What a status change replaced: the connection's status before it, and where the connection is. */
+export interface StatusChange {
+  readonly previousStatus: ConnectionStatus;
+  readonly brand: string;
+  readonly region: string;
+}
+
 export interface ConnectionStatusStore {
-  /** The customer must connect again (refresh token revoked, expired or reused); only from ACTIVE or ON_HOLD. */
-  markRelinkRequired(customerId: string, reason: string, now: number): Promise<void>;
+  /**
+   * The customer must connect again (refresh token revoked, expired or reused); only from ACTIVE
+   * or ON_HOLD. Returns what changed, undefined when nothing did (so only real transitions are announced).
+   */
+  markRelinkRequired(customerId: string, reason: string, now: number): Promise<StatusChange | undefined>;
 }
 
 export interface RateLog {
@@ -87,8 +97,11 @@ export interface ConnectionRepository {
   get(customerId: string): Promise<ConnectionRecord | undefined>;
   /** Creates or replaces the connection row. */
   put(record: ConnectionRecord): Promise<void>;
-  /** Sets the status; with `from`, only if the current status is one of them (no change otherwise). */
-  setStatus(customerId: string, status: ConnectionStatus, reason: string, now: number, from?: readonly ConnectionStatus[]): Promise<void>;
+  /**
+   * Sets the status; with `from`, only if the current status is one of them (no change otherwise).
+   * Returns what it replaced, undefined when there was no connection or no allowed one to change.
+   */
+  setStatus(customerId: string, status: ConnectionStatus, reason: string, now: number, from?: readonly ConnectionStatus[]): Promise<StatusChange | undefined>;
   /** Records what became of an import request, unless a newer request's is already there. */
   recordImport(customerId: string, lastImport: LastImport): Promise<void>;
   /** Every connection in a status, page by page. */

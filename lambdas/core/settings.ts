@@ -328,6 +328,27 @@ export const Settings = z.strictObject({
         .describe(`Lambda log retention in days; one of ${LOG_RETENTION_DAYS.join(', ')}.`),
     })
     .prefault({}),
+  events: z
+    .strictObject({
+      busName: z
+        .string()
+        .regex(/^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[A-Za-z0-9._-]{1,256}$/, {
+          message: 'must be an event bus name (letters, digits, . _ -) or an event bus ARN (arn:aws:events:<region>:<account>:event-bus/<name>)',
+        })
+        .refine((name) => !name.endsWith('/default') && name !== 'default', { message: 'must not be the default bus: change events go to a bus of their own' })
+        .optional()
+        .describe(
+          "The integrator's own EventBridge bus (name or ARN) for the change events (`Import Completed`, `Connection Status Changed`). Unset: the stack creates a bus named `<resourcePrefix>-events`.",
+        ),
+      targetQueueArn: z
+        .string()
+        .regex(/^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$/, { message: 'must be an SQS queue ARN (arn:aws:sqs:<region>:<account>:<name>)' })
+        .optional()
+        .describe(
+          "An SQS queue of the integrator's that the stack's rule sends every change event to, besides the audit log group. Its policy must let events.amazonaws.com send to it (README: Change events).",
+        ),
+    })
+    .prefault({}),
   alarms: z
     .strictObject({
       email: z.email().optional().describe('Subscribe this address to the alarm topic (dead-letter queues, failures).'),

@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import { z } from 'zod';
-import { reconcileLoadingQueries, type CompletionStore, type ManifestWriter } from '../core/ingest/complete';
+import type { ChangeAnnouncer } from '../core/events/announce';
+import { reconcileLoadingQueries, type CompletionDeps, type CompletionStore, type ManifestWriter } from '../core/ingest/complete';
 import { dispatchImports, type DispatchDeps } from '../core/queries/admission';
 import { keepTokensAlive, pollOverdueQueries, type ScheduleDeps } from '../core/queries/schedule';
 import { noMetrics, type Counter } from '../shared/metrics';
@@ -17,7 +18,9 @@ export type ScheduleHandlerDeps = ScheduleDeps &
     /** The imports queue itself: the dispatcher's messages. */
     readonly importsQueue: DispatchDeps['imports'];
     readonly metrics?: Counter;
-    readonly completion?: { store: CompletionStore; manifests: ManifestWriter };
+    readonly completion?: { store: CompletionStore; manifests: ManifestWriter; onDone?: CompletionDeps['onDone'] };
+    /** Puts the change events a crash or a refused PutEvents left unannounced (with the hourly poll). */
+    readonly announcer?: Pick<ChangeAnnouncer, 'reconcile'>;
   };
 
 export function makeScheduleHandler(deps: ScheduleHandlerDeps) {
@@ -29,6 +32,7 @@ export function makeScheduleHandler(deps: ScheduleHandlerDeps) {
       result = {
         ...(await pollOverdueQueries(deps)),
         ...(deps.completion ? { reconciled: (await reconcileLoadingQueries({ ...deps.completion, connections: deps.connections, clock: deps.clock, logger: deps.logger }, RECONCILE_AFTER_MS)).completed } : {}),
+        ...(deps.announcer ? { reannounced: await deps.announcer.reconcile() } : {}),
       };
     } else if (task === 'dispatch-imports') {
       const dispatched = await dispatchImports({ ...deps, imports: deps.importsQueue });

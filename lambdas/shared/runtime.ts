@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -11,6 +12,8 @@ import { HttpsCertificateFetcher, HttpSubscriptionConfirmer } from '../adapters/
 import { DynamoDbConnectionStatusStore, DynamoDbLeaseStore, DynamoDbRateLimitStore } from '../adapters/dynamodb-stores';
 import { DynamoDbNotificationQueryStore, DynamoDbQueryRepository, DynamoDbSubscriptionStore } from '../adapters/query-store';
 import { SecretsManagerStore } from '../adapters/secrets-manager-store';
+import { DynamoDbAnnouncementStore, EventBridgePublisher, S3ManifestReader } from '../adapters/event-bus';
+import { announcingConnections, announcingStatusStore, ChangeAnnouncer } from '../core/events/announce';
 import { DynamoDbImportScheduleStore, DynamoDbTokenAgeIndex } from '../adapters/import-schedule-store';
 import { ImportAdmission, ScheduleRelease } from '../core/queries/admission';
 import { snsVerifierFromSettings } from '../core/notifications/sns-verifier';
@@ -27,6 +30,7 @@ import { parseJsonOrUndefined } from '../core/json';
 import { ClientCredentialsProvider } from '../core/ring/client-credentials';
 import { OAuthClient } from '../core/ring/oauth-client';
 import { parseSettings, type Settings } from '../core/settings';
+import type { ConnectionRecord } from '../core/connections/model';
 
 /** The product's settings, handed to every function as one JSON variable and validated with the same schema as synth. */
 export const SettingsVariable = z.string().transform((text, ctx): Settings => {
@@ -39,6 +43,9 @@ export const SettingsVariable = z.string().transform((text, ctx): Settings => {
 });
 
 const name = z.string().min(1);
+
+/** The bus change events go to (name, or ARN for the integrator's own); set only for the functions that publish them. */
+const EVENT_BUS = name.optional();
 
 /** Each enabled brand's client-credentials secret (ARN on AWS, where CloudFormation names them). */
 const ClientCredentialsSecrets = z.string().transform((text, ctx): Record<string, string> => {
@@ -67,6 +74,8 @@ export const ConnectEnv = z.object({
   REDIRECT_URI: z.url(),
   KMS_KEY_ID: name,
   CLIENT_CREDENTIALS_SECRETS: ClientCredentialsSecrets,
+  /** Only the callback announces connections; the connect-link function changes no status. */
+  EVENT_BUS,
 });
 
 export const ManageEnv = z.object({
@@ -76,6 +85,7 @@ export const ManageEnv = z.object({
   RECORDS_TABLE: name,
   RAW_BUCKET: name,
   IMPORTS_QUEUE_URL: z.url(),
+  EVENT_BUS,
 });
 
 /**
@@ -92,7 +102,33 @@ export function clients() {
     // The emulator's queue URLs name a host of their own (sqs.<region>.localhost): keep to the endpoint.
     sqs: new SQSClient({ useQueueUrlAsEndpoint: !process.env.AWS_ENDPOINT_URL_SQS }),
     s3: new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3) }),
+    eventBridge: new EventBridgeClient({}),
   };
+}
+
+type Clients = ReturnType<typeof clients>;
+
+/**
+ * The change-event announcer of a function given a bus (EVENT_BUS), undefined for the others.
+ * With the raw-data bucket it announces imports too (load, schedule).
+ */
+export function changeAnnouncer(aws: Clients, env: { EVENT_BUS?: string; CONTROL_TABLE: string; RAW_BUCKET?: string }): ChangeAnnouncer | undefined {
+  if (!env.EVENT_BUS) return undefined;
+  return new ChangeAnnouncer({
+    publisher: new EventBridgePublisher(aws.eventBridge, env.EVENT_BUS),
+    store: new DynamoDbAnnouncementStore(aws.documents, env.CONTROL_TABLE),
+    connections: new DynamoDbConnectionRepository(aws.documents, env.CONTROL_TABLE),
+    manifests: env.RAW_BUCKET ? { bucket: env.RAW_BUCKET, reader: new S3ManifestReader(aws.s3, env.RAW_BUCKET) } : undefined,
+    clock: systemClock,
+    logger,
+  });
+}
+
+/** The connection repository, announcing its status transitions when the function has a bus. */
+export function connectionRepository(aws: Clients, env: { EVENT_BUS?: string; CONTROL_TABLE: string }): DynamoDbConnectionRepository {
+  const repository = new DynamoDbConnectionRepository(aws.documents, env.CONTROL_TABLE);
+  const announcer = changeAnnouncer(aws, env);
+  return announcer ? announcingConnections(repository, announcer) : repository;
 }
 
 export const logger = new Logger();
@@ -120,7 +156,7 @@ export function connectDeps(env: z.output<typeof ConnectEnv>): ConnectDeps {
     settings: env.SETTINGS,
     redirectUri: env.REDIRECT_URI,
     states: new DynamoDbAuthorizationStateStore(aws.documents, env.CONTROL_TABLE),
-    connections: new DynamoDbConnectionRepository(aws.documents, env.CONTROL_TABLE),
+    connections: connectionRepository(aws, env),
     secretAdmin: new SecretsManagerAdmin(aws.secretsManager, env.KMS_KEY_ID),
     imports: importSchedule(aws.documents, env.CONTROL_TABLE, env.SETTINGS).admission,
     tokenAges: new DynamoDbTokenAgeIndex(aws.documents, env.CONTROL_TABLE),
@@ -133,12 +169,14 @@ export function connectDeps(env: z.output<typeof ConnectEnv>): ConnectDeps {
 
 export function manageDeps(env: z.output<typeof ManageEnv>): ManageDeps {
   const aws = clients();
+  const announcer = changeAnnouncer(aws, env);
   return {
-    connections: new DynamoDbConnectionRepository(aws.documents, env.CONTROL_TABLE),
+    connections: connectionRepository(aws, env),
     secretAdmin: new SecretsManagerAdmin(aws.secretsManager),
     imports: importSchedule(aws.documents, env.CONTROL_TABLE, env.SETTINGS).admission,
     data: new AwsCustomerDataStore(aws.s3, env.RAW_BUCKET, aws.documents, env.RECORDS_TABLE),
     retention: retentionWindows(env.SETTINGS),
+    ...(announcer ? { onPurged: (connection: ConnectionRecord, eventId: string) => announcer.statusChanged({ connection, status: 'PURGED', previousStatus: connection.status, reason: 'every raw file and record of the customer was deleted for good', eventId }) } : {}),
     clock: systemClock,
     logger,
   };
@@ -151,6 +189,7 @@ export const RingEnv = z.object({
   CLIENT_CREDENTIALS_SECRETS: ClientCredentialsSecrets,
   /** Only the schedule (polling) completes queries; the imports consumer has no access to that queue. */
   COMPLETED_QUEUE_URL: z.url().optional(),
+  EVENT_BUS,
 });
 
 /** A queue this function was given no access to: using it is a wiring bug, said loudly. */
@@ -168,6 +207,8 @@ export const NotificationsEnv = z.object({
 /** The Ring client as a Lambda uses it: token service, rate limiter, intake client. */
 export function ringDeps(env: z.output<typeof RingEnv>) {
   const aws = clients();
+  const announcer = changeAnnouncer(aws, env);
+  const statusStore = new DynamoDbConnectionStatusStore(aws.documents, env.CONTROL_TABLE);
   const settings = env.SETTINGS;
   const secrets = new SecretsManagerStore(aws.secretsManager);
   const credentials = new ClientCredentialsProvider(secrets, clientCredentialsSecretOf(env.CLIENT_CREDENTIALS_SECRETS), systemClock);
@@ -177,7 +218,7 @@ export function ringDeps(env: z.output<typeof RingEnv>) {
     secrets,
     tokenAges: scheduled.tokenAges,
     leases: new DynamoDbLeaseStore(aws.documents, env.CONTROL_TABLE),
-    connections: new DynamoDbConnectionStatusStore(aws.documents, env.CONTROL_TABLE),
+    connections: announcer ? announcingStatusStore(statusStore, announcer) : statusStore,
     oauth: new OAuthClient(),
     credentials,
     tokenUrl: (connection) => endpointsOf(connection).tokenUrl,
@@ -190,7 +231,7 @@ export function ringDeps(env: z.output<typeof RingEnv>) {
     settings,
     tokens,
     intake,
-    connections: new DynamoDbConnectionRepository(aws.documents, env.CONTROL_TABLE),
+    connections: connectionRepository(aws, env),
     queryRecords: new DynamoDbQueryRepository(aws.documents, env.CONTROL_TABLE),
     queries: new DynamoDbNotificationQueryStore(aws.documents, env.CONTROL_TABLE),
     /** Where re-requests go: the import schedule. */
@@ -233,12 +274,13 @@ export const IngestEnv = z.object({
   COMPLETED_QUEUE_URL: z.url().optional(),
   FILES_QUEUE_URL: z.url().optional(),
   LOADS_QUEUE_URL: z.url().optional(),
+  EVENT_BUS,
 });
 
 /** What the ingestion stages need; each function is given only its own queues and resources. */
 export function ingestDeps(env: z.output<typeof IngestEnv>) {
   const aws = clients();
-  const ring = ringDeps({ SETTINGS: env.SETTINGS, CONTROL_TABLE: env.CONTROL_TABLE, IMPORTS_QUEUE_URL: env.IMPORTS_QUEUE_URL, CLIENT_CREDENTIALS_SECRETS: env.CLIENT_CREDENTIALS_SECRETS, COMPLETED_QUEUE_URL: env.COMPLETED_QUEUE_URL });
+  const ring = ringDeps({ SETTINGS: env.SETTINGS, CONTROL_TABLE: env.CONTROL_TABLE, IMPORTS_QUEUE_URL: env.IMPORTS_QUEUE_URL, CLIENT_CREDENTIALS_SECRETS: env.CLIENT_CREDENTIALS_SECRETS, COMPLETED_QUEUE_URL: env.COMPLETED_QUEUE_URL, EVENT_BUS: env.EVENT_BUS });
   const queue = (url: string | undefined, variable: string) => (url ? new SqsWorkQueue(aws.sqs, url) : unboundQueue(variable));
   const required = (value: string | undefined, variable: string): string => {
     if (!value) throw new ConfigurationError(`${variable} is not set for this function`);

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { Aws, CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime, Tracing, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
@@ -237,6 +238,12 @@ export class PortabilityFunction extends NodejsFunction {
     queue.grantSendMessages(this);
     this.acknowledgeKeyGrant();
     return this.setEnv(envName, queue.queueUrl);
+  }
+
+  /** Grants `events:PutEvents` on the bus alone and sets `envName` to its ARN (which also reaches a bus of another account). */
+  bindEventBus(envName: string, bus: IEventBus): this {
+    bus.grantPutEventsTo(this);
+    return this.setEnv(envName, bus.eventBusArn);
   }
 
   /** Grants access to a secret and sets `envName` to its ARN. */

@@ -73,8 +73,9 @@ export class QueryLifecycle extends Construct {
       settings,
     )
       .bindQueue('COMPLETED_QUEUE_URL', queues.completedQueries.queue)
-      // The reconciler writes the manifest of a query whose last load was not counted.
-      .bindBucket('RAW_BUCKET', stateful.rawDataBucket, 'write');
+      // The reconciler writes the manifest of a query whose last load was not counted, and reads
+      // manifests back to announce imports whose event was not put.
+      .bindBucket('RAW_BUCKET', stateful.rawDataBucket, 'readWrite');
 
     this.notifications = new PortabilityFunction(this, 'Notifications', {
       ...common,

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { ConnectionRecord, ConnectionStatus, LastImport, PendingAuthorization } from '../../lambdas/core/connections/model';
-import type { AuthorizationStateStore, ConnectionRepository, ConnectionStatusStore } from '../../lambdas/core/ports';
+import { statusChangeOf } from '../../lambdas/adapters/connection-stores';
+import type { AuthorizationStateStore, ConnectionRepository, ConnectionStatusStore, StatusChange } from '../../lambdas/core/ports';
 import { GSI_PK, GSI_SK, PK, SK, TTL, withoutKeys, type Item, type MemoryTable } from './table';
 
 /** DynamoDB returns a query's items a page (1 MB) at a time; this many connection rows is about that. */
@@ -59,15 +60,16 @@ export class MemoryConnectionRepository implements ConnectionRepository {
     return Promise.resolve(updated !== undefined);
   }
 
-  setStatus(customerId: string, status: ConnectionStatus, reason: string, now: number, from?: readonly ConnectionStatus[]): Promise<void> {
+  setStatus(customerId: string, status: ConnectionStatus, reason: string, now: number, from?: readonly ConnectionStatus[]): Promise<StatusChange | undefined> {
     // A connection gone, or in a status it may not leave this way, is left alone.
-    this.table.update(
+    const previous = this.table.get(`CONN#${customerId}`, 'CONNECTION');
+    const updated = this.table.update(
       `CONN#${customerId}`,
       'CONNECTION',
       (item) => ({ ...item, status, statusReason: reason, statusChangedAt: new Date(now).toISOString(), [GSI_PK]: `CONNSTATUS#${status}` }),
       (current) => current !== undefined && (from === undefined || from.includes(current.status as ConnectionStatus)),
     );
-    return Promise.resolve();
+    return Promise.resolve(updated && previous ? statusChangeOf(previous) : undefined);
   }
 
   recordImport(customerId: string, lastImport: LastImport): Promise<void> {
@@ -86,15 +88,16 @@ export class MemoryConnectionRepository implements ConnectionRepository {
 export class MemoryConnectionStatusStore implements ConnectionStatusStore {
   constructor(private readonly table: MemoryTable) {}
 
-  markRelinkRequired(customerId: string, reason: string, now: number): Promise<void> {
+  markRelinkRequired(customerId: string, reason: string, now: number): Promise<StatusChange | undefined> {
     // No connection row (deleted meanwhile), or one the integrator disconnected: nothing to mark.
-    this.table.update(
+    const previous = this.table.get(`CONN#${customerId}`, 'CONNECTION');
+    const updated = this.table.update(
       `CONN#${customerId}`,
       'CONNECTION',
       (item) => ({ ...item, status: 'RELINK_REQUIRED', statusReason: reason, statusChangedAt: new Date(now).toISOString(), [GSI_PK]: 'CONNSTATUS#RELINK_REQUIRED' }),
       (current) => current !== undefined && (current.status === 'ACTIVE' || current.status === 'ON_HOLD'),
     );
-    return Promise.resolve();
+    return Promise.resolve(updated && previous ? statusChangeOf(previous) : undefined);
   }
 }
 

@@ -33,6 +33,7 @@ describe('Lambda bundles', () => {
             COMPLETED_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/completed',
             FILES_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/files',
             LOADS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/loads',
+            EVENT_BUS: 'arn:aws:events:eu-west-1:123456789012:event-bus/ring-portability-events',
             REDIRECT_URI: 'https://api.example.com/oauth/callback',
             KMS_KEY_ID: 'arn:aws:kms:eu-west-1:123456789012:key/k',
             CLIENT_CREDENTIALS_SECRETS: JSON.stringify({ ring: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:c-AbCdEf' }),

@@ -36,21 +36,22 @@ const CLIENT_SECRETS = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecr
 const RING_CALLS = [...TABLE_READ, ...TABLE_WRITE, ...SEND, ...CLIENT_SECRETS, 'secretsmanager:PutSecretValue'];
 const S3_PUT = ['s3:Abort*', 's3:PutObject', 's3:PutObjectLegalHold', 's3:PutObjectRetention', 's3:PutObjectTagging', 's3:PutObjectVersionTagging'];
 const S3_READ = ['s3:GetBucket*', 's3:GetObject*', 's3:List*'];
+const PUT_EVENTS = ['events:PutEvents'];
 
 /** Each function's complete set of IAM actions: a grant not listed here fails this test. */
 const EXPECTED: Record<string, { fn: PortabilityFunction; actions: string[] }> = {
   connect: { fn: connectApi.connect, actions: [...TABLE_WRITE, ...CLIENT_SECRETS] },
-  callback: { fn: connectApi.callback, actions: [...TABLE_READ, ...TABLE_WRITE, ...SEND, ...CLIENT_SECRETS, 'secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'] },
+  callback: { fn: connectApi.callback, actions: [...TABLE_READ, ...TABLE_WRITE, ...SEND, ...CLIENT_SECRETS, 'secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', ...PUT_EVENTS] },
   connections: {
     fn: connectApi.connections,
-    actions: [...TABLE_READ, ...TABLE_WRITE, ...SEND, 's3:AbortMultipartUpload', 's3:DeleteObject*', 's3:ListBucket', 's3:ListBucketMultipartUploads', 's3:ListBucketVersions', 'secretsmanager:DeleteSecret', 'secretsmanager:DescribeSecret'],
+    actions: [...TABLE_READ, ...TABLE_WRITE, ...SEND, 's3:AbortMultipartUpload', 's3:DeleteObject*', 's3:ListBucket', 's3:ListBucketMultipartUploads', 's3:ListBucketVersions', 'secretsmanager:DeleteSecret', 'secretsmanager:DescribeSecret', ...PUT_EVENTS],
   },
-  imports: { fn: queryLifecycle.imports, actions: [...RING_CALLS, ...CONSUME] },
+  imports: { fn: queryLifecycle.imports, actions: [...RING_CALLS, ...CONSUME, ...PUT_EVENTS] },
   notifications: { fn: queryLifecycle.notifications, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', ...SEND] },
-  schedule: { fn: queryLifecycle.schedule, actions: [...RING_CALLS, ...S3_PUT] },
-  collect: { fn: ingestion.collect, actions: [...RING_CALLS, ...CONSUME] },
-  fetch: { fn: ingestion.fetch, actions: [...RING_CALLS, ...CONSUME, ...S3_PUT] },
-  load: { fn: ingestion.load, actions: ['kms:DescribeKey', ...TABLE_READ, ...TABLE_WRITE, ...SEND, ...CONSUME, ...S3_READ, ...S3_PUT] },
+  schedule: { fn: queryLifecycle.schedule, actions: ['kms:DescribeKey', ...RING_CALLS, ...S3_READ, ...S3_PUT, ...PUT_EVENTS] },
+  collect: { fn: ingestion.collect, actions: [...RING_CALLS, ...CONSUME, ...PUT_EVENTS] },
+  fetch: { fn: ingestion.fetch, actions: [...RING_CALLS, ...CONSUME, ...S3_PUT, ...PUT_EVENTS] },
+  load: { fn: ingestion.load, actions: ['kms:DescribeKey', ...TABLE_READ, ...TABLE_WRITE, ...SEND, ...CONSUME, ...S3_READ, ...S3_PUT, ...PUT_EVENTS] },
 };
 
 describe('least privilege', () => {
@@ -73,6 +74,14 @@ describe('least privilege', () => {
         .filter((statement) => [statement.Resource].flat().includes('*'))
         .flatMap((statement) => [statement.Action].flat());
       expect({ name, onEverything: onEverything.filter((action) => !action.startsWith('xray:')) }).toEqual({ name, onEverything: [] });
+    }
+  });
+
+  it('lets the publishers put events on the change-event bus alone', () => {
+    const busId = logicalId(stack.portability.changeEvents.bus);
+    for (const [name, { fn }] of Object.entries(EXPECTED)) {
+      const statements = statementsOf(fn).filter((statement) => [statement.Action].flat().includes('events:PutEvents'));
+      expect({ name, resources: statements.map((statement) => statement.Resource) }).toEqual({ name, resources: EXPECTED[name].actions.includes('events:PutEvents') ? [{ 'Fn::GetAtt': [busId, 'Arn'] }] : [] });
     }
   });
 

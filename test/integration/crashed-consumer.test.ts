@@ -21,7 +21,7 @@ let clients: AwsClients;
 beforeAll(async () => {
   fauxqs = await startFauxqs({ region: LOCAL_REGION, clockControl: true });
   const unused = 'http://127.0.0.1:9';
-  clients = localAwsClients({ dynamodb: unused, s3: fauxqs.endpoint, sqs: fauxqs.endpoint, secretsManager: unused }, LOCAL_REGION);
+  clients = localAwsClients({ dynamodb: unused, s3: fauxqs.endpoint, sqs: fauxqs.endpoint, secretsManager: unused, eventBridge: unused }, LOCAL_REGION);
 });
 afterAll(async () => {
   clients?.destroy();

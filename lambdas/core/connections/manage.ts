@@ -12,6 +12,8 @@ export interface ManageDeps {
   readonly data: CustomerDataStore;
   /** How long what a purge cannot reach lives on; a purge's answer names it. */
   readonly retention: RetentionWindows;
+  /** Told once a purge is complete, with an event id stable across the calls that find it so (the change events). */
+  readonly onPurged?: (connection: ConnectionRecord, eventId: string) => Promise<void>;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -95,7 +97,8 @@ export async function disconnect(
   if (!options.purge) return { customerId, status: 'REVOKED' };
 
   const sweepStartedAt = clock.now();
-  const settlesAt = Date.parse(await connections.markPurgeRequested(customerId, sweepStartedAt)) + (options.settleMs ?? 0);
+  const purgeRequestedAt = await connections.markPurgeRequested(customerId, sweepStartedAt);
+  const settlesAt = Date.parse(purgeRequestedAt) + (options.settleMs ?? 0);
   const shouldStop = () => options.deadline !== undefined && clock.now() >= options.deadline;
   let objects = 0;
   let records = 0;
@@ -119,6 +122,7 @@ export async function disconnect(
   if (failed > 0) logger.warn('S3 refused to delete some of the customer’s object versions; the next call tries again', { customerId, refused });
   const settled = sweepStartedAt >= settlesAt;
   logger.info('customer data purged', { customerId, objects, records, failed, complete, settled });
+  if (complete && settled) await deps.onPurged?.({ ...record, status: 'REVOKED' }, `${customerId}#PURGED#${purgeRequestedAt}`);
   return {
     customerId,
     status: 'REVOKED',

@@ -38,6 +38,7 @@ export interface DatasetCounts {
   readonly records: number;
   readonly recordsNew: number;
   readonly recordsUnchanged: number;
+  readonly duplicates: number;
   readonly rejected: number;
 }
 
@@ -131,13 +132,14 @@ function countByDataset(summaries: readonly FileSummary[]): Record<string, Datas
   const datasets: Record<string, DatasetCounts> = {};
   for (const file of summaries) {
     const name = file.dataset ?? 'Unknown';
-    const sum = datasets[name] ?? { files: 0, bytes: 0, records: 0, recordsNew: 0, recordsUnchanged: 0, rejected: 0 };
+    const sum = datasets[name] ?? { files: 0, bytes: 0, records: 0, recordsNew: 0, recordsUnchanged: 0, duplicates: 0, rejected: 0 };
     datasets[name] = {
       files: sum.files + 1,
       bytes: sum.bytes + (file.bytes ?? 0),
       records: sum.records + (file.records ?? 0),
       recordsNew: sum.recordsNew + (file.recordsNew ?? 0),
       recordsUnchanged: sum.recordsUnchanged + (file.recordsUnchanged ?? 0),
+      duplicates: sum.duplicates + (file.duplicates ?? 0),
       rejected: sum.rejected + (file.rejected ?? 0),
     };
   }

@@ -109,6 +109,14 @@ describe('parseSettings', () => {
     expect(problemsOf(input).some((problem) => problem.startsWith(expected))).toBe(true);
   });
 
+  it('takes the integrator’s own event bus by name or ARN, and names what is wrong with a bad one', () => {
+    expect(parseSettings({}).events).toEqual({});
+    expect(parseSettings({ events: { busName: 'arn:aws:events:eu-west-1:123456789012:event-bus/acme' } }).events.busName).toBe('arn:aws:events:eu-west-1:123456789012:event-bus/acme');
+    expect(() => parseSettings({ events: { busName: 'my bus' } })).toThrow(/settings\.events\.busName: must be an event bus name/);
+    expect(() => parseSettings({ events: { busName: 'default' } })).toThrow(/settings\.events\.busName: must not be the default bus/);
+    expect(() => parseSettings({ events: { targetQueueArn: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q' } })).toThrow(/settings\.events\.targetQueueArn: must be an SQS queue ARN/);
+  });
+
   it('reports every problem at once, in a message that names each key', () => {
     expect(() => parseSettings({ defaultRegion: 'mars', scopeId: '' }, 'ringPortability')).toThrow(
       /2 problems[\s\S]*ringPortability\.defaultRegion[\s\S]*ringPortability\.scopeId/,
