@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { RingPortabilityClient, RingPortabilityError } from '../client/src';
+import { API_ROUTES } from '../lambdas/core/api/routes';
 import { INGESTION_MAX_INVOCATION_SECONDS, metricsNamespace, secretNames, type PipelineQueueName } from '../lambdas/core/definitions';
 import { parseSettings, REGIONS, type Brand, type Settings, type SettingsInput } from '../lambdas/core/settings';
 import { Sandbox } from '../sandbox/sandbox';
@@ -23,15 +24,13 @@ export const LOCAL_CONSUMERS: Record<PipelineQueueName, { readonly handler: stri
   loads: { handler: 'load', batchSize: 1, concurrency: 10, timeoutSeconds: INGESTION_MAX_INVOCATION_SECONDS },
 };
 
-/** The HTTP API's routes (lib/stateless/connect-api.ts, query-lifecycle.ts); a CDK test holds them to the template. */
-export const LOCAL_ROUTES: readonly { readonly method: string; readonly path: string; readonly handler: string; readonly iam: boolean }[] = [
-  { method: 'POST', path: '/connections', handler: 'connect', iam: true },
-  { method: 'GET', path: '/connections/{customerId}', handler: 'connections', iam: true },
-  { method: 'POST', path: '/connections/{customerId}/imports', handler: 'connections', iam: true },
-  { method: 'DELETE', path: '/connections/{customerId}', handler: 'connections', iam: true },
-  { method: 'GET', path: '/oauth/callback', handler: 'callback', iam: false },
-  { method: 'POST', path: '/notifications/v1', handler: 'notifications', iam: false },
-];
+/** The HTTP API's routes, from the route table CDK builds them from (lambdas/core/api/routes.ts); a CDK test holds them to the template. */
+export const LOCAL_ROUTES: readonly { readonly method: string; readonly path: string; readonly handler: string; readonly iam: boolean }[] = API_ROUTES.map((route) => ({
+  method: route.method,
+  path: route.path,
+  handler: route.handler,
+  iam: route.auth === 'iam',
+}));
 
 const SCHEDULED_TASKS = ['poll-overdue', 'dispatch-imports', 'token-keeper'] as const;
 

@@ -1,49 +1,31 @@
 /**
- * The answers of the two listing routes, GET /connections and GET /connections/{customerId}/imports.
- * Kept apart from the rest of the client on purpose: these are to be derived from the routes'
- * own zod schemas (lambdas/core/api/) once they exist, and only this file changes then.
+ * The answers of the two listing routes, GET /connections and GET /connections/{customerId}/imports:
+ * the `z.infer` types of the routes' own zod schemas (lambdas/core/api/schemas.ts), which the
+ * handlers answer with and docs/openapi.json documents.
  */
-import type { ConnectionView } from '../../lambdas/core/connections/manage';
+import type { ConnectionPage, ImportPage, ImportView } from '../../lambdas/core/api/schemas';
 import type { ConnectionStatus } from '../../lambdas/core/connections/model';
-import type { DatasetCounts } from '../../lambdas/core/ingest/complete';
+import type { Brand } from '../../lambdas/core/settings';
 
 export interface ListConnectionsQuery {
   readonly status?: ConnectionStatus;
-  readonly brand?: string;
-  /** Connections per page. */
+  readonly brand?: Brand;
+  /** Connections read for this page, 1-100 (default 50). */
   readonly limit?: number;
-  /** The previous page's `nextCursor`. */
+  /** The previous page's `nextCursor`, with the same filters. */
   readonly cursor?: string;
 }
 
-export interface ConnectionsPage {
-  readonly connections: readonly ConnectionView[];
-  /** Set when there is another page: pass it as `cursor`. */
-  readonly nextCursor?: string;
-}
+export type ConnectionsPage = ConnectionPage;
 
 export interface ListImportsQuery {
-  /** Imports per page. */
+  /** Imports per page, 1-100 (default 20). */
   readonly limit?: number;
   /** The previous page's `nextCursor`. */
   readonly cursor?: string;
 }
 
-/** One of a customer's Ring queries: its status, when it moved, and what it wrote once DONE. */
-export interface ImportSummary {
-  readonly queryId: string;
-  readonly status: string;
-  readonly requestedAt: string;
-  readonly updatedAt?: string;
-  readonly completedAt?: string;
-  readonly manifestKey?: string;
-  readonly totals?: Readonly<Record<string, number>>;
-  readonly datasets?: Readonly<Record<string, DatasetCounts>>;
-}
+/** One of a customer's Ring queries: its status, timestamps, durations, and once DONE its counts and manifest. */
+export type ImportSummary = ImportView;
 
-export interface ImportsPage {
-  /** Newest first. */
-  readonly imports: readonly ImportSummary[];
-  /** Set when there is another page: pass it as `cursor`. */
-  readonly nextCursor?: string;
-}
+export type ImportsPage = ImportPage;

@@ -2,7 +2,8 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { ConnectLinkRequest, createConnectLink } from '../../lambdas/core/connections/connect';
-import type { ConnectionView, DisconnectResult, requestImport } from '../../lambdas/core/connections/manage';
+import type { ConnectionView } from '../../lambdas/core/api/schemas';
+import type { DisconnectResult, requestImport } from '../../lambdas/core/connections/manage';
 import type { ConnectionsPage, ImportsPage, ListConnectionsQuery, ListImportsQuery } from './api-types';
 import { errorFromAnswer } from './errors';
 

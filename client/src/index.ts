@@ -2,4 +2,5 @@ export { RingPortabilityClient, type ConnectLink, type Credentials, type Disconn
 export { ERROR_CODES, RingPortabilityError, type RingPortabilityErrorCode } from './errors';
 export type { ConnectionsPage, ImportSummary, ImportsPage, ListConnectionsQuery, ListImportsQuery } from './api-types';
 export type { ConnectLinkRequest } from '../../lambdas/core/connections/connect';
-export type { ConnectionView, DisconnectResult } from '../../lambdas/core/connections/manage';
+export type { ConnectionView } from '../../lambdas/core/api/schemas';
+export type { DisconnectResult } from '../../lambdas/core/connections/manage';

@@ -9,10 +9,17 @@ export const TTL = controlTable.timeToLiveAttribute;
 export const GSI = controlTable.globalSecondaryIndexes[0].indexName;
 export const GSI_PK = controlTable.globalSecondaryIndexes[0].partitionKey.name;
 export const GSI_SK = controlTable.globalSecondaryIndexes[0].sortKey.name;
+/** A customer's queries, newest first: only query items set it. */
+export const HISTORY_GSI = controlTable.globalSecondaryIndexes[1].indexName;
+export const HISTORY_PK = controlTable.globalSecondaryIndexes[1].partitionKey.name;
+export const HISTORY_SK = controlTable.globalSecondaryIndexes[1].sortKey.name;
+
+/** A customer's partition of the history index. */
+export const historyPartition = (customerId: string): string => `QHISTORY#${customerId}`;
 
 /** An item without the table's key attributes: the domain record it stores. */
 export function withoutKeys<T>(item: Record<string, unknown>): T {
-  const { [PK]: _pk, [SK]: _sk, [GSI_PK]: _gpk, [GSI_SK]: _gsk, ...record } = item;
+  const { [PK]: _pk, [SK]: _sk, [GSI_PK]: _gpk, [GSI_SK]: _gsk, [HISTORY_PK]: _hpk, [HISTORY_SK]: _hsk, ...record } = item;
   return record as T;
 }
 

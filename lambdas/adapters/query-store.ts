@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { GSI_PK, GSI_SK, PK, queryIndex, SK, withoutKeys } from './control-table';
+import { GSI_PK, GSI_SK, HISTORY_PK, HISTORY_SK, historyPartition, PK, queryIndex, SK, withoutKeys } from './control-table';
 import { controlItemPrefixes } from '../core/definitions';
 import type { QueryRecord } from '../core/queries/model';
 import type { NotificationQueryStore, SubscriptionStore, TransitionResult } from '../core/notifications/handle';
@@ -9,7 +9,10 @@ import type { QueryRepository } from '../core/queries/import';
 
 export const queryKey = (queryId: string) => ({ [PK]: `${controlItemPrefixes.query}${queryId}`, [SK]: 'QUERY' });
 
-/** Query rows (`QUERY#<id>`); gsi1 lists them by status and age (`QSTATUS#<status>`, createdAt) for polling. */
+/**
+ * Query rows (`QUERY#<id>`); gsi1 lists them by status and age (`QSTATUS#<status>`, createdAt)
+ * for polling, gsi2 by customer and age (`QHISTORY#<customerId>`, createdAt) for the history.
+ */
 export class DynamoDbQueryRepository implements QueryRepository {
   constructor(
     private readonly documents: DynamoDBDocumentClient,
@@ -21,7 +24,7 @@ export class DynamoDbQueryRepository implements QueryRepository {
       await this.documents.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...queryKey(record.queryId), ...record, [GSI_PK]: `QSTATUS#${record.status}`, [GSI_SK]: record.createdAt },
+          Item: { ...queryKey(record.queryId), ...record, [GSI_PK]: `QSTATUS#${record.status}`, [GSI_SK]: record.createdAt, [HISTORY_PK]: historyPartition(record.customerId), [HISTORY_SK]: record.createdAt },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': PK },
         }),

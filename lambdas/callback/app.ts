@@ -1,17 +1,10 @@
 import middy from '@middy/core';
 import httpSecurityHeaders from '@middy/http-security-headers';
-import { z } from 'zod';
+import { CallbackQuery } from '../core/api/schemas';
 import { completeConnection, type CallbackOutcome, type ConnectDeps } from '../core/connections/connect';
 import { InvalidStateError } from '../core/connections/model';
 import { escapeHtml } from '../shared/html';
 import type { HttpEvent, HttpResult } from '../shared/http';
-
-const CallbackQuery = z.object({
-  state: z.string().max(512).optional(),
-  code: z.string().max(2048).optional(),
-  error: z.string().max(256).optional(),
-  error_description: z.string().max(1024).optional(),
-});
 
 const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',

@@ -33,6 +33,10 @@ export interface TableDefinition {
  * (`STATE#<state>`), queries (`QUERY#<queryId>`), file tasks, leases, rate-limit buckets and
  * idempotency records. `gsi1` is sparse: items that need a second access path (connections
  * by status for the scheduler, queries awaiting a notification) set `gsi1pk`/`gsi1sk`.
+ * `gsi2` is sparse too: only query items set it (`QHISTORY#<customerId>`, createdAt), a
+ * customer's import history newest first (GET /connections/{customerId}/imports). A second
+ * index rather than a history item per query: the query item is the history, so every status
+ * change shows without a second write to keep in step (README: Admin API).
  */
 export const controlTable = {
   id: 'ControlTable',
@@ -44,6 +48,11 @@ export const controlTable = {
       indexName: 'gsi1',
       partitionKey: { name: 'gsi1pk', type: 'S' },
       sortKey: { name: 'gsi1sk', type: 'S' },
+    },
+    {
+      indexName: 'gsi2',
+      partitionKey: { name: 'gsi2pk', type: 'S' },
+      sortKey: { name: 'gsi2sk', type: 'S' },
     },
   ],
 } as const satisfies TableDefinition;

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { AwsCustomerDataStore, SecretsManagerAdmin, SqsWorkQueue } from '../adapters/aws-admin';
 import { DynamoDbAuthorizationStateStore, DynamoDbConnectionRepository } from '../adapters/connection-stores';
 import { HttpsCertificateFetcher, HttpSubscriptionConfirmer } from '../adapters/certificate-fetcher';
+import { DynamoDbConnectionDirectory, DynamoDbImportHistory } from '../adapters/listings';
 import { DynamoDbConnectionStatusStore, DynamoDbLeaseStore, DynamoDbRateLimitStore } from '../adapters/dynamodb-stores';
 import { DynamoDbNotificationQueryStore, DynamoDbQueryRepository, DynamoDbSubscriptionStore } from '../adapters/query-store';
 import { SecretsManagerStore } from '../adapters/secrets-manager-store';
@@ -177,6 +178,8 @@ export function manageDeps(env: z.output<typeof ManageEnv>): ManageDeps {
     data: new AwsCustomerDataStore(aws.s3, env.RAW_BUCKET, aws.documents, env.RECORDS_TABLE),
     retention: retentionWindows(env.SETTINGS),
     ...(announcer ? { onPurged: (connection: ConnectionRecord, eventId: string) => announcer.statusChanged({ connection, status: 'PURGED', previousStatus: connection.status, reason: 'every raw file and record of the customer was deleted for good', eventId }) } : {}),
+    directory: new DynamoDbConnectionDirectory(aws.documents, env.CONTROL_TABLE),
+    history: new DynamoDbImportHistory(aws.documents, env.CONTROL_TABLE),
     clock: systemClock,
     logger,
   };

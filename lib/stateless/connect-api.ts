@@ -7,6 +7,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { API_ROUTES, routeKey, type RouteHandler } from '../../lambdas/core/api/routes';
 import { secretNames } from '../../lambdas/core/definitions';
 import type { Settings } from '../../lambdas/core/settings';
 import type { StatefulResources } from '../stateful/stateful-resources';
@@ -33,8 +34,9 @@ export class ConnectApi extends Construct {
   readonly connect: PortabilityFunction;
   readonly callback: PortabilityFunction;
   readonly connections: PortabilityFunction;
-  readonly routes: Record<string, HttpRoute>;
+  readonly routes: Record<string, HttpRoute> = {};
   readonly stage: HttpStage;
+  private readonly iam = new HttpIamAuthorizer();
   private readonly publicRouteKeys: string[] = [];
 
   constructor(scope: Construct, id: string, props: ConnectApiProps) {
@@ -118,7 +120,7 @@ export class ConnectApi extends Construct {
       ...common,
       entry: 'lambdas/connections/handler.ts',
       serviceName: 'connections',
-      description: 'GET/DELETE /connections/{customerId}, POST …/imports: status, import now, disconnect and purge',
+      description: 'GET /connections, GET/DELETE /connections/{customerId}, GET/POST …/imports: list, status, history, import now, disconnect and purge',
       // A purge's answer names the retention windows of what it cannot reach (logs, queues).
       environment: { SETTINGS: connectEnvironment.SETTINGS },
       timeout: Duration.minutes(5),
@@ -130,26 +132,30 @@ export class ConnectApi extends Construct {
       .bindQueue('IMPORTS_QUEUE_URL', stateful.queues.queues.imports.queue)
       .grantSecretsUnder(connectionSecrets, ['secretsmanager:DeleteSecret', 'secretsmanager:DescribeSecret']);
 
-    const iam = new HttpIamAuthorizer();
-    const route = (path: string, method: HttpMethod, fn: PortabilityFunction): HttpRoute =>
-      this.api.addRoutes({ path, methods: [method], integration: new HttpLambdaIntegration(`${fn.node.id}${method}Integration`, fn), authorizer: iam })[0];
-    this.routes = {
-      'POST /connections': route('/connections', HttpMethod.POST, this.connect),
-      'GET /connections/{customerId}': route('/connections/{customerId}', HttpMethod.GET, this.connections),
-      'POST /connections/{customerId}/imports': route('/connections/{customerId}/imports', HttpMethod.POST, this.connections),
-      'DELETE /connections/{customerId}': route('/connections/{customerId}', HttpMethod.DELETE, this.connections),
-    };
-    this.addPublicRoute(
-      '/oauth/callback',
-      HttpMethod.GET,
-      this.callback,
-      "The OAuth redirect URI is called by the customer's browser coming back from Ring: it cannot carry AWS credentials. It accepts only a single-use state created by an IAM-authorized call, and is throttled.",
-    );
+    this.serve('connect', this.connect);
+    this.serve('connections', this.connections);
+    this.serve('callback', this.callback);
+  }
+
+  /**
+   * Adds every route of the route table (lambdas/core/api/routes.ts) that `handler` answers,
+   * integrated with `fn`: IAM-authorized, or public with the table's reason.
+   */
+  serve(handler: RouteHandler, fn: PortabilityFunction): void {
+    for (const route of API_ROUTES.filter((candidate) => candidate.handler === handler)) {
+      const method = HttpMethod[route.method];
+      if (route.auth === 'public') this.addPublicRoute(route.path, method, fn, route.whyPublic);
+      else this.routes[routeKey(route)] = this.api.addRoutes({ path: route.path, methods: [method], integration: this.integration(fn, method), authorizer: this.iam })[0];
+    }
+  }
+
+  private integration(fn: PortabilityFunction, method: HttpMethod): HttpLambdaIntegration {
+    return new HttpLambdaIntegration(`${fn.node.id}${method}Integration`, fn);
   }
 
   /** A route without an authorizer (Ring or the customer's browser calls it), throttled tightly. */
   addPublicRoute(path: string, method: HttpMethod, fn: PortabilityFunction, whyPublic: string): HttpRoute {
-    const [route] = this.api.addRoutes({ path, methods: [method], integration: new HttpLambdaIntegration(`${fn.node.id}${method}Integration`, fn) });
+    const [route] = this.api.addRoutes({ path, methods: [method], integration: this.integration(fn, method) });
     const key = `${method} ${path}`;
     this.routes[key] = route;
     this.publicRouteKeys.push(key);

@@ -2,7 +2,6 @@ import * as path from 'node:path';
 import { Duration, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
-import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Metric } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -95,12 +94,7 @@ export class QueryLifecycle extends Construct {
       })
       .bindQueue('COMPLETED_QUEUE_URL', queues.completedQueries.queue)
       .bindQueue('IMPORTS_QUEUE_URL', queues.imports.queue);
-    props.api.addPublicRoute(
-      '/notifications/v1',
-      HttpMethod.POST,
-      this.notifications,
-      "Ring's notifications arrive as Amazon SNS HTTPS deliveries, which cannot sign with AWS credentials; every message's SNS signature, certificate (pinned origin, chain to Amazon's roots), topic and age are verified, and the route is throttled.",
-    );
+    props.api.serve('notifications', this.notifications);
 
     // A schedule EventBridge could not deliver (after its retries) is kept here, and pages someone.
     this.scheduleDeadLetters = new Queue(this, 'ScheduleDeadLetters', {

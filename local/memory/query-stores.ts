@@ -6,18 +6,21 @@ import type { QueryRecord } from '../../lambdas/core/queries/model';
 import { controlItemPrefixes } from '../../lambdas/core/definitions';
 import { fileSummary } from '../../lambdas/adapters/ingest-store';
 import { pagesOf } from './connection-stores';
-import { GSI_PK, GSI_SK, PK, SK, withoutKeys, type MemoryTable } from './table';
+import { GSI_PK, GSI_SK, HISTORY_PK, HISTORY_SK, PK, SK, withoutKeys, type MemoryTable } from './table';
 
 const queryPk = (queryId: string) => `${controlItemPrefixes.query}${queryId}`;
 const QUERY_SK = 'QUERY';
 const taskSk = (n: number) => `FILE#${String(n).padStart(7, '0')}`;
 
-/** lambdas/adapters/query-store.ts `DynamoDbQueryRepository`, in memory: query rows, gsi1 by status and age. */
+/** lambdas/adapters/query-store.ts `DynamoDbQueryRepository`, in memory: query rows, gsi1 by status and age, gsi2 by customer. */
 export class MemoryQueryRepository implements QueryRepository {
   constructor(private readonly table: MemoryTable) {}
 
   create(record: QueryRecord): Promise<void> {
-    this.table.put({ [PK]: queryPk(record.queryId), [SK]: QUERY_SK, ...record, [GSI_PK]: `QSTATUS#${record.status}`, [GSI_SK]: record.createdAt }, (current) => current === undefined);
+    this.table.put(
+      { [PK]: queryPk(record.queryId), [SK]: QUERY_SK, ...record, [GSI_PK]: `QSTATUS#${record.status}`, [GSI_SK]: record.createdAt, [HISTORY_PK]: `QHISTORY#${record.customerId}`, [HISTORY_SK]: record.createdAt },
+      (current) => current === undefined,
+    );
     return Promise.resolve();
   }
 

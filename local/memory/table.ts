@@ -7,11 +7,13 @@ export const PK = controlTable.partitionKey.name;
 export const SK = controlTable.sortKey.name;
 export const GSI_PK = controlTable.globalSecondaryIndexes[0].partitionKey.name;
 export const GSI_SK = controlTable.globalSecondaryIndexes[0].sortKey.name;
+export const HISTORY_PK = controlTable.globalSecondaryIndexes[1].partitionKey.name;
+export const HISTORY_SK = controlTable.globalSecondaryIndexes[1].sortKey.name;
 export const TTL = controlTable.timeToLiveAttribute;
 
 /** An item without the table's key attributes: the domain record it stores (lambdas/adapters/control-table.ts `withoutKeys`). */
 export function withoutKeys<T>(item: Item): T {
-  const { [PK]: _pk, [SK]: _sk, [GSI_PK]: _gpk, [GSI_SK]: _gsk, ...record } = item;
+  const { [PK]: _pk, [SK]: _sk, [GSI_PK]: _gpk, [GSI_SK]: _gsk, [HISTORY_PK]: _hpk, [HISTORY_SK]: _hsk, ...record } = item;
   return record as T;
 }
 
@@ -29,7 +31,7 @@ export function stored<T>(value: T): T {
 }
 
 /**
- * One DynamoDB table with its sparse `gsi1`, in memory, for the in-memory port adapters
+ * One DynamoDB table with its sparse `gsi1` and `gsi2`, in memory, for the in-memory port adapters
  * (local/memory/*-stores.ts). Each of its writes is one DynamoDB write: the whole item is
  * checked against the caller's condition (the adapter's ConditionExpression, as a predicate
  * of the item as stored, or undefined when there is none) and written atomically; an update
@@ -40,7 +42,8 @@ export function stored<T>(value: T): T {
  */
 export class MemoryTable {
   private readonly partitions = new Map<string, Map<string, Item>>();
-  private readonly index = new Map<string, SortedKeys>();
+  /** Per index, its partitions' sorted positions. */
+  private readonly indexes = new Map<IndexName, Map<string, SortedKeys>>(INDEXES.map((index) => [index.name, new Map<string, SortedKeys>()]));
 
   get(pk: string, sk: string): Item | undefined {
     const item = this.partitions.get(pk)?.get(sk);
@@ -91,12 +94,14 @@ export class MemoryTable {
   }
 
   /**
-   * Query on gsi1: the items of a partition in sort-key order, those whose sort key sorts
-   * before `before` when given, `limit` at most, from after `startAfter` (a position returned
-   * by `indexPosition`, as ExclusiveStartKey).
+   * Query on an index (gsi1 unless named): the items of a partition in sort-key order (or the
+   * reverse, as ScanIndexForward false), those whose sort key sorts before `before` when given,
+   * `limit` at most, from after `startAfter` (a position from `indexPosition` or a previous
+   * `last`, as ExclusiveStartKey).
    */
-  queryIndex(partition: string, options: { before?: string; limit?: number; startAfter?: string } = {}): { items: Item[]; last?: string } {
-    const keys = this.index.get(partition)?.range(options.startAfter, options.before, options.limit) ?? [];
+  queryIndex(partition: string, options: { before?: string; limit?: number; startAfter?: string; index?: IndexName; reverse?: boolean } = {}): { items: Item[]; last?: string } {
+    const sorted = this.indexes.get(options.index ?? 'gsi1')!.get(partition);
+    const keys = (options.reverse ? sorted?.rangeDescending(options.startAfter, options.limit) : sorted?.range(options.startAfter, options.before, options.limit)) ?? [];
     const items = keys.map((key) => {
       const [, pk, sk] = key.split(SEPARATOR);
       return stored(this.partitions.get(pk)!.get(sk)!);
@@ -106,7 +111,7 @@ export class MemoryTable {
 
   /** How many items a gsi1 partition holds. */
   indexSize(partition: string): number {
-    return this.index.get(partition)?.size ?? 0;
+    return this.indexes.get('gsi1')!.get(partition)?.size ?? 0;
   }
 
   private write(pk: string, sk: string, current: Item | undefined, next: Item): void {
@@ -114,29 +119,41 @@ export class MemoryTable {
     let partition = this.partitions.get(pk);
     if (!partition) this.partitions.set(pk, (partition = new Map<string, Item>()));
     partition.set(sk, next);
-    const key = indexKey(next);
-    if (key) {
-      let keys = this.index.get(key.partition);
-      if (!keys) this.index.set(key.partition, (keys = new SortedKeys()));
+    for (const index of INDEXES) {
+      const key = indexKey(index, next);
+      if (!key) continue;
+      const partitions = this.indexes.get(index.name)!;
+      let keys = partitions.get(key.partition);
+      if (!keys) partitions.set(key.partition, (keys = new SortedKeys()));
       keys.add(key.sort);
     }
   }
 
   private unindex(item: Item): void {
-    const key = indexKey(item);
-    if (key) this.index.get(key.partition)?.delete(key.sort);
+    for (const index of INDEXES) {
+      const key = indexKey(index, item);
+      if (key) this.indexes.get(index.name)!.get(key.partition)?.delete(key.sort);
+    }
   }
 }
 
-/** Sorts after every character a key holds: index positions are `<gsi1sk>\u0001<pk>\u0001<sk>`. */
+/** Sorts after every character a key holds: index positions are `<index sort key>\u0001<pk>\u0001<sk>`. */
 const SEPARATOR = '\u0001';
 
-/** An item's place in gsi1, if it has one (both attributes set: the index is sparse). */
-function indexKey(item: Item): { partition: string; sort: string } | undefined {
-  const partition = item[GSI_PK];
-  const sort = item[GSI_SK];
+const INDEXES = controlTable.globalSecondaryIndexes.map((index) => ({ name: index.indexName, pk: index.partitionKey.name, sk: index.sortKey.name }));
+type IndexName = (typeof controlTable.globalSecondaryIndexes)[number]['indexName'];
+
+/** An item's position in an index partition, as ExclusiveStartKey names it: its index sort key and table key. */
+export function indexPosition(sort: string, pk: string, sk: string): string {
+  return [sort, pk, sk].join(SEPARATOR);
+}
+
+/** An item's place in an index, if it has one (both attributes set: the indexes are sparse). */
+function indexKey(index: (typeof INDEXES)[number], item: Item): { partition: string; sort: string } | undefined {
+  const partition = item[index.pk];
+  const sort = item[index.sk];
   if (typeof partition !== 'string' || typeof sort !== 'string') return undefined;
-  return { partition, sort: [sort, item[PK], item[SK]].join(SEPARATOR) };
+  return { partition, sort: indexPosition(sort, item[PK] as string, item[SK] as string) };
 }
 
 /** Strings in order, with binary-search insert, delete and range reads. */
@@ -168,6 +185,12 @@ export class SortedKeys {
     if (after !== undefined && this.keys[start] === after) start++;
     const end = before === undefined ? this.keys.length : this.position(before);
     return this.keys.slice(start, Math.max(start, Math.min(end, start + limit)));
+  }
+
+  /** Keys below `before` (exclusive; all when undefined), highest first, `limit` at most. */
+  rangeDescending(before: string | undefined, limit = Number.POSITIVE_INFINITY): string[] {
+    const end = before === undefined ? this.keys.length : this.position(before);
+    return this.keys.slice(Math.max(0, end - limit), end).reverse();
   }
 
   /** The first index whose key is not below `key`. */

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { LOCAL_CONSUMERS, LOCAL_ROUTES } from '../../local/runtime';
 import type { PipelineQueueName } from '../../lambdas/core/definitions';
 import { resourcesOf, synthStack } from './support/stack';
@@ -10,6 +12,15 @@ describe('the local runtime matches the stack', () => {
   it('serves the same HTTP routes, IAM-protected where AWS uses IAM', () => {
     const routes = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Route')).map((route) => `${String(route.Properties.RouteKey)} ${String(route.Properties.AuthorizationType)}`);
     expect(routes.sort()).toEqual(LOCAL_ROUTES.map((route) => `${route.method} ${route.path} ${route.iam ? 'AWS_IAM' : 'NONE'}`).sort());
+  });
+
+  it('documents in docs/openapi.json exactly the routes the stack has, with SigV4 where AWS uses IAM', () => {
+    const routes = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Route')).map((route) => `${String(route.Properties.RouteKey)} ${String(route.Properties.AuthorizationType)}`);
+    const document = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'docs', 'openapi.json'), 'utf8')) as { paths: Record<string, Record<string, { security: unknown[] }>> };
+    const documented = Object.entries(document.paths).flatMap(([route, methods]) =>
+      Object.entries(methods).map(([method, operation]) => `${method.toUpperCase()} ${route} ${operation.security.length > 0 ? 'AWS_IAM' : 'NONE'}`),
+    );
+    expect(documented.sort()).toEqual(routes.sort());
   });
 
   it('polls every queue with the batch size, concurrency and timeout of its Lambda consumer', () => {

@@ -42,18 +42,16 @@ describe('control and records tables', () => {
     });
   });
 
-  it('the control table has the GSI of its definition', () => {
+  it('the control table has the GSIs of its definition', () => {
     expect(template.findResources('AWS::DynamoDB::Table')[logicalId(stateful.controlTable)].Properties).toMatchObject({
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: controlTable.globalSecondaryIndexes[0].indexName,
-          KeySchema: [
-            { AttributeName: controlTable.globalSecondaryIndexes[0].partitionKey.name, KeyType: 'HASH' },
-            { AttributeName: controlTable.globalSecondaryIndexes[0].sortKey.name, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
+      GlobalSecondaryIndexes: controlTable.globalSecondaryIndexes.map((index) => ({
+        IndexName: index.indexName,
+        KeySchema: [
+          { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
+          { AttributeName: index.sortKey.name, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
     });
     expect(template.findResources('AWS::DynamoDB::Table')[logicalId(stateful.recordsTable)].Properties).not.toHaveProperty(
       'GlobalSecondaryIndexes',

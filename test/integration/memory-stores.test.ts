@@ -3,8 +3,10 @@ import { DynamoDbAuthorizationStateStore, DynamoDbConnectionRepository } from '.
 import { DynamoDbConnectionStatusStore, DynamoDbLeaseStore, DynamoDbRateLimitStore } from '../../lambdas/adapters/dynamodb-stores';
 import { SecretsManagerAdmin } from '../../lambdas/adapters/aws-admin';
 import { DynamoDbCollectStore, DynamoDbCompletionStore } from '../../lambdas/adapters/ingest-store';
+import { DynamoDbConnectionDirectory, DynamoDbImportHistory } from '../../lambdas/adapters/listings';
 import { DynamoDbNotificationQueryStore, DynamoDbQueryRepository } from '../../lambdas/adapters/query-store';
 import { SecretsManagerStore } from '../../lambdas/adapters/secrets-manager-store';
+import type { ConnectionDirectory, ImportHistory } from '../../lambdas/core/connections/listing';
 import type { ConnectionRecord } from '../../lambdas/core/connections/model';
 import { controlTable } from '../../lambdas/core/definitions';
 import type { CollectStore } from '../../lambdas/core/ingest/collect';
@@ -15,6 +17,7 @@ import type { QueryRepository } from '../../lambdas/core/queries/import';
 import type { QueryRecord } from '../../lambdas/core/queries/model';
 import { MemoryAuthorizationStateStore, MemoryConnectionRepository, MemoryConnectionStatusStore } from '../../local/memory/connection-stores';
 import { MemoryLeaseStore, MemoryRateLimitStore } from '../../local/memory/dynamodb-stores';
+import { MemoryConnectionDirectory, MemoryImportHistory } from '../../local/memory/listings';
 import { MemoryCollectStore, MemoryCompletionStore, MemoryNotificationQueryStore, MemoryQueryRepository } from '../../local/memory/query-stores';
 import { MemorySecrets } from '../../local/memory/secrets';
 import { MemoryTable } from '../../local/memory/table';
@@ -38,6 +41,8 @@ interface Stores {
   notifications: NotificationQueryStore;
   collect: CollectStore;
   completion: CompletionStore;
+  directory: ConnectionDirectory;
+  history: ImportHistory;
   leases: LeaseStore;
   rates: RateLimitStore;
   secrets: SecretStore & SecretAdmin;
@@ -56,6 +61,8 @@ async function dynamoDb(): Promise<Stores> {
     notifications: new DynamoDbNotificationQueryStore(documents, table),
     collect: new DynamoDbCollectStore(documents, table),
     completion: new DynamoDbCompletionStore(documents, table),
+    directory: new DynamoDbConnectionDirectory(documents, table),
+    history: new DynamoDbImportHistory(documents, table),
     leases: new DynamoDbLeaseStore(documents, table),
     rates: new DynamoDbRateLimitStore(documents, table),
     secrets: { read: (id) => store.read(id), write: (id, value, token) => store.write(id, value, token), upsert: (name, value) => admin.upsert(name, value), remove: (id) => admin.remove(id) },
@@ -72,6 +79,8 @@ function memory(): Stores {
     notifications: new MemoryNotificationQueryStore(table),
     collect: new MemoryCollectStore(table),
     completion: new MemoryCompletionStore(table),
+    directory: new MemoryConnectionDirectory(table),
+    history: new MemoryImportHistory(table),
     leases: new MemoryLeaseStore(table),
     rates: new MemoryRateLimitStore(table),
     secrets: new MemorySecrets(),
@@ -198,6 +207,36 @@ describe('in-memory stores behave as the AWS adapters', () => {
       transcript.push(await completion.markDone(other, { files: 0 }, NOW + 6), await completion.markDone(id, { files: 1 }, NOW + 7), await completion.markDone(id, { files: 1 }, NOW + 8));
       await collect.fail(other, 'listing window elapsed', NOW + 9);
       transcript.push(await queries.get(id), await queries.get(other));
+      return transcript;
+    }));
+
+  it('listings: connections of a status a bounded read at a time, brand filtered after the read; a customer’s queries newest first', () =>
+    same(async ({ connections, directory, queries, collect, notifications, history }, run) => {
+      const transcript: unknown[] = [];
+      for (const [i, name] of ['d', 'a', 'c', 'b', 'e'].entries()) await connections.put({ ...connection(`${name}-${run}`), brand: i % 2 === 0 ? 'ring' : 'blink' });
+      await connections.setStatus(`c-${run}`, 'REVOKED', 'disconnected', NOW);
+      for (const brand of [undefined, 'blink'] as const) {
+        let after: string | undefined;
+        do {
+          const slice = await directory.slice('ACTIVE', { after, limit: 2, brand });
+          transcript.push({ brand, ids: slice.connections.map((record) => record.customerId), read: slice.read, last: slice.last });
+          after = slice.last;
+        } while (after !== undefined);
+      }
+      transcript.push(await directory.slice('REVOKED', { limit: 5 }), await directory.slice('ON_HOLD', { limit: 5 }));
+
+      const customer = `h-${run}`;
+      for (const [i, id] of ['q2', 'q0', 'q3', 'q1'].entries()) await queries.create(query(`${id}-${run}`, iso(Number(id[1]) * 1000 - i), customer));
+      await queries.create(query(`elsewhere-${run}`, iso(5000)));
+      await notifications.finish(`q3-${run}`, 'COMPLETED', NOW + 9000);
+      await collect.startCollecting(`q3-${run}`, NOW + 9001);
+      let before: { createdAt: string; queryId: string } | undefined;
+      do {
+        const slice = await history.slice(customer, { before, limit: 3 });
+        transcript.push(slice);
+        before = slice.last;
+      } while (before !== undefined);
+      transcript.push(await history.slice(`nobody-${run}`, { limit: 3 }));
       return transcript;
     }));
 

@@ -1,4 +1,6 @@
+import type { ConnectionView } from '../api/schemas';
 import { remainsAfterPurge, type Remaining, type RetentionWindows } from './erasure';
+import { connectionView, type ConnectionDirectory, type ImportHistory } from './listing';
 import { DATASET_PARTITIONS } from './partitions';
 import type { Clock, ConnectionRepository, CustomerDataStore, DeletionProgress, Logger, SecretAdmin } from '../ports';
 import type { AdmittedImport, ImportAdmitter } from '../queries/admission';
@@ -14,17 +16,18 @@ export interface ManageDeps {
   readonly retention: RetentionWindows;
   /** Told once a purge is complete, with an event id stable across the calls that find it so (the change events). */
   readonly onPurged?: (connection: ConnectionRecord, eventId: string) => Promise<void>;
+  /** GET /connections: connections by status, a bounded read at a time. */
+  readonly directory: ConnectionDirectory;
+  /** GET /connections/{customerId}/imports: the customer's queries, newest first. */
+  readonly history: ImportHistory;
   readonly clock: Clock;
   readonly logger: Logger;
 }
 
-export type ConnectionView = Omit<ConnectionRecord, 'secretId'>;
-
 export async function getConnection(deps: ManageDeps, customerId: string): Promise<ConnectionView> {
   const record = await deps.connections.get(customerId);
   if (!record) throw new NotFoundError(`no connection for customer ${customerId}`);
-  const { secretId: _secretId, ...view } = record;
-  return view;
+  return connectionView(record);
 }
 
 /**

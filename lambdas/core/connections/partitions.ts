@@ -24,3 +24,6 @@ export const DATASET_PARTITIONS = [
 
 /** Where a customer's raw files live in the bucket (DESIGN.md's layout). */
 export const rawPrefixes = (customerId: string): string[] => [`raw/${customerId}/`, `rejected/${customerId}/`];
+
+/** The manifest the completion stage writes for a query: files, bytes, sha256, counts. */
+export const manifestKey = (customerId: string, queryId: string): string => `raw/${customerId}/${queryId}/manifest.json`;

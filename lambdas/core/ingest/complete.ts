@@ -1,3 +1,4 @@
+import { manifestKey as manifestKeyOf } from '../connections/partitions';
 import type { Clock, ConnectionRepository, Logger } from '../ports';
 
 export interface FileSummary {
@@ -117,7 +118,7 @@ async function writeManifestAndFinish(deps: CompletionDeps, query: { queryId: st
     filesWithoutUsableSchema: summaries.filter((file) => file.schemaProblem).length,
   };
   const datasets = countByDataset(summaries);
-  const manifestKey = `raw/${query.customerId}/${query.queryId}/manifest.json`;
+  const manifestKey = manifestKeyOf(query.customerId, query.queryId);
   const completedAt = new Date(deps.clock.now()).toISOString();
   await deps.manifests.putManifest(manifestKey, { queryId: query.queryId, customerId: query.customerId, completedAt, totals, datasets, files: summaries });
   const done = await deps.store.markDone(query.queryId, totals, deps.clock.now());

@@ -25,7 +25,7 @@ export class CertificateUnavailableError extends PortabilityError {
   readonly name = 'CertificateUnavailableError';
 }
 
-const SnsMessage = z.object({
+export const SnsMessage = z.object({
   Type: z.enum(['Notification', 'SubscriptionConfirmation', 'UnsubscribeConfirmation']),
   MessageId: z.string().min(1).max(128),
   TopicArn: z.string().min(1).max(512),

@@ -4,6 +4,7 @@ import { DynamoDbImportScheduleStore, DynamoDbTokenAgeIndex } from '../../../lam
 import { dispatchImports, ImportAdmission, ScheduleRelease } from '../../../lambdas/core/queries/admission';
 import type { WorkQueue } from '../../../lambdas/core/ports';
 import { DynamoDbAuthorizationStateStore, DynamoDbConnectionRepository } from '../../../lambdas/adapters/connection-stores';
+import { DynamoDbConnectionDirectory, DynamoDbImportHistory } from '../../../lambdas/adapters/listings';
 import { DynamoDbQueryRepository } from '../../../lambdas/adapters/query-store';
 import { makeCallbackHandler } from '../../../lambdas/callback/app';
 import { makeConnectHandler } from '../../../lambdas/connect/app';
@@ -46,6 +47,8 @@ export async function connectWorld(options: WorldOptions = {}) {
     imports,
     data: new AwsCustomerDataStore(aws.clients.s3, aws.resources.rawDataBucket, aws.clients.documents, aws.resources.recordsTable),
     retention: retentionWindows(world.settings),
+    directory: new DynamoDbConnectionDirectory(aws.clients.documents, world.table),
+    history: new DynamoDbImportHistory(aws.clients.documents, world.table),
     clock: world.clock,
     logger,
   };
