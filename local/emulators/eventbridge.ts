@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { regionOf, sendAwsJson, ServiceError } from './aws-json';
 import { closeServer, listenOnLoopback, type RunningService } from './running-service';
 
 /**
@@ -38,14 +39,6 @@ export interface RecordedEvent {
   readonly bus: string;
 }
 
-class ServiceError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 type Input = Record<string, unknown>;
 
@@ -156,34 +149,20 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function send(response: ServerResponse, status: number, body: unknown, errorType?: string): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.1',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
-    ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
-  });
-  response.end(text);
-}
 
-/** The region from the SigV4 credential scope: `Credential=<key>/<date>/<region>/events/aws4_request`. */
-function regionOf(request: IncomingMessage): string | undefined {
-  return /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\//.exec(request.headers.authorization ?? '')?.[1];
-}
 
 /** The test and runtime side: read what was put, set faults. Not an AWS API. */
 async function handleLocal(emulator: EventBridgeEmulator, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://127.0.0.1');
   if (request.method === 'GET' && url.pathname === '/_local/events') {
-    send(response, 200, emulator.events(url.searchParams.get('bus') ?? undefined));
+    sendAwsJson(response, 200, emulator.events(url.searchParams.get('bus') ?? undefined));
     return;
   }
   if (request.method === 'POST' && url.pathname === '/_local/faults') {
     const fault = JSON.parse((await readBody(request)).toString('utf8')) as { bus?: unknown; refuseEntries?: unknown; errorCode?: unknown };
     if (typeof fault.bus !== 'string' || typeof fault.refuseEntries !== 'number') throw new ServiceError('ValidationException', 'A fault needs bus (string) and refuseEntries (number).');
     emulator.refuse(fault.bus, fault.refuseEntries, typeof fault.errorCode === 'string' ? fault.errorCode : undefined);
-    send(response, 200, {});
+    sendAwsJson(response, 200, {});
     return;
   }
   throw new ServiceError('UnknownOperationException', `No local route ${request.method} ${url.pathname}`);
@@ -207,10 +186,10 @@ export async function startEventBridge(options: { port?: number; keep?: number }
         } catch {
           throw new ServiceError('SerializationException', 'Request body is not valid JSON.');
         }
-        send(response, 200, emulator.handle(operation, input, region, body.length));
+        sendAwsJson(response, 200, emulator.handle(operation, input, region, body.length));
       } catch (error) {
-        if (error instanceof ServiceError) send(response, 400, { __type: error.type, message: error.message }, error.type);
-        else send(response, 500, { __type: 'InternalException', message: 'Local EventBridge failed.' }, 'InternalException');
+        if (error instanceof ServiceError) sendAwsJson(response, 400, { __type: error.type, message: error.message }, error.type);
+        else sendAwsJson(response, 500, { __type: 'InternalException', message: 'Local EventBridge failed.' }, 'InternalException');
       }
     })();
   });

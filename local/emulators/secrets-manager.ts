@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { regionOf, sendAwsJson, ServiceError } from './aws-json';
 import { closeServer, listenOnLoopback, type RunningService } from './running-service';
 
 /**
@@ -78,14 +79,6 @@ interface StoredSecret {
   readonly versions: Map<string, Version>;
 }
 
-class ServiceError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 type Input = Record<string, unknown>;
 
@@ -346,21 +339,7 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function send(response: ServerResponse, status: number, body: unknown, errorType?: string): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.1',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
-    ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
-  });
-  response.end(text);
-}
 
-/** The region from the SigV4 credential scope: `Credential=<key>/<date>/<region>/secretsmanager/aws4_request`. */
-function regionOf(request: IncomingMessage): string | undefined {
-  return /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\//.exec(request.headers.authorization ?? '')?.[1];
-}
 
 export async function startSecretsManager(options: { port?: number } = {}): Promise<RunningService & { emulator: SecretsManagerEmulator }> {
   const emulator = new SecretsManagerEmulator();
@@ -381,12 +360,12 @@ export async function startSecretsManager(options: { port?: number } = {}): Prom
         } catch {
           throw new ServiceError('SerializationException', 'Request body is not valid JSON.');
         }
-        send(response, 200, emulator.handle(operation, input, region));
+        sendAwsJson(response, 200, emulator.handle(operation, input, region));
       } catch (error) {
         if (error instanceof ServiceError) {
-          send(response, 400, { __type: error.type, message: error.message }, error.type);
+          sendAwsJson(response, 400, { __type: error.type, message: error.message }, error.type);
         } else {
-          send(response, 500, { __type: 'InternalServiceError', message: 'Local Secrets Manager failed.' }, 'InternalServiceError');
+          sendAwsJson(response, 500, { __type: 'InternalServiceError', message: 'Local Secrets Manager failed.' }, 'InternalServiceError');
         }
       }
     })();

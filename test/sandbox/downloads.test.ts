@@ -52,7 +52,7 @@ describe('file downloads', () => {
       expect(schema).toMatchObject({ title: truth.files[index].dataset, type: 'array' });
     }
     expect(truth.totalRecords).toBe(36);
-    expect(truth.datasets['Ring.EventManager.Events']).toEqual({ files: 2, records: 30, uniqueRecords: 30 });
+    expect(truth.datasets['Ring.EventManager.Events']).toEqual({ files: 2, records: 30, uniqueRecords: 30, changes: [] });
   });
 
   it('expires a URL after 5 minutes with S3’s XML AccessDenied "Request has expired"', async () => {
