@@ -1,9 +1,9 @@
 import { Stack, type RemovalPolicy } from 'aws-cdk-lib';
 import { EventBus, Rule, type IEventBus, type IRuleTarget } from 'aws-cdk-lib/aws-events';
-import { addToDeadLetterQueueResourcePolicy, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { addToDeadLetterQueueResourcePolicy } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyDocument, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnResourcePolicy, LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Queue, type IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EVENT_SOURCE, eventBusName } from '../lambdas/core/events/model';
 import type { Settings } from '../lambdas/core/settings';
@@ -47,8 +47,8 @@ export class ChangeEvents extends Construct {
       eventPattern: { source: [EVENT_SOURCE] },
     });
     const delivery = { retryAttempts: 2, deadLetterQueue: props.deadLetterQueue };
-    this.rule.addTarget(logGroupTarget(this, this.auditLog, delivery));
-    if (settings.events.targetQueueArn) this.rule.addTarget(new SqsQueue(Queue.fromQueueArn(this, 'IntegratorQueue', settings.events.targetQueueArn), delivery));
+    this.rule.addTarget(logGroupTarget(this, this.rule, this.bus, this.auditLog, delivery));
+    if (settings.events.targetQueueArn) this.rule.addTarget(integratorQueueTarget(settings.events.targetQueueArn, delivery));
   }
 
   /** Lets `fn` put events on the bus (that bus only) and tells it where: EVENT_BUS. */
@@ -60,27 +60,57 @@ export class ChangeEvents extends Construct {
 /**
  * A log group as a rule's target. CDK's own target writes the log group's resource policy with
  * a custom resource (a Lambda with a managed policy and a grant on "*"); the policy is a plain
- * CloudFormation resource: EventBridge may write to this group's streams, nothing else.
+ * CloudFormation resource: rules on this bus, in this account, may write to this group's
+ * streams, nothing else. The rule waits for the policy, so its first events are not refused.
  */
-function logGroupTarget(scope: Construct, logGroup: LogGroup, delivery: { retryAttempts: number; deadLetterQueue: IQueue }): IRuleTarget {
-  new CfnResourcePolicy(scope, 'AuditLogPolicy', {
-    policyName: `${Stack.of(scope).stackName}-${scope.node.addr.slice(0, 8)}-change-events`,
-    policyDocument: Stack.of(scope).toJsonString(
+function logGroupTarget(scope: Construct, rule: Rule, bus: IEventBus, logGroup: LogGroup, delivery: Delivery): IRuleTarget {
+  const stack = Stack.of(scope);
+  const policy = new CfnResourcePolicy(scope, 'AuditLogPolicy', {
+    policyName: `${stack.stackName}-${scope.node.addr.slice(0, 8)}-change-events`,
+    policyDocument: stack.toJsonString(
       new PolicyDocument({
         statements: [
           new PolicyStatement({
-            principals: [new ServicePrincipal('events.amazonaws.com'), new ServicePrincipal('delivery.logs.amazonaws.com')],
+            principals: [new ServicePrincipal('events.amazonaws.com')],
             actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-            resources: [`${logGroup.logGroupArn}`],
+            resources: [logGroup.logGroupArn],
+            // Rules on this bus (the rule's own ARN would make the policy wait for the rule, and the rule for it).
+            conditions: { ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'events', resource: 'rule', resourceName: `${bus.eventBusName}/*` }) }, StringEquals: { 'aws:SourceAccount': stack.account } },
           }),
         ],
       }).toJSON(),
     ),
   });
+  rule.node.addDependency(policy);
   return {
-    bind: (rule) => {
-      addToDeadLetterQueueResourcePolicy(rule, delivery.deadLetterQueue);
+    bind: (bound) => {
+      addToDeadLetterQueueResourcePolicy(bound, delivery.deadLetterQueue);
       return { arn: logGroup.logGroupArn, deadLetterConfig: { arn: delivery.deadLetterQueue.queueArn }, retryPolicy: { maximumRetryAttempts: delivery.retryAttempts } };
+    },
+  };
+}
+
+interface Delivery {
+  readonly retryAttempts: number;
+  readonly deadLetterQueue: IQueue;
+}
+
+/**
+ * The integrator's queue as a target, by ARN alone. CDK's SqsQueue target would edit the
+ * queue's policy, which needs the queue in this stack's account and a concrete account at
+ * synth; the queue is the integrator's, and so is its policy (README: Change events). A FIFO
+ * queue needs a message group: every event goes to one, in order.
+ */
+function integratorQueueTarget(queueArn: string, delivery: Delivery): IRuleTarget {
+  return {
+    bind: (bound) => {
+      addToDeadLetterQueueResourcePolicy(bound, delivery.deadLetterQueue);
+      return {
+        arn: queueArn,
+        deadLetterConfig: { arn: delivery.deadLetterQueue.queueArn },
+        retryPolicy: { maximumRetryAttempts: delivery.retryAttempts },
+        ...(queueArn.endsWith('.fifo') ? { sqsParameters: { messageGroupId: EVENT_SOURCE } } : {}),
+      };
     },
   };
 }

@@ -25,6 +25,9 @@ export class RingPortabilityStack extends Stack {
     new CfnOutput(this, 'ControlTableName', { value: stateful.controlTable.tableName });
     new CfnOutput(this, 'RecordsTableName', { value: stateful.recordsTable.tableName });
     new CfnOutput(this, 'AlarmTopicArn', { value: monitoring.alarmTopic.topicArn });
+    const { changeEvents } = this.portability;
+    new CfnOutput(this, 'EventBusArn', { value: changeEvents.bus.eventBusArn, description: 'Where Import Completed and Connection Status Changed events go (README: Change events)' });
+    if (changeEvents.rule) new CfnOutput(this, 'ChangeEventsRuleArn', { value: changeEvents.rule.ruleArn, description: "The rule whose targets get every change event: scope your queue's policy to it (aws:SourceArn)" });
     for (const [brand, secret] of Object.entries(stateful.clientSecrets)) {
       new CfnOutput(this, `ClientCredentialsSecret${brand[0].toUpperCase()}${brand.slice(1)}`, {
         value: secret.secretName,

@@ -345,8 +345,13 @@ export const Settings = z.strictObject({
         .regex(/^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$/, { message: 'must be an SQS queue ARN (arn:aws:sqs:<region>:<account>:<name>)' })
         .optional()
         .describe(
-          "An SQS queue of the integrator's that the stack's rule sends every change event to, besides the audit log group. Its policy must let events.amazonaws.com send to it (README: Change events).",
+          "An SQS queue of the integrator's that the stack's rule sends every change event to, besides the audit log group. Its policy must let events.amazonaws.com send to it (README: Change events). A FIFO queue gets every event in one message group, `ring-portability`.",
         ),
+    })
+    // The stack makes rules only on a bus in its own account: one given by ARN gets none.
+    .refine((events) => !(events.targetQueueArn && events.busName?.startsWith('arn:')), {
+      message: 'targetQueueArn needs a rule, which the stack makes only on its own bus or one named in its account: give events.busName as a name, or make the rule on your bus yourself',
+      path: ['targetQueueArn'],
     })
     .prefault({}),
   alarms: z

@@ -1,5 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { CHANGE_EVENT_PUBLISHERS } from '../../lib/ring-portability';
+import { parseSettings } from '../../lambdas/core/settings';
 import { buildStack, resourcesOf, synthStack } from './support/stack';
 
 const QUEUE_ARN = 'arn:aws:sqs:eu-west-1:123456789012:integrator-events';
@@ -26,14 +27,37 @@ describe('change events (EventBridge)', () => {
     });
   });
 
-  it('keeps the audit log as long as the functions’ logs, and lets only EventBridge write to it', () => {
+  it('keeps the audit log as long as the functions’ logs, and lets only this account’s rules on this bus write to it', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
-    const policies = Object.values(resourcesOf(template, 'AWS::Logs::ResourcePolicy'));
+    const policies = Object.entries(resourcesOf(template, 'AWS::Logs::ResourcePolicy'));
     expect(policies).toHaveLength(1);
-    const document = JSON.stringify(stack.resolve(policies[0].Properties.PolicyDocument));
+    const [policyId, policy] = policies[0];
+    // A joined string (it holds the log group's ARN): its text says enough.
+    const document = JSON.stringify(stack.resolve(policy.Properties.PolicyDocument));
     expect(document).toContain('events.amazonaws.com');
+    expect(document).not.toContain('delivery.logs');
     expect(document).toContain(logGroupId);
-    expect(document).not.toMatch(/"Resource":"\*"/);
+    expect(document).not.toMatch(/"Resource\\?":\\?"\*/);
+    expect(document).toContain('aws:SourceAccount');
+    expect(document).toMatch(new RegExp(`aws:SourceArn.*:rule/",\\{"Ref":"${busId}"\\},"/\\*`));
+    // The rule waits for the policy: EventBridge's first deliveries are not refused.
+    const [rule] = Object.values(template.findResources('AWS::Events::Rule', { Properties: { EventBusName: { Ref: busId } } })) as { DependsOn?: string[] }[];
+    expect(rule.DependsOn).toContain(policyId);
+  });
+
+  it('sends to an integrator FIFO queue in another account in one message group, and synthesizes without a concrete account', () => {
+    const fifo = 'arn:aws:sqs:us-east-1:999999999999:integrator-events.fifo';
+    const template = Template.fromStack(buildStack({ events: { targetQueueArn: fifo } }));
+    template.hasResourceProperties('AWS::Events::Rule', { Targets: Match.arrayWith([Match.objectLike({ Arn: fifo, SqsParameters: { MessageGroupId: 'ring-portability' } })]) });
+  });
+
+  it('refuses an integrator queue with a bus given by ARN, naming the setting', () => {
+    expect(() => parseSettings({ events: { busName: 'arn:aws:events:eu-west-1:999999999999:event-bus/integrator', targetQueueArn: QUEUE_ARN } })).toThrow(/events\.targetQueueArn: targetQueueArn needs a rule/);
+  });
+
+  it('outputs the bus and the rule, for the integrator’s own rules and queue policies', () => {
+    template.hasOutput('EventBusArn', { Value: { 'Fn::GetAtt': [busId, 'Arn'] } });
+    template.hasOutput('ChangeEventsRuleArn', {});
   });
 
   it('tells exactly the publishing functions where the bus is (EVENT_BUS)', () => {
