@@ -73,7 +73,8 @@ export class DynamoDbConnectionRepository implements ConnectionRepository {
           TableName: this.tableName,
           Key: connectionKey(customerId),
           UpdateExpression: 'SET #status = :status, statusReason = :reason, statusChangedAt = :now, #gpk = :gpk',
-          ConditionExpression: from === undefined ? 'attribute_exists(#pk)' : `attribute_exists(#pk) AND #status IN (${Object.keys(allowed).join(', ')})`,
+          // The same status again changes nothing: statusChangedAt says since when (and agrees with the event).
+          ConditionExpression: `attribute_exists(#pk) AND #status <> :status${from === undefined ? '' : ` AND #status IN (${Object.keys(allowed).join(', ')})`}`,
           ExpressionAttributeNames: { '#status': 'status', '#pk': PK, '#gpk': GSI_PK },
           ExpressionAttributeValues: { ':status': status, ':reason': reason, ':now': new Date(now).toISOString(), ':gpk': `CONNSTATUS#${status}`, ...allowed },
           // What it replaced: the announcement's previousStatus, brand and region, without another read.
@@ -82,7 +83,7 @@ export class DynamoDbConnectionRepository implements ConnectionRepository {
       );
       return statusChangeOf(Attributes);
     } catch (error) {
-      // A connection gone, or in a status it may not leave this way, is left alone.
+      // A connection gone, already in the status, or in one it may not leave this way, is left alone.
       if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
     }

@@ -98,8 +98,9 @@ export interface ConnectionRepository {
   /** Creates or replaces the connection row. */
   put(record: ConnectionRecord): Promise<void>;
   /**
-   * Sets the status; with `from`, only if the current status is one of them (no change otherwise).
-   * Returns what it replaced, undefined when there was no connection or no allowed one to change.
+   * Sets the status, unless it is the status already (statusChangedAt says since when); with
+   * `from`, only if the current status is one of them (no change otherwise).
+   * Returns what it replaced, undefined when nothing changed.
    */
   setStatus(customerId: string, status: ConnectionStatus, reason: string, now: number, from?: readonly ConnectionStatus[]): Promise<StatusChange | undefined>;
   /** Records what became of an import request, unless a newer request's is already there. */

@@ -61,13 +61,13 @@ export class MemoryConnectionRepository implements ConnectionRepository {
   }
 
   setStatus(customerId: string, status: ConnectionStatus, reason: string, now: number, from?: readonly ConnectionStatus[]): Promise<StatusChange | undefined> {
-    // A connection gone, or in a status it may not leave this way, is left alone.
+    // A connection gone, already in the status, or in one it may not leave this way, is left alone.
     const previous = this.table.get(`CONN#${customerId}`, 'CONNECTION');
     const updated = this.table.update(
       `CONN#${customerId}`,
       'CONNECTION',
       (item) => ({ ...item, status, statusReason: reason, statusChangedAt: new Date(now).toISOString(), [GSI_PK]: `CONNSTATUS#${status}` }),
-      (current) => current !== undefined && (from === undefined || from.includes(current.status as ConnectionStatus)),
+      (current) => current !== undefined && current.status !== status && (from === undefined || from.includes(current.status as ConnectionStatus)),
     );
     return Promise.resolve(updated && previous ? statusChangeOf(previous) : undefined);
   }

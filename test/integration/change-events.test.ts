@@ -178,9 +178,14 @@ describe('change events on EventBridge', () => {
       manage(httpEvent({ method: 'DELETE', path: `/connections/${customerId}`, routeKey: 'DELETE /connections/{customerId}', pathParameters: { customerId }, query: { purge: 'true' } }), context);
     expect((await disconnect()).statusCode).toBe(202); // not settled yet: no PURGED
     expect(await statuses(customerId)).toEqual([[null, 'ACTIVE'], ['ACTIVE', 'REVOKED']]);
+    const revokedAt = (await world.connections.get(customerId))?.statusChangedAt;
+    const [revoked] = (await eventsOf(customerId, 'Connection Status Changed')).filter((event) => event.detail.status === 'REVOKED');
+    expect(revoked.detail.changedAt).toBe(revokedAt);
     world.sandbox.clock.advance(16 * 60_000);
     expect((await disconnect()).statusCode).toBe(200);
     expect((await disconnect()).statusCode).toBe(200);
+    // A DELETE again changes no status: the row still says since when, as the event did.
+    expect((await world.connections.get(customerId))?.statusChangedAt).toBe(revokedAt);
     const purged = (await eventsOf(customerId, 'Connection Status Changed')).filter((event) => event.detail.status === 'PURGED');
     expect(purged.length).toBeGreaterThanOrEqual(1);
     expect(new Set(purged.map((event) => event.detail.eventId)).size).toBe(1);
