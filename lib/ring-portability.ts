@@ -104,6 +104,11 @@ export class RingPortability extends Construct {
       threshold: 0,
       description: `Queries failed (${QUERY_FAILING_SERVICES.join(', ')}: not completed in time, not listable any more, or refused); a new import was requested for each. Look at those functions' logs.`,
     });
+    // The reconcile could not put change events the bus refused before: it tries again, but the integrator waits.
+    this.monitoring.alarm('ChangeEventsNotPut', new Metric({ namespace, metricName: 'ChangeEventsNotPut', dimensionsMap: { service: 'schedule' }, statistic: 'Sum', period: Duration.minutes(15) }), {
+      threshold: 0,
+      description: "Change events (Import Completed, Connection Status Changed) could not be put on the bus again by the schedule's reconcile: look at the schedule function's logs and the bus.",
+    });
     this.dashboard = new OperationsDashboard(this, 'Operations', { functions, queues: this.stateful.queues.all, namespace });
   }
 }

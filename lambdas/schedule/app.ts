@@ -43,6 +43,8 @@ export function makeScheduleHandler(deps: ScheduleHandlerDeps) {
       result = { ...dispatched };
     } else result = await keepTokensAlive(deps);
     if (typeof result.failed === 'number' && result.failed > 0) metrics.count('QueriesFailed', result.failed);
+    const reannounced = result.reannounced as { failed: number } | undefined;
+    if (reannounced && reannounced.failed > 0) metrics.count('ChangeEventsNotPut', reannounced.failed);
     if (typeof result.completed === 'number' && result.completed > 0) metrics.count('QueriesCompleted', result.completed);
     deps.logger.info('scheduled task done', { task, ...result });
     return { task, ...result };

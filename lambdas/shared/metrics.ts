@@ -12,6 +12,7 @@ export type MetricName =
   | 'QueriesCompleted'
   | 'QueriesCanceled'
   | 'QueriesFailed'
+  | 'ChangeEventsNotPut'
   | 'QueriesImported'
   | 'NotificationsVerified'
   | 'NotificationsRejected'

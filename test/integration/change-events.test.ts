@@ -131,7 +131,10 @@ describe('change events on EventBridge', () => {
     // Not while the call that made the query DONE may still be announcing it.
     expect(await announcer.reconcile()).toMatchObject({ imports: 0 });
     world.sandbox.clock.advance(11 * 60_000);
-    expect(await announcer.reconcile()).toMatchObject({ imports: 1 });
+    // The bus refuses it again: counted and left for the next run, the run goes on.
+    await refuseEntries(world.aws.endpoints.eventBridge, bus, 3);
+    expect(await announcer.reconcile()).toMatchObject({ imports: 0, failed: 1 });
+    expect(await announcer.reconcile()).toMatchObject({ imports: 1, failed: 0 });
     expect(await announcer.reconcile()).toMatchObject({ imports: 0 });
     const completed = await eventsOf(customerId, 'Import Completed');
     expect(completed.map((event) => event.detail.queryId)).toEqual([queryId]);

@@ -115,33 +115,45 @@ export class ChangeAnnouncer {
    * The schedule's safety net: puts the events of DONE queries still unannounced (DONE for
    * `settleMs` at least, created within `lookBackMs`) and the kept status events, at most
    * `perRun` of each. A query whose manifest or connection is gone (purged) is marked
-   * announced without an event: there is nothing left to tell about.
+   * announced without an event: there is nothing left to tell about. One event that fails is
+   * logged, counted in `failed` and left for the next run: it does not hold up the others.
    */
-  async reconcile(limits = RECONCILE_LIMITS): Promise<{ imports: number; statuses: number }> {
-    const { store, connections, clock } = this.deps;
+  async reconcile(limits = RECONCILE_LIMITS): Promise<{ imports: number; statuses: number; failed: number }> {
+    const { store, connections, clock, logger } = this.deps;
     const manifests = this.manifests();
     const now = clock.now();
     let imports = 0;
+    let failed = 0;
     for await (const query of store.unannounced(new Date(now - limits.lookBackMs).toISOString(), limits.perRun)) {
       if (query.doneAt !== undefined && Date.parse(query.doneAt) > now - limits.settleMs) continue;
-      const manifestKey = manifestKeyOf(query);
-      const manifest = StoredManifest.safeParse(await manifests.reader.readManifest(manifestKey));
-      const connection = await connections.get(query.customerId);
-      if (!manifest.success || !connection || connection.purgeRequestedAt) {
-        await store.markAnnounced(query.queryId);
-        continue;
+      try {
+        const manifestKey = manifestKeyOf(query);
+        const manifest = StoredManifest.safeParse(await manifests.reader.readManifest(manifestKey));
+        const connection = await connections.get(query.customerId);
+        if (!manifest.success || !connection || connection.purgeRequestedAt) {
+          await store.markAnnounced(query.queryId);
+          continue;
+        }
+        const { completedAt, totals, datasets } = manifest.data;
+        await this.putImport({ queryId: query.queryId, customerId: query.customerId, brand: connection.brand, manifestKey, completedAt, totals, datasets }, connection);
+        imports++;
+      } catch (error) {
+        failed++;
+        logger.warn('Import Completed not put on the bus again; the next run tries again', { queryId: query.queryId, error: (error as Error).message });
       }
-      const { completedAt, totals, datasets } = manifest.data;
-      await this.putImport({ queryId: query.queryId, customerId: query.customerId, brand: connection.brand, manifestKey, completedAt, totals, datasets }, connection);
-      imports++;
     }
     let statuses = 0;
     for await (const detail of store.keptStatusEvents(limits.perRun)) {
-      await this.deps.publisher.publish([{ detailType: CONNECTION_STATUS_CHANGED, detail }]);
-      await store.forgetStatusEvent(detail.eventId);
-      statuses++;
+      try {
+        await this.deps.publisher.publish([{ detailType: CONNECTION_STATUS_CHANGED, detail }]);
+        await store.forgetStatusEvent(detail.eventId);
+        statuses++;
+      } catch (error) {
+        failed++;
+        logger.warn('Connection Status Changed not put on the bus again; the next run tries again', { eventId: detail.eventId, error: (error as Error).message });
+      }
     }
-    return { imports, statuses };
+    return { imports, statuses, failed };
   }
 
   private async putImport(completed: CompletedImport, connection: Pick<ConnectionRecord, 'region'>): Promise<void> {
