@@ -94,7 +94,8 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
 
 function toEvent(request: IncomingMessage, url: URL, routeKey: string, pathParameters: Record<string, string>, body: Buffer, text: boolean): APIGatewayProxyEventV2 {
   const headers = Object.fromEntries(Object.entries(request.headers).map(([key, value]) => [key, Array.isArray(value) ? value.join(',') : (value ?? '')]));
-  const query = url.searchParams.size > 0 ? Object.fromEntries(url.searchParams) : undefined;
+  // API Gateway (payload 2.0) joins a repeated parameter's values with commas.
+  const query = url.searchParams.size > 0 ? Object.fromEntries([...new Set(url.searchParams.keys())].map((name) => [name, url.searchParams.getAll(name).join(',')])) : undefined;
   return {
     version: '2.0',
     routeKey,

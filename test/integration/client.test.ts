@@ -107,7 +107,7 @@ describe('SigV4 on the IAM routes, as API Gateway checks it', () => {
   const signer = (credentials: { accessKeyId: string; secretAccessKey: string } = LOCAL_API_CREDENTIALS, region = LOCAL_REGION, service = 'execute-api') => new SignatureV4({ credentials, region, service, sha256: Sha256 });
 
   /** A request signed as `signed`, sent as `sent` (what a tampering proxy would forward). */
-  async function send(signed: { method: string; path: string; query?: Record<string, string>; body?: string }, sent = signed, sign = signer()) {
+  async function send(signed: { method: string; path: string; query?: Record<string, string | string[]>; body?: string }, sent = signed, sign = signer()) {
     const url = new URL(api.url);
     const request = await sign.sign({
       method: signed.method,
@@ -120,7 +120,7 @@ describe('SigV4 on the IAM routes, as API Gateway checks it', () => {
     });
     const { host: _host, ...headers } = request.headers;
     const target = new URL(sent.path, api.url);
-    for (const [name, value] of Object.entries(sent.query ?? {})) target.searchParams.set(name, value);
+    for (const [name, values] of Object.entries(sent.query ?? {})) for (const value of [values].flat()) target.searchParams.append(name, value);
     const response = await fetch(target, { method: sent.method, headers, body: sent.body });
     return { status: response.status, type: response.headers.get('x-amzn-errortype'), body: (await response.json()) as { message: string } };
   }
@@ -145,6 +145,12 @@ describe('SigV4 on the IAM routes, as API Gateway checks it', () => {
     const answer = await call();
     expect(answer).toMatchObject({ status: 403, body: { message } });
     expect(invocations).toBe(before);
+  });
+
+  it('passes a repeated query parameter on as API Gateway does, its values joined with commas', async () => {
+    const answer = await send({ method: 'GET', path: '/connections', query: { status: ['ACTIVE', 'REVOKED'] } });
+    expect(answer.status).toBe(400);
+    expect(answer.body.message).toContain('query.status');
   });
 
   it('refuses a request without a signature with 403 Forbidden', async () => {
