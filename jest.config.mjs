@@ -36,6 +36,8 @@ export default {
   // "failed to exit gracefully". Jest's 500 ms is shorter than a GC pause or a busy parent on a
   // loaded 2-core machine; a worker held open by a leaked handle is still caught, 10 s later.
   workerGracefulExitTimeout: 10_000,
+  // The files that take minutes start first, also on a fresh clone (test/support/sequencer.mjs).
+  testSequencer: '<rootDir>/test/support/sequencer.mjs',
   projects: [
     project('unit'),
     project('cdk'),
