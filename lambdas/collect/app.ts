@@ -1,11 +1,9 @@
-import middy from '@middy/core';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { CustomerId } from '../core/connections/model';
 import { collectQuery, type CollectDeps } from '../core/ingest/collect';
 import type { WorkQueue } from '../core/ports';
 import { noMetrics, type Counter } from '../shared/metrics';
-import { processBatch, remainingTimeOf } from '../shared/sqs';
+import { sqsConsumer } from '../shared/sqs';
 
 const CompletedQueryMessage = z.object({
   queryId: z.string().min(1).max(128),
@@ -18,16 +16,12 @@ const CompletedQueryMessage = z.object({
 // (adapter) --> collectQuery --> domain
 export function makeCollectHandler(deps: CollectDeps & { readonly completedQueue: WorkQueue; readonly metrics?: Counter }) {
   const metrics = deps.metrics ?? noMetrics;
-  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processBatch(event, deps.completedQueue, () => deps.clock.now(), deps.logger, async (body) => {
-      const message = CompletedQueryMessage.parse(body);
-      const remainingMs = remainingTimeOf(context);
-      const started = deps.clock.now();
-      const outcome = await collectQuery(deps, message, { remainingMs });
-      metrics.count('CollectDuration', deps.clock.now() - started);
-      if (outcome.outcome === 'collected') metrics.count('FilesListed', outcome.files);
-      if (outcome.outcome === 'retry-later') return { retryAfterSeconds: outcome.retryAfterSeconds };
-      return { done: true };
-    }),
-  );
+  return sqsConsumer(deps.completedQueue, CompletedQueryMessage, deps, async (message, remainingMs) => {
+    const started = deps.clock.now();
+    const outcome = await collectQuery(deps, message, { remainingMs });
+    metrics.count('CollectDuration', deps.clock.now() - started);
+    if (outcome.outcome === 'collected') metrics.count('FilesListed', outcome.files);
+    if (outcome.outcome === 'retry-later') return { retryAfterSeconds: outcome.retryAfterSeconds };
+    return { done: true };
+  });
 }

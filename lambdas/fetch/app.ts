@@ -1,11 +1,9 @@
-import middy from '@middy/core';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { CustomerId } from '../core/connections/model';
 import { fetchFile, type FetchDeps } from '../core/ingest/fetch';
 import type { WorkQueue } from '../core/ports';
 import { noMetrics, type Counter } from '../shared/metrics';
-import { processBatch, remainingTimeOf } from '../shared/sqs';
+import { sqsConsumer } from '../shared/sqs';
 
 const FetchMessageSchema = z.object({
   queryId: z.string().min(1).max(128),
@@ -22,19 +20,15 @@ const FetchMessageSchema = z.object({
 // (adapter) --> fetchFile --> domain
 export function makeFetchHandler(deps: FetchDeps & { readonly filesQueue: WorkQueue; readonly metrics?: Counter }) {
   const metrics = deps.metrics ?? noMetrics;
-  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processBatch(event, deps.filesQueue, () => deps.clock.now(), deps.logger, async (body) => {
-      const message = FetchMessageSchema.parse(body);
-      const remainingMs = remainingTimeOf(context);
-      const started = deps.clock.now();
-      const outcome = await fetchFile(deps, message, { remainingMs });
-      metrics.count('FetchDuration', deps.clock.now() - started);
-      if (outcome.outcome === 'fetched') {
-        metrics.count('FilesFetched');
-        metrics.count('BytesFetched', outcome.file.bytes);
-      }
-      if (outcome.outcome === 'retry-later') return { retryAfterSeconds: outcome.retryAfterSeconds };
-      return { done: true };
-    }),
-  );
+  return sqsConsumer(deps.filesQueue, FetchMessageSchema, deps, async (message, remainingMs) => {
+    const started = deps.clock.now();
+    const outcome = await fetchFile(deps, message, { remainingMs });
+    metrics.count('FetchDuration', deps.clock.now() - started);
+    if (outcome.outcome === 'fetched') {
+      metrics.count('FilesFetched');
+      metrics.count('BytesFetched', outcome.file.bytes);
+    }
+    if (outcome.outcome === 'retry-later') return { retryAfterSeconds: outcome.retryAfterSeconds };
+    return { done: true };
+  });
 }

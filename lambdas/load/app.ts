@@ -1,11 +1,9 @@
-import middy from '@middy/core';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { CustomerId } from '../core/connections/model';
 import { loadFile, type LoadDeps, type LoadOutcome } from '../core/ingest/load';
 import type { WorkQueue } from '../core/ports';
 import { noMetrics, type Counter } from '../shared/metrics';
-import { processBatch, remainingTimeOf } from '../shared/sqs';
+import { sqsConsumer } from '../shared/sqs';
 
 const LoadMessageSchema = z.object({
   queryId: z.string().min(1).max(128),
@@ -21,19 +19,15 @@ const LoadMessageSchema = z.object({
 // (adapter) --> loadFile --> domain
 export function makeLoadHandler(deps: LoadDeps & { readonly loadsQueue: WorkQueue; readonly metrics?: Counter }) {
   const metrics = deps.metrics ?? noMetrics;
-  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processBatch(event, deps.loadsQueue, () => deps.clock.now(), deps.logger, async (body) => {
-      const message = LoadMessageSchema.parse(body);
-      const remainingMs = remainingTimeOf(context);
-      const started = deps.clock.now();
-      const outcome = await loadFile(deps, message, { remainingMs });
-      metrics.count('LoadDuration', deps.clock.now() - started);
-      countLoad(metrics, outcome);
-      // Out of time mid-file: a continuation resumes from the saved checkpoint.
-      if (outcome.outcome === 'continue') await deps.loadsQueue.send(message);
-      return { done: true };
-    }),
-  );
+  return sqsConsumer(deps.loadsQueue, LoadMessageSchema, deps, async (message, remainingMs) => {
+    const started = deps.clock.now();
+    const outcome = await loadFile(deps, message, { remainingMs });
+    metrics.count('LoadDuration', deps.clock.now() - started);
+    countLoad(metrics, outcome);
+    // Out of time mid-file: a continuation resumes from the saved checkpoint.
+    if (outcome.outcome === 'continue') await deps.loadsQueue.send(message);
+    return { done: true };
+  });
 }
 
 function countLoad(metrics: Counter, outcome: LoadOutcome): void {

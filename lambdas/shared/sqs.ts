@@ -1,5 +1,7 @@
+import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { Logger, WorkQueue } from '../core/ports';
+import type { z } from 'zod';
+import type { Clock, Logger, WorkQueue } from '../core/ports';
 
 /** SQS allows at most 15 minutes of delay on a message. */
 const MAX_DELAY_SECONDS = 900;
@@ -45,7 +47,23 @@ export async function processBatch(
   return { batchItemFailures };
 }
 
+/**
+ * A Lambda that consumes `queue`: each record's body is parsed with `schema` at the edge (a bad
+ * one fails as any error does: retried, then dead-lettered) and handed to `handle` with the
+ * invocation's remaining time, so a consumer is only what it does with one message.
+ */
+export function sqsConsumer<Message>(
+  queue: WorkQueue,
+  schema: z.ZodType<Message>,
+  deps: { readonly clock: Clock; readonly logger: Logger },
+  handle: (message: Message, remainingMs: (() => number) | undefined) => Promise<RecordResult>,
+) {
+  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    processBatch(event, queue, () => deps.clock.now(), deps.logger, (body) => handle(schema.parse(body), remainingTimeOf(context))),
+  );
+}
+
 /** The invocation's remaining time, as the core's retry and checkpoint logic asks for it. */
-export function remainingTimeOf(context: Context): (() => number) | undefined {
+function remainingTimeOf(context: Context): (() => number) | undefined {
   return typeof context.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
 }
