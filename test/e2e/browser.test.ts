@@ -14,8 +14,10 @@ import { eventually } from '../support/eventually';
  * "Connected"; then the import completes. Screenshots go to test-results/e2e/.
  */
 const SCREENSHOTS = path.join(__dirname, '..', '..', 'test-results', 'e2e');
-// The package's flags are for Lambda; these would weaken the pages' same-origin rules under test.
-const WEAKENING = new Set(['--disable-web-security', '--allow-running-insecure-content', '--disable-site-isolation-trials']);
+// The package's flags are for Lambda. These would weaken the pages' same-origin rules under test;
+// `--single-process` hangs Chromium on a busy machine (a screenshot or a new page never returns),
+// which Lambda needs and a test machine does not.
+const NOT_HERE = new Set(['--disable-web-security', '--allow-running-insecure-content', '--disable-site-isolation-trials', '--single-process']);
 // This machine's network is closed: keep Chromium from calling home at start.
 const QUIET = ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
@@ -25,7 +27,7 @@ beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   runtime = await startRuntime({ queryDelayMs: 1_000, scheduleEverySeconds: 2 });
   const executablePath = process.env.CHROMIUM_PATH ?? (await sparticuzChromium.executablePath());
-  const args = [...sparticuzChromium.args.filter((arg) => !WEAKENING.has(arg)), ...QUIET];
+  const args = [...sparticuzChromium.args.filter((arg) => !NOT_HERE.has(arg)), ...QUIET];
   browser = await chromium.launch({ executablePath, args, headless: true });
 });
 afterAll(async () => {
