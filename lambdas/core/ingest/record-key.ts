@@ -2,15 +2,107 @@ import { hash } from 'node:crypto';
 
 /**
  * JSON with object keys sorted at every level: equal records give equal text. It runs once per
- * record, so it is one loop per level with the quoted keys cached (records share their keys).
- * Its output must never change, or the same record would get a new key: a property test holds
- * it to the plain recursive definition.
+ * record, so the text is written by the native `JSON.stringify` from a copy of the record with
+ * its keys in sorted order (objects already in order are not copied), rather than built piece
+ * by piece in JS. Its output must never change, or the same record would get a new key: a
+ * property test holds it to the plain recursive definition. `value` is parsed JSON.
  */
 export function canonicalJson(value: unknown): string {
+  const sorted = sortedCopy(value);
+  return sorted === UNORDERABLE ? loopCanonicalJson(value) : JSON.stringify(sorted);
+}
+
+/** An object whose sorted keys V8 would not keep in that order: the record takes the loop. */
+const UNORDERABLE = Symbol('unorderable');
+
+function sortedCopy(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return sortedArray(value);
+  const shape = shapeOf(value);
+  return shape ? sortedObject(value as Record<string, unknown>, shape) : UNORDERABLE;
+}
+
+function sortedArray(array: unknown[]): unknown {
+  let copy: unknown[] | undefined;
+  for (let i = 0; i < array.length; i++) {
+    const item = sortedCopy(array[i]);
+    if (item === UNORDERABLE) return item;
+    if (item !== array[i]) (copy ??= array.slice())[i] = item;
+  }
+  return copy ?? array;
+}
+
+function sortedObject(object: Record<string, unknown>, shape: Shape): unknown {
+  const { keys } = shape;
+  let copy: Record<string, unknown> | undefined = shape.inOrder ? undefined : {};
+  for (let i = 0; i < keys.length; i++) {
+    const original = object[keys[i]];
+    const item = sortedCopy(original);
+    if (item === UNORDERABLE) return item;
+    if (copy === undefined && item !== original) {
+      copy = {};
+      for (let j = 0; j < i; j++) copy[keys[j]] = object[keys[j]];
+    }
+    if (copy !== undefined) copy[keys[i]] = item;
+  }
+  return copy ?? object;
+}
+
+interface Shape {
+  /** The object's keys, sorted. */
+  readonly keys: readonly string[];
+  /** Its own order already is the sorted one: it is written as it is. */
+  readonly inOrder: boolean;
+}
+
+/** One node per key sequence seen: records of a file share a few, so their sort is done once. */
+interface ShapeNode {
+  readonly next: Map<string, ShapeNode>;
+  shape?: Shape | null;
+}
+
+const SHAPES: ShapeNode = { next: new Map() };
+const MAX_SHAPE_NODES = 10_000;
+let shapeNodes = 0;
+
+/** The sorted keys of an object, or null when V8 would not enumerate them in that order. */
+function shapeOf(object: object): Shape | null {
+  let node: ShapeNode | undefined = SHAPES;
+  for (const key in object) {
+    let next: ShapeNode | undefined = node.next.get(key);
+    if (next === undefined) {
+      // Map-like objects (keys that are data) would grow the cache without end.
+      if (shapeNodes >= MAX_SHAPE_NODES) return sortedShape(object);
+      next = { next: new Map() };
+      node.next.set(key, next);
+      shapeNodes++;
+    }
+    node = next;
+  }
+  if (node.shape === undefined) node.shape = sortedShape(object);
+  return node.shape;
+}
+
+/**
+ * Integer-like keys are enumerated first in numeric order whatever the insertion order, and
+ * assigning `__proto__` sets the prototype: a probe object built in sorted order shows both.
+ */
+function sortedShape(object: object): Shape | null {
+  const own = Object.keys(object);
+  const keys = [...own].sort();
+  const probe: Record<string, number> = {};
+  for (const key of keys) probe[key] = 0;
+  const probed = Object.keys(probe);
+  if (probed.length !== keys.length || probed.some((key, i) => key !== keys[i])) return null;
+  return { keys, inOrder: own.every((key, i) => key === keys[i]) };
+}
+
+/** The canonical text built in JS, one loop per level, for records the sorted copy cannot hold. */
+function loopCanonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) {
     let out = '[';
-    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + loopCanonicalJson(value[i]);
     return `${out}]`;
   }
   const object = value as Record<string, unknown>;
@@ -19,20 +111,9 @@ export function canonicalJson(value: unknown): string {
   for (const key of keys) {
     const item = object[key];
     if (item === undefined) continue;
-    out += `${out.length === 1 ? '' : ','}${quoted(key)}:${canonicalJson(item)}`;
+    out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${loopCanonicalJson(item)}`;
   }
   return `${out}}`;
-}
-
-const QUOTED = new Map<string, string>();
-
-function quoted(key: string): string {
-  let text = QUOTED.get(key);
-  if (text === undefined) {
-    text = JSON.stringify(key);
-    if (QUOTED.size < 10_000) QUOTED.set(key, text);
-  }
-  return text;
 }
 
 /**

@@ -34,4 +34,9 @@ describe('record keys', () => {
       sk: '-#462154f3809111553ba601b0985f0b8a9af81ba5dc19b045a6462f6d621bf865',
     });
   });
+
+  it('keeps the key stored records got for a nested record with unsorted and integer-like keys', () => {
+    const text = '{"eventType":"motion","eventDate":"2025-01-01T00:22:31Z","latitude":46.0415,"detections":[{"eventDate":"2025-01-01T00:22:31Z","detectionType":"package"}],"meta":{"10":"é","2":-0,"b":1e21,"a":[]}}';
+    expect(recordKey('c', 'Ring.EventManager.Events', JSON.parse(text) as Record<string, unknown>).sk).toBe('2025-01-01T00:22:31Z#e8a0cc103b855f2883dc782c28e53ad4dbebc71edb20c195564a06d19ccaf6d8');
+  });
 });
