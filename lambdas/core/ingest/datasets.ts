@@ -11,7 +11,14 @@ import { DATASET_PARTITIONS } from '../connections/partitions';
 export type DatasetName = Exclude<(typeof DATASET_PARTITIONS)[number], 'Unknown'>;
 export const DATASET_NAMES = DATASET_PARTITIONS.filter((name): name is DatasetName => name !== 'Unknown');
 
-const isoDate = z.string().refine((value) => Number.isFinite(Date.parse(value)), { message: 'must be an ISO-8601 date' });
+/** The date test of `isoDate`, shared with ajv (a refine does not survive the export to JSON Schema). */
+export function isIsoDate(value: string): boolean {
+  return Number.isFinite(Date.parse(value));
+}
+/** The ajv format that runs `isIsoDate` where our exported schemas had `isoDate`. */
+export const ISO_DATE_FORMAT = 'zod-iso-date';
+
+const isoDate = z.string().refine(isIsoDate, { message: 'must be an ISO-8601 date' });
 const bool = z.union([z.boolean(), z.enum(['TRUE', 'FALSE', 'true', 'false'])]);
 const text = z.string();
 const number = z.number();
@@ -131,6 +138,33 @@ function historyLog() {
     affectedEntityType: opt(text),
     impulseTypes: opt(strings),
   });
+}
+
+/** The JSON Schema dialects our schemas are exported to: those of Ring's schema files that ajv runs. */
+export type JsonSchemaTarget = 'draft-07' | 'draft-2020-12';
+
+/**
+ * Our schema of a dataset as JSON Schema, for ajv to run in the same pass as Ring's: it accepts
+ * exactly the JSON-parsed records zod accepts (a property test holds this). `$schema` is left
+ * out, as the schema is embedded in one of Ring's dialect.
+ */
+export function datasetJsonSchema(dataset: DatasetName, target: JsonSchemaTarget): Record<string, unknown> {
+  const { $schema: _dialect, ...schema } = z.toJSONSchema(DATASET_SCHEMAS[dataset], { target, io: 'input', unrepresentable: 'throw', override: sayWhatJsonSchemaCannot });
+  return schema;
+}
+
+/**
+ * The export drops refines and does not bound numbers: `isoDate` becomes ajv's format
+ * ISO_DATE_FORMAT, and a number must be finite (zod refuses the Infinity JSON.parse makes of
+ * `1e400`; JSON Schema's `number` does not). Any other refine would be lost, so it fails loudly.
+ */
+function sayWhatJsonSchemaCannot({ zodSchema, jsonSchema }: { zodSchema: z.core.$ZodTypes; jsonSchema: z.core.JSONSchema.BaseSchema }): void {
+  if (zodSchema === isoDate) jsonSchema.format = ISO_DATE_FORMAT;
+  else if ((zodSchema._zod.def.checks ?? []).some((check) => check._zod.def.check === 'custom')) throw new Error(`a refine that JSON Schema cannot carry, at ${JSON.stringify(jsonSchema)}`);
+  if (jsonSchema.type === 'number') {
+    jsonSchema.minimum ??= -Number.MAX_VALUE;
+    jsonSchema.maximum ??= Number.MAX_VALUE;
+  }
 }
 
 /** Finds the dataset from the schema file's title, else a name in the URL path. */

@@ -4,7 +4,7 @@ import { DATASET_SCHEMAS, detectDataset, type DatasetName } from './datasets';
 import type { LoadMessage } from './fetch';
 import { JsonElementSplitter, MalformedJsonError, type JsonFormat } from './json-elements';
 import { recordKey } from './record-key';
-import { compileRingSchema, MAX_SCHEMA_BYTES, type RecordCheck } from './ring-schema';
+import { bothAccept, compileRingSchema, MAX_SCHEMA_BYTES, type RingSchema } from './ring-schema';
 
 /** Where a load stands: resume from `offset` (after the last written element), with the counts up to it. */
 export interface LoadCheckpoint extends RecordCounts {
@@ -138,7 +138,7 @@ export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { 
   const schemaText = await raw.text(message.schemaKey, MAX_SCHEMA_BYTES + 1).catch(() => undefined);
   const ringSchema = compileRingSchema(schemaText);
   const dataset = detectDataset({ schemaTitle: titleOf(schemaText), urlPath: message.key }) ?? 'Unknown';
-  const validate = validator(dataset, ringSchema.check);
+  const validate = recordValidator(dataset, ringSchema);
   const schemaProblem = ringSchema.problem;
   if (schemaProblem && !state.checkpoint) logger.warn("Ring's schema file is not usable; records are checked by our schema alone", { queryId: message.queryId, n: message.n, dataset, problem: schemaProblem });
 
@@ -301,11 +301,19 @@ export interface RejectReasons {
   readonly zod?: string;
 }
 
-function validator(dataset: string, ringCheck: RecordCheck | undefined): (record: unknown) => RejectReasons | undefined {
-  const schema = dataset === 'Unknown' ? undefined : DATASET_SCHEMAS[dataset as DatasetName];
+/**
+ * A valid record costs one call of the compiled check of both schemas; a refused one is checked
+ * again by Ring's schema and by zod alone, for reasons as they would give them (and should the
+ * two ever disagree with the one pass, by their verdict).
+ */
+export function recordValidator(dataset: string, ring: RingSchema): (record: unknown) => RejectReasons | undefined {
+  const known = dataset === 'Unknown' ? undefined : (dataset as DatasetName);
+  const accepts = bothAccept(ring, known);
+  const schema = known && DATASET_SCHEMAS[known];
   return (record) => {
     if (record === null || typeof record !== 'object' || Array.isArray(record)) return { zod: 'not a JSON object' };
-    const ringSchema = ringCheck?.(record);
+    if (accepts(record)) return undefined;
+    const ringSchema = ring.check?.(record);
     const result = schema?.safeParse(record);
     const zod = result && !result.success ? result.error.message.slice(0, 2_000) : undefined;
     return ringSchema || zod ? { ...(ringSchema ? { ringSchema } : {}), ...(zod ? { zod } : {}) } : undefined;

@@ -4,19 +4,34 @@ import Ajv2019 from 'ajv/dist/2019';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import secureMetaSchema from 'ajv/lib/refs/json-schema-secure.json';
+import { datasetJsonSchema, ISO_DATE_FORMAT, isIsoDate, type DatasetName, type JsonSchemaTarget } from './datasets';
 
 /**
  * Ring's schema file beside each data file, compiled with ajv to check every record. The file
  * comes from outside, so it is treated as untrusted (ajv's own advice): it must be small,
  * shallow, and pass ajv's security meta-schema (no unbounded `pattern`, `patternProperties` or
  * `uniqueItems` on objects); formats are ajv-formats' own linear checks. A schema that does not
- * qualify is reported and the records are checked by our zod schemas alone.
+ * qualify is reported and the records are checked by our schemas alone.
+ *
+ * Our zod schema of the dataset is run by ajv too, exported to JSON Schema and compiled with
+ * Ring's under `allOf`, so that a record is walked once by one compiled function (`bothAccept`).
+ * Only a record that fails is checked again by each side alone, to say which refused and why.
  */
 
 /** Checks one record: undefined when it conforms, else the reason. */
 export type RecordCheck = (record: unknown) => string | undefined;
 
-export type RingSchema = { readonly check: RecordCheck; readonly problem?: undefined } | { readonly check?: undefined; readonly problem: string };
+/** Whether a record conforms, without the reason: one call of a compiled ajv function. */
+export type RecordTest = (record: unknown) => boolean;
+
+export type RingSchema =
+  | {
+      readonly check: RecordCheck;
+      readonly problem?: undefined;
+      /** Ring's record schema and our schema of `dataset` (if known) in one compiled check. */
+      readonly withOurs: (dataset: DatasetName | undefined) => RecordTest;
+    }
+  | { readonly check?: undefined; readonly problem: string };
 
 /** Schema files larger than this are not compiled. */
 export const MAX_SCHEMA_BYTES = 256 * 1024;
@@ -25,6 +40,18 @@ const CACHE_SIZE = 32;
 
 const cache = new Map<string, RingSchema>();
 let secureCheck: ValidateFunction | undefined;
+let oursAlone: ((dataset: DatasetName) => RecordTest) | undefined;
+
+/**
+ * One compiled check of a record by Ring's schema (when usable) and our schema of the dataset
+ * (when known): true when both accept it. Compiled once per schema file and dataset.
+ */
+export function bothAccept(ringSchema: RingSchema, dataset: DatasetName | undefined): RecordTest {
+  if (ringSchema.check) return ringSchema.withOurs(dataset);
+  if (!dataset) return () => true;
+  oursAlone ??= perDataset(ajvFor(undefined), (ours) => ours);
+  return oursAlone(dataset);
+}
 
 /** Compiles a schema file's text (cached by content: the 15 datasets repeat across files). */
 export function compileRingSchema(text: string | undefined): RingSchema {
@@ -57,13 +84,31 @@ function compile(text: string): RingSchema {
   try {
     const ajv = ajvFor(root.$schema);
     ajv.addSchema(root, 'ring');
-    const validate = ajv.compile({ $ref: `ring${recordPointer}` });
+    const ring = { $ref: `ring${recordPointer}` };
+    const validate = ajv.compile(ring);
+    const withDataset = perDataset(ajv, (ours) => ({ allOf: [ring, ours] }));
     return {
       check: (record) => (validate(record) ? undefined : describe(ajv, validate.errors)),
+      withOurs: (dataset) => (dataset ? withDataset(dataset) : validate),
     };
   } catch (error) {
     return { problem: `schema does not compile: ${(error as Error).message.slice(0, 300)}` };
   }
+}
+
+/** Compiles `schemaOf(our schema of the dataset)` with `ajv` at the first use of each dataset. */
+function perDataset(ajv: Ajv, schemaOf: (ours: Record<string, unknown>) => Record<string, unknown>): (dataset: DatasetName) => RecordTest {
+  // 2019-09 reads our 2020-12 export alike: it uses no keyword the two spell differently.
+  const target: JsonSchemaTarget = ajv instanceof Ajv2020 || ajv instanceof Ajv2019 ? 'draft-2020-12' : 'draft-07';
+  const compiled = new Map<DatasetName, RecordTest>();
+  return (dataset) => {
+    let test = compiled.get(dataset);
+    if (!test) {
+      test = ajv.compile(schemaOf(datasetJsonSchema(dataset, target)));
+      compiled.set(dataset, test);
+    }
+    return test;
+  };
 }
 
 function ajvFor(dialect: unknown): Ajv {
@@ -71,6 +116,7 @@ function ajvFor(dialect: unknown): Ajv {
   const options = { strict: false, allErrors: false, validateFormats: true, loadSchema: undefined } as const;
   const ajv = typeof dialect === 'string' && dialect.includes('2020-12') ? new Ajv2020(options) : typeof dialect === 'string' && dialect.includes('2019-09') ? new Ajv2019(options) : new Ajv(options);
   addFormats(ajv, { mode: 'fast' });
+  ajv.addFormat(ISO_DATE_FORMAT, { type: 'string', validate: isIsoDate });
   return ajv;
 }
 

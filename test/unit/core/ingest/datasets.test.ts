@@ -1,4 +1,4 @@
-import { DATASET_NAMES, DATASET_SCHEMAS, detectDataset } from '../../../../lambdas/core/ingest/datasets';
+import { DATASET_NAMES, DATASET_SCHEMAS, datasetJsonSchema, detectDataset, ISO_DATE_FORMAT } from '../../../../lambdas/core/ingest/datasets';
 import { recordKey } from '../../../../lambdas/core/ingest/record-key';
 import { DATASET_NAMES as SANDBOX_DATASETS } from '../../../../sandbox/data/datasets';
 import { recordAt } from '../../../../sandbox/data/files';
@@ -31,6 +31,15 @@ describe('dataset schemas', () => {
     expect(DATASET_SCHEMAS['Ring.EventManager.Events'].safeParse({ duration: 0 }).success).toBe(false);
     expect(DATASET_SCHEMAS['Ring.Alarm.AuditLog'].safeParse({ eventDate: 'yesterday' }).success).toBe(false);
     expect(DATASET_SCHEMAS['Ring.RingDeviceRegistry.Group'].safeParse({ devices: 'not a list' }).success).toBe(false);
+  });
+
+  it.each(['draft-07', 'draft-2020-12'] as const)('export to JSON Schema (%s) what a refine or a finite number says in zod, for ajv to run', (target) => {
+    const exported = datasetJsonSchema('Ring.EventManager.Events', target) as { $schema?: string; required: string[]; properties: Record<string, Record<string, unknown>> };
+    expect(exported.$schema).toBeUndefined();
+    expect(exported.required).toEqual(['eventDate']);
+    expect(exported.properties.eventDate).toEqual({ type: 'string', format: ISO_DATE_FORMAT });
+    expect(exported.properties.duration).toEqual({ type: 'number', minimum: -Number.MAX_VALUE, maximum: Number.MAX_VALUE });
+    expect(exported.properties.expiresAt).toEqual({ anyOf: [{ type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }, { type: 'string', format: ISO_DATE_FORMAT }] });
   });
 
   it('detect the dataset from the schema title, else from the URL path', () => {

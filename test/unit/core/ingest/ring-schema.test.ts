@@ -1,5 +1,5 @@
 import { DATASET_NAMES } from '../../../../lambdas/core/ingest/datasets';
-import { compileRingSchema, MAX_SCHEMA_BYTES } from '../../../../lambdas/core/ingest/ring-schema';
+import { bothAccept, compileRingSchema, MAX_SCHEMA_BYTES } from '../../../../lambdas/core/ingest/ring-schema';
 import { recordAt, schemaText } from '../../../../sandbox/data/files';
 
 const listOf = (items: unknown, extra: Record<string, unknown> = {}) => JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', title: 'T', type: 'array', items, ...extra });
@@ -50,5 +50,11 @@ describe("Ring's schema files (ajv)", () => {
   it('compile a schema once, whatever the number of files that carry it', () => {
     const text = listOf({ type: 'object' });
     expect(compileRingSchema(text)).toBe(compileRingSchema(text));
+  });
+
+  it('compile the one-pass check of a schema and a dataset once, with or without a usable schema', () => {
+    const text = listOf({ type: 'object' });
+    expect(bothAccept(compileRingSchema(text), 'Ring.Alarm.HubData')).toBe(bothAccept(compileRingSchema(text), 'Ring.Alarm.HubData'));
+    expect(bothAccept(compileRingSchema(undefined), 'Ring.Alarm.HubData')).toBe(bothAccept(compileRingSchema('{"title": '), 'Ring.Alarm.HubData'));
   });
 });
