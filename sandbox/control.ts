@@ -342,6 +342,7 @@ export class ControlApi {
       ...visible,
       createdAt: new Date(query.createdAt).toISOString(),
       completedAt: query.completedAt === undefined ? undefined : new Date(query.completedAt).toISOString(),
+      notifiedAt: query.notifiedAt === undefined ? undefined : new Date(query.notifiedAt).toISOString(),
       files: files.length,
     };
   }

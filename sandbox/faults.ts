@@ -28,7 +28,7 @@ export const FaultRule = z
     retryAfterSeconds: z.number().int().min(0).max(86_400).optional(),
     /** Download: close the connection after this many body bytes. */
     cutAfterBytes: z.number().int().min(0).optional(),
-    /** Notification: not sent at all. */
+    /** Notification: sent, but lost on the way (the app never receives it, and listing opens as usual). */
     drop: z.boolean().optional(),
     /** Notification: sent twice with the same MessageId. */
     duplicate: z.boolean().optional(),

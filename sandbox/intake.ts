@@ -5,7 +5,7 @@ import { IntakeError, type IntakeErrorName } from './errors';
 import { BodyTooLargeError, readBody, sendJson } from './http';
 import type { IntakeAnswer } from './observer';
 import type { Sandbox } from './sandbox';
-import type { App, Brand, Customer, Grant, Query, Region } from './state';
+import { isRegion, type App, type Brand, type Customer, type Grant, type Query, type Region } from './state';
 
 const CACHE_TTL_MS = 5 * 60_000;
 /** The response cache is swept of expired answers whenever it reaches this size. */
@@ -16,6 +16,18 @@ const DEFAULT_MAX_RESULTS = 250;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** What the sandbox's security scanner blocks: markup and path traversal in the request line. */
 const SUSPICIOUS = /<|>|%3c|%3e|\.\.\/|%2e%2e/i;
+
+/**
+ * Whether a path has a `..` segment however it is written: URL parsers read `%2e` as a dot
+ * and `\` as a slash, and a decoded `%2f` or `%5c` would split a segment, so any of them
+ * could climb out of the region's intake.
+ */
+function climbs(path: string): boolean {
+  return path
+    .replace(/%2e/gi, '.')
+    .split(/\/|\\|%2f|%5c/i)
+    .includes('..');
+}
 
 interface Caller {
   readonly app: App;
@@ -40,7 +52,8 @@ export class IntakeService {
 
   constructor(private readonly sandbox: Sandbox) {}
 
-  async handle(brand: Brand, region: Region, rest: string, url: URL, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  /** Answers a call to `/{brand}/intake/{region}{rest}`, `region` and `rest` as the request line has them. */
+  async handle(brand: Brand, region: string, rest: string, url: URL, request: IncomingMessage, response: ServerResponse): Promise<void> {
     let operation: IntakeAnswer['operation'];
     let caller: Caller | undefined;
     const answer = (status: number, refusal?: IntakeError) =>
@@ -54,7 +67,7 @@ export class IntakeService {
         origin: refusal?.origin,
       });
     try {
-      const route = this.route(rest, request.method ?? 'GET', url);
+      const route = this.route(region, rest, request.method ?? 'GET', url);
       operation = route.kind;
       const fault = this.sandbox.faults.next(operation);
       if (fault?.latencyMs) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
@@ -72,7 +85,7 @@ export class IntakeService {
       this.checkScope(caller.app, route.scopeId);
       this.checkAuthorization(caller);
 
-      const cacheKey = `${operation}|${caller.app.clientId}|${caller.customer.id}|${brand}|${region}|${route.scopeId}|${route.queryId ?? ''}|${url.search}`;
+      const cacheKey = `${operation}|${caller.app.clientId}|${caller.customer.id}|${brand}|${route.region}|${route.scopeId}|${route.queryId ?? ''}|${url.search}`;
       this.checkRateLimits(operation, caller, route.scopeId);
       const cached = this.cache.get(cacheKey);
       if (cached && cached.expiresAt > this.sandbox.clock.now()) {
@@ -82,7 +95,7 @@ export class IntakeService {
       }
       const [status, body] =
         operation === 'createDataQuery'
-          ? this.createDataQuery(caller, brand, region, route.scopeId)
+          ? this.createDataQuery(caller, brand, route.region, route.scopeId)
           : this.listDataQueryRecords(caller, brand, route.scopeId, route.queryId!, url);
       if (this.cache.size >= CACHE_SWEEP_SIZE) this.sweepCache();
       this.cache.set(cacheKey, { status, body, expiresAt: this.sandbox.clock.now() + CACHE_TTL_MS });
@@ -110,8 +123,15 @@ export class IntakeService {
     for (const [key, cached] of this.cache) if (cached.expiresAt <= now) this.cache.delete(key);
   }
 
-  private route(rest: string, method: string, url: URL): { kind: 'createDataQuery' | 'listDataQueryRecords'; scopeId: string; queryId?: string } {
-    if (SUSPICIOUS.test(rest) || SUSPICIOUS.test(url.search)) throw new IntakeError('BLOCKED_REQUEST');
+  private route(
+    region: string,
+    rest: string,
+    method: string,
+    url: URL,
+  ): { kind: 'createDataQuery' | 'listDataQueryRecords'; region: Region; scopeId: string; queryId?: string } {
+    if (SUSPICIOUS.test(rest) || SUSPICIOUS.test(url.search) || climbs(`/${region}${rest}`)) throw new IntakeError('BLOCKED_REQUEST');
+    // Each region is a host of its own: another name is no intake at all.
+    if (!isRegion(region)) throw new IntakeError('RESOURCE_NOT_FOUND');
     let segments: string[];
     try {
       segments = rest.split('/').map((segment) => decodeURIComponent(segment));
@@ -124,11 +144,11 @@ export class IntakeService {
     if (scopeId === undefined || scopeId.trim() === '') throw new IntakeError('BLANK_SCOPE_ID');
     if (queryId === undefined && records === undefined) {
       if (method !== 'POST') throw new IntakeError('RESOURCE_NOT_FOUND');
-      return { kind: 'createDataQuery', scopeId };
+      return { kind: 'createDataQuery', region, scopeId };
     }
     if (records !== 'records' || method !== 'GET') throw new IntakeError('RESOURCE_NOT_FOUND');
     if (queryId.trim() === '') throw new IntakeError('BLANK_QUERY_ID');
-    return { kind: 'listDataQueryRecords', scopeId, queryId };
+    return { kind: 'listDataQueryRecords', region, scopeId, queryId };
   }
 
   private authenticate(brand: Brand, request: IncomingMessage): Caller {
@@ -229,8 +249,10 @@ export class IntakeService {
     if (query.clientId !== caller.app.clientId || query.customerId !== caller.customer.id || query.scopeId !== scopeId) {
       throw new IntakeError('INVALID_PARAMETERS');
     }
-    if (query.status !== 'COMPLETED') throw new IntakeError('QUERY_NOT_COMPLETED');
-    if (clock.now() > (query.completedAt ?? 0) + LIST_WINDOW_MS) throw new IntakeError('ACCESS_TIME_ELAPSED');
+    // Listing opens when the notification is sent, not when the query completes (a delayed
+    // notification delays it), and closes an hour after that.
+    if (query.status !== 'COMPLETED' || query.notifiedAt === undefined) throw new IntakeError('QUERY_NOT_COMPLETED');
+    if (clock.now() > query.notifiedAt + LIST_WINDOW_MS) throw new IntakeError('ACCESS_TIME_ELAPSED');
 
     const token = params.get('nextPageToken');
     const offset = token === null ? 0 : this.readPageToken(token, query.id);

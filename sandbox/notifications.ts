@@ -244,10 +244,18 @@ export class NotificationService {
     );
   }
 
-  /** Sends the final status of a query to its app, on the topic of the query's region. */
+  /**
+   * Sends the final status of a query to its app, on the topic of the query's region. The
+   * query's listing window opens when it is sent: now, or when a delayed or held-back
+   * notification goes out. A notification lost on the way (no endpoint, no confirmed
+   * subscription, a dropped one) was still sent: the app must poll.
+   */
   notifyQuery(query: Query): void {
+    const sent = () => {
+      query.notifiedAt ??= this.sandbox.clock.now();
+    };
     const app = this.sandbox.state.apps.get(query.clientId);
-    if (!app?.notificationUrl) return;
+    if (!app?.notificationUrl) return sent();
     const topicArn = this.topicArn(query.brand, query.region);
     const subscription = [...this.subscriptions.values()].find((candidate) => candidate.clientId === app.clientId && candidate.topicArn === topicArn);
     const message = {
@@ -264,21 +272,25 @@ export class NotificationService {
       // SNS delivers nothing to an unconfirmed subscription; the product must poll.
       record.dropped = true;
       record.attempts.push({ at: this.sandbox.clock.now(), outcome: 'subscription not confirmed' });
-      return;
+      return sent();
     }
     const fault = this.sandbox.faults.next('notification');
     if (fault?.drop) {
       record.dropped = true;
       record.attempts.push({ at: this.sandbox.clock.now(), outcome: 'dropped (injected fault)' });
-      return;
+      return sent();
     }
     const deliver = () => {
+      sent();
       // Messages held back for reordering go out once this one has been answered.
       this.deliver(app, message, record, 0, subscription.arn, () => this.held.splice(0).forEach((release) => release()));
       if (fault?.duplicate) this.deliver(app, message, record, 0, subscription.arn);
     };
     if (fault?.reorder) {
-      this.held.push(() => this.deliver(app, message, record, 0, subscription.arn));
+      this.held.push(() => {
+        sent();
+        this.deliver(app, message, record, 0, subscription.arn);
+      });
       // Released by the next notification, or after 10 s at the latest.
       this.sandbox.clock.schedule(10_000, () => this.held.splice(0).forEach((release) => release()));
       return;

@@ -12,7 +12,7 @@ import { NotificationService, type NotificationTransport } from './notifications
 import { OAuthService } from './oauth';
 import { Observers, type SandboxListener } from './observer';
 import { SlidingWindowLimiter } from './rate-limiter';
-import { BRANDS, emptyState, REGIONS, type Brand, type Grant, type Query, type Region, type SandboxState } from './state';
+import { BRANDS, emptyState, type Brand, type Grant, type Query, type SandboxState } from './state';
 import { sendJson } from './http';
 
 export interface SandboxOptions {
@@ -64,6 +64,20 @@ export interface CallLogEntry {
 
 const SECRET_PARAMS = /([?&](?:code|state|client_secret|refresh_token|access_token|code_verifier|code_challenge|Token|X-Amz-Signature|X-Amz-Security-Token|nextPageToken)=)[^&]*/gi;
 const MAX_CALL_LOG = 10_000;
+/** An intake call: brand, region, and the path within the region's intake. */
+const INTAKE_CALL = /^\/(ring|blink)\/intake\/([^/]*)(\/.*)?$/;
+
+/**
+ * The path as the request line carries it, before URL parsing resolves `..` segments (and
+ * turns `\` into `/`): an intake call is routed by what it was sent to, so a dot-segment
+ * cannot carry it out of its region's intake, and the intake sees the segment to refuse it.
+ */
+function requestPath(request: IncomingMessage): string {
+  return (request.url ?? '/')
+    .replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '')
+    .replace(/[?#].*$/s, '')
+    .replaceAll('\\', '/');
+}
 
 /**
  * A local, faithful stand-in for Ring's and Blink's Data Portability service, in one process
@@ -191,6 +205,9 @@ export class Sandbox {
   private async route(url: URL, request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = url.pathname;
     const method = request.method ?? 'GET';
+    // First: whatever `..` it holds, a call sent to an intake is answered by that intake.
+    const intake = INTAKE_CALL.exec(requestPath(request));
+    if (intake) return this.intake.handle(intake[1] as Brand, intake[2], intake[3] ?? '/', url, request, response);
     if (path.startsWith('/__sandbox')) return this.control.handle(path.slice('/__sandbox'.length), url, request, response);
     if (path === '/' && url.searchParams.get('Action') === 'ConfirmSubscription') return this.notifications.confirm(url, response);
     if (path === this.notifications.signingCertPath && method === 'GET') return this.notifications.servePem(response);
@@ -203,12 +220,7 @@ export class Sandbox {
       const step = /^\/oauth\/v2\/authorize\/(signin|consent|preferences)$/.exec(rest);
       if (step && method === 'POST') return this.oauth.step(brand, step[1], request, response);
       if (rest === '/oauth/oauth/token' && method === 'POST') return this.oauth.token(brand, request, response);
-      const intake = /^\/intake\/([a-z0-9-]+)(\/.*)?$/.exec(rest);
-      if (intake && (REGIONS as readonly string[]).includes(intake[1])) {
-        return this.intake.handle(brand, intake[1] as Region, intake[2] ?? '/', url, request, response);
-      }
       if (rest.startsWith('/files/') && (method === 'GET' || method === 'HEAD')) return this.downloads.serve(rest.slice('/files'.length), url, request, response);
-      if (intake) return sendJson(response, 404, { message: `unknown region ${intake[1]}` });
     }
     if ((BRANDS as readonly string[]).some((brand) => path.startsWith(`/${brand}/oauth`))) {
       response.statusCode = 404;

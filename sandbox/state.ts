@@ -6,6 +6,10 @@ export type Brand = (typeof BRANDS)[number];
 export const REGIONS = ['eu-west-1', 'us-east-1', 'us-west-2'] as const;
 export type Region = (typeof REGIONS)[number];
 
+export function isRegion(name: string): name is Region {
+  return (REGIONS as readonly string[]).includes(name);
+}
+
 /** The consent page's "How much data to transfer?" choices. */
 export const HISTORY_CHOICES = ['5d', '30d', '60d', '1y', 'since'] as const;
 export type HistoryChoice = (typeof HISTORY_CHOICES)[number];
@@ -105,6 +109,8 @@ export interface Query {
   status: QueryStatus;
   readonly createdAt: number;
   completedAt?: number;
+  /** When its notification was sent (listing opens then, for 1 hour): at completion, or later if the notification is delayed. */
+  notifiedAt?: number;
   readonly spec: DataSpec;
   readonly files: DataFile[];
   cancelCompletion?: () => void;

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { INTAKE_ERRORS, INTAKE_ERROR_NAMES, type IntakeErrorName } from '../../sandbox/errors';
 import type { Sandbox } from '../../sandbox/sandbox';
 import { BRANDS, REGIONS } from '../../sandbox/state';
@@ -16,6 +17,25 @@ const errorBody = (name: IntakeErrorName) => {
   const [status, category, type, message] = INTAKE_ERRORS[name];
   return { status, body: { category, type, message } };
 };
+
+/**
+ * Calls the sandbox with `path` in the request line exactly as given: fetch, like any WHATWG
+ * URL client, would resolve its `..` segments before sending.
+ */
+function rawCall(method: 'GET' | 'POST', path: string, token: string): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(`${sandbox.baseUrl}/`, { method, path, headers: { authorization: `Bearer ${token}` } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: response.statusCode ?? 0, body: response.headers['content-type'] === 'application/json' ? JSON.parse(text) : text });
+      });
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
 
 /** Connects a customer, creates a query and lets the sandbox clock complete it. */
 async function completedQuery(options: Parameters<typeof connect>[1] = {}) {
@@ -159,6 +179,39 @@ describe('every error of the reference, for the reason it gives', () => {
     expect(await intake(sandbox, 'GET', '/data-portability/data-queries/%20/records', { token })).toEqual(errorBody('BLANK_QUERY_ID'));
     expect(await intake(sandbox, 'POST', '/data-portability%E0%A4%A/data-queries', { token })).toEqual(errorBody('INVALID_API_PATH'));
     expect(await intake(sandbox, 'GET', `${records('a1111111-b222-c333-d444-e55555555555')}?maxResults=%3Cscript%3E`, { token })).toEqual(errorBody('BLOCKED_REQUEST'));
+  });
+
+  it('BLOCKED_REQUEST for a path with `..` segments, however written: it never leaves the region’s intake', async () => {
+    const { tokens, queryId } = await completedQuery();
+    const { body: listing } = await intake(sandbox, 'GET', records(queryId), { token: tokens.access_token });
+    const file = new URL((listing.records as { file: string }[])[0].file);
+    const download = `${file.pathname.replace(/^\/ring/, '')}${file.search}`;
+    const queries = sandbox.state.queries.size;
+    const calls: ['GET' | 'POST', string][] = [
+      ['GET', `/ring/intake/eu-west-1/../..${download}`],
+      ['GET', `/ring/intake/eu-west-1/%2e%2e/%2E%2e${download}`],
+      ['GET', `/ring/intake/eu-west-1\\..\\..${download}`],
+      ['GET', `http://127.0.0.1/ring/intake/eu-west-1/../..${download}`],
+      ['POST', '/ring/intake/eu-west-1/../us-east-1/data-portability/data-queries'],
+      ['POST', '/ring/intake/eu-west-1/.%2e/us-west-2/data-portability/data-queries'],
+      ['POST', '/ring/intake/eu-west-1/data-portability/data-queries/x/%2e.'],
+      ['POST', '/ring/intake/../blink/intake/eu-west-1/data-portability/data-queries'],
+      ['POST', '/ring/intake/eu-west-1/../../../__sandbox/clock/advance'],
+      ['GET', `/ring/intake/eu-west-1/data-portability/data-queries/..%2f..%2f${queryId}/records`],
+      ['GET', `/ring/intake/eu-west-1/data-portability/..%5Cdata-queries/${queryId}/records`],
+      ['GET', `/ring/intake/eu-west-1/data-portability/data-queries/${queryId}/records/..`],
+      ['GET', '/ring/intake/..'],
+    ];
+    for (const [method, path] of calls) {
+      expect({ path, ...(await rawCall(method, path, tokens.access_token)) }).toEqual({ path, ...errorBody('BLOCKED_REQUEST') });
+    }
+    expect(sandbox.state.queries.size).toBe(queries);
+  });
+
+  it('RESOURCE_NOT_FOUND for an intake of no known region', async () => {
+    const { tokens } = await connect(sandbox);
+    expect(await rawCall('POST', '/ring/intake/eu-central-1/data-portability/data-queries', tokens.access_token)).toEqual(errorBody('RESOURCE_NOT_FOUND'));
+    expect(await rawCall('POST', '/ring/intake//data-portability/data-queries', tokens.access_token)).toEqual(errorBody('RESOURCE_NOT_FOUND'));
   });
 
   it('REQUEST_TOO_LARGE for an oversized payload', async () => {

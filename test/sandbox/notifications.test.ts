@@ -1,4 +1,5 @@
 import { createVerify, X509Certificate } from 'node:crypto';
+import { INTAKE_ERRORS, type IntakeErrorName } from '../../sandbox/errors';
 import { stringToSign, SUBJECT } from '../../sandbox/notifications';
 import type { Sandbox } from '../../sandbox/sandbox';
 import { BRANDS, REGIONS } from '../../sandbox/state';
@@ -38,6 +39,11 @@ async function subscribedApp(signatureVersion: '1' | '2') {
   endpoint.received.splice(0);
   return { app, endpoint };
 }
+
+const errorBody = (name: IntakeErrorName) => {
+  const [status, category, type, message] = INTAKE_ERRORS[name];
+  return { status, body: { category, type, message } };
+};
 
 async function runQuery(app: Awaited<ReturnType<typeof createApp>>, region: (typeof REGIONS)[number] = 'eu-west-1', brand: (typeof BRANDS)[number] = 'ring') {
   const { tokens, customer } = await connect(sandbox, { app, region, brand });
@@ -194,5 +200,57 @@ describe('SNS notifications', () => {
 
   it('refuses a notification URL that is not on this machine', async () => {
     await control(sandbox, 'POST', '/apps', { redirectUris: ['http://127.0.0.1:9/cb'], notificationUrl: 'https://example.com/notifications/v1' }, 400);
+  });
+});
+
+describe('the listing window follows the notification', () => {
+  /** Lists a query's records; a new `maxResults` each time keeps the 5-minute response cache out of the way. */
+  const lister = (queryId: string, token: string) => {
+    let maxResults = 0;
+    return () => intake(sandbox, 'GET', `/data-portability/data-queries/${queryId}/records?maxResults=${++maxResults}`, { token });
+  };
+
+  it('opens when a notification delayed 30 minutes is sent, not at completion, and closes an hour after it was sent', async () => {
+    const { app } = await subscribedApp('2');
+    await control(sandbox, 'PUT', '/faults', { rules: [{ operation: 'notification', nth: [1], delayMs: 30 * 60_000 }] });
+    const { queryId, tokens } = await runQuery(app);
+    const list = lister(queryId, tokens.access_token);
+    await control(sandbox, 'POST', '/clock/advance', { ms: 100 });
+    expect(await control(sandbox, 'GET', `/queries/${queryId}`)).toMatchObject({ status: 'COMPLETED' });
+    expect(await list()).toEqual(errorBody('QUERY_NOT_COMPLETED'));
+    await control(sandbox, 'POST', '/clock/advance', { minutes: 29, seconds: 59 });
+    expect(await list()).toEqual(errorBody('QUERY_NOT_COMPLETED'));
+
+    await control(sandbox, 'POST', '/clock/advance', { seconds: 1 });
+    expect((await list()).status).toBe(200);
+    // Completion + 61 minutes: 31 minutes after the notification.
+    await control(sandbox, 'POST', '/clock/advance', { minutes: 31 });
+    expect((await list()).status).toBe(200);
+    await control(sandbox, 'POST', '/clock/advance', { minutes: 29 });
+    expect((await list()).status).toBe(200);
+    await control(sandbox, 'POST', '/clock/advance', { ms: 1 });
+    expect(await list()).toEqual(errorBody('ACCESS_TIME_ELAPSED'));
+  });
+
+  it('opens when a notification held back for reordering goes out', async () => {
+    const { app } = await subscribedApp('1');
+    await control(sandbox, 'PUT', '/faults', { rules: [{ operation: 'notification', nth: [1], reorder: true }] });
+    const { queryId, tokens } = await runQuery(app);
+    const list = lister(queryId, tokens.access_token);
+    await control(sandbox, 'POST', '/clock/advance', { ms: 100 });
+    expect(await list()).toEqual(errorBody('QUERY_NOT_COMPLETED'));
+    await control(sandbox, 'POST', '/clock/advance', { seconds: 10 });
+    expect((await list()).status).toBe(200);
+  });
+
+  it('opens at completion when the notification is lost on the way: it was sent, and the app must poll', async () => {
+    const { app } = await subscribedApp('1');
+    await control(sandbox, 'PUT', '/faults', { rules: [{ operation: 'notification', nth: [1], drop: true }] });
+    const { queryId, tokens } = await runQuery(app);
+    const list = lister(queryId, tokens.access_token);
+    await control(sandbox, 'POST', '/clock/advance', { ms: 100 });
+    expect((await list()).status).toBe(200);
+    await control(sandbox, 'POST', '/clock/advance', { minutes: 60, ms: 1 });
+    expect(await list()).toEqual(errorBody('ACCESS_TIME_ELAPSED'));
   });
 });
