@@ -5,43 +5,58 @@
  *   npm run bench                   # 200 MB
  *   npm run bench -- --size 2GB     # also: --dynamodb-records 20000 --repeat 2
  *   npm run bench -- --strict       # exit 2 when a goal is missed
+ *   npm run bench -- --profile      # only the load stage, under --cpu-prof: top functions per record
  *
  * The re-import measurement loads the DynamoDB subset (`--dynamodb-records`) three times for one
  * customer: first, unchanged, then with 5 % more records, and reports the capacity units each
  * import consumed per record (ReturnConsumedCapacity, summed).
  *
- * Each measurement runs in a process of its own (`bench/worker.ts`, bundled like a Lambda) so
- * its peak RSS is its own. The file is generated once by the sandbox and kept on disk; fetch
- * and the plain download read it from a loopback HTTP server, so both measure the client side
- * rather than the sandbox's generator. S3 and DynamoDB are the local emulators (fauxqs,
- * dynalite). Results are merged into `bench/results.json` under the size's label.
+ * Each measurement runs in a process of its own (`bench/worker.ts`, bundled like a Lambda; the
+ * product's stages with the fetch and load functions' NODE_OPTIONS) so its peak RSS is its
+ * own. The file is generated once by the sandbox and kept on disk; fetch and the plain
+ * download read it from a loopback HTTP server in a process of its own (`file-server.ts`), so
+ * both measure the client side rather than the sandbox's generator. S3 and DynamoDB are the
+ * local emulators (fauxqs, dynalite); fetch is also measured into a discarding S3
+ * (`s3-sink.ts`). Results are merged into `bench/results.json` under the size's label.
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, get, type Server } from 'node:http';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { S3RawObjectStore } from '../lambdas/adapters/raw-files';
+import { INGESTION_NODE_OPTIONS } from '../lambdas/core/definitions';
 import { JsonElementSplitter } from '../lambdas/core/ingest/json-elements';
 import { startLocalAws, type LocalAws } from '../local/local-aws';
+import { startFileServer, type FileServer } from './file-server';
+import { printProfile, topSelfTime } from './profile';
+import { startS3Sink, type S3Sink } from './s3-sink';
 import { BYTES_PER_EVENT, listedEventsFile, MiB, parseSize, startSandboxProcess } from './sandbox-process';
 import type { AwsTarget, ImportUse, WorkerResult, WorkerTask } from './worker';
 
 const WORKER = path.join(__dirname, '..', '.build', 'bench-worker.js');
+/**
+ * The product's stages run with the fetch and load functions' NODE_OPTIONS, no bench-only
+ * flags; the baselines with node's defaults (the naive importer in load's 256 MiB heap would
+ * fail on 200 MB and make its goal a free pass).
+ */
+const LAMBDA_NODE_FLAGS = INGESTION_NODE_OPTIONS.split(' ');
+const PRODUCT_STAGES: ReadonlySet<WorkerTask['kind']> = new Set(['fetch', 'parse', 'load', 'reimport']);
 const RESULTS = path.join(__dirname, 'results.json');
 
+/** A ratio the issue asks for; `value` undefined: not measured in this run (neither met nor missed). */
 interface Goal {
   readonly name: string;
-  readonly value: number;
+  readonly value: number | undefined;
   readonly goal: string;
-  readonly met: boolean;
+  readonly met: boolean | undefined;
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { size: { type: 'string', default: '200MB' }, 'dynamodb-records': { type: 'string', default: '20000' }, repeat: { type: 'string' }, strict: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { size: { type: 'string', default: '200MB' }, 'dynamodb-records': { type: 'string', default: '20000' }, repeat: { type: 'string' }, strict: { type: 'boolean', default: false }, profile: { type: 'boolean', default: false } } });
   const size = parseSize(values.size);
   const label = values.size.toUpperCase().replace(/\s+/g, '');
   const dynamoRecords = Number(values['dynamodb-records']);
@@ -49,7 +64,8 @@ async function main(): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), 'ring-bench-'));
   const sandbox = await startSandboxProcess();
   let aws: LocalAws | undefined;
-  let files: Server | undefined;
+  let files: FileServer | undefined;
+  let sink: S3Sink | undefined;
   try {
     aws = await startLocalAws();
     const target: AwsTarget = { endpoints: aws.endpoints, region: aws.region, bucket: aws.resources.rawDataBucket, recordsTable: aws.resources.recordsTable };
@@ -63,9 +79,13 @@ async function main(): Promise<void> {
     const bytes = statSync(dataPath).size;
     step(`${mib(bytes)} MiB on disk`);
     sandbox.stop();
+    if (values.profile) {
+      await profileLoad(dataPath, schemaPath, work);
+      return;
+    }
 
-    files = await serve({ '/events.json': dataPath });
-    const fileUrl = `http://127.0.0.1:${(files.address() as { port: number }).port}/events.json`;
+    files = await startFileServer({ '/events.json': dataPath });
+    const fileUrl = `${files.endpoint}/events.json`;
     const best = async (task: WorkerTask) => {
       let fastest: WorkerResult | undefined;
       for (let i = 0; i < repeat; i++) {
@@ -89,9 +109,13 @@ async function main(): Promise<void> {
     const plain = await best({ kind: 'download', url: fileUrl });
     step('fetch: download → sha256 → S3 multipart upload');
     const fetched = await best({ kind: 'fetch', url: fileUrl, aws: target, key: 'bench/events.json' });
+    step("fetch into a discarding S3 (bench/s3-sink.ts): fetch's own cost, without the emulator's");
+    sink = await startS3Sink();
+    const fetchedToSink = await best({ kind: 'fetch', url: fileUrl, aws: { ...target, endpoints: { ...target.endpoints, s3: sink.endpoint } }, key: 'bench/events.json' });
+    if (sink.received() !== bytes * repeat) throw new Error(`the discarding S3 received ${sink.received()} bytes, not ${repeat} × ${bytes}`);
     step('S3 emulator intake: the same multipart upload from disk');
     const upload = await best({ kind: 'upload', path: dataPath, aws: target, key: 'bench/upload.json' });
-    if (fetched.sha256 !== raw.sha256) throw new Error(`fetch stored other bytes: sha256 ${fetched.sha256} ≠ ${raw.sha256}`);
+    if (fetched.sha256 !== raw.sha256 || fetchedToSink.sha256 !== raw.sha256) throw new Error(`fetch stored other bytes: sha256 ${fetched.sha256} / ${fetchedToSink.sha256} ≠ ${raw.sha256}`);
     await aws.clients.s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: 'bench/events.schema.json', Body: readFileSync(schemaPath) }));
     step('load from S3 (records not written): peak RSS');
     const loadFromS3 = await measure({ kind: 'load', aws: target, key: 'bench/events.json', schemaKey: 'bench/events.schema.json', customerId: 'bench-s3', write: false });
@@ -123,13 +147,16 @@ async function main(): Promise<void> {
 
     const rate = (result: WorkerResult, amount = result.bytes) => amount / (result.ms / 1000);
     const goals: Goal[] = [
-      goal('load parse+validate ÷ raw read+sha256', rate(parse) / rate(raw), '≥ 0.2', (value) => value >= 0.2),
       naive.error
-        ? { name: 'load parse+validate ÷ naive JSON.parse importer', value: Number.POSITIVE_INFINITY, goal: '≥ 2 (naive failed)', met: true }
-        : goal('load parse+validate ÷ naive JSON.parse importer', rate(parse) / rate(naive), '≥ 2', (value) => value >= 2),
-      goal('fetch ÷ plain download', rate(fetched) / rate(plain), '≥ 0.7', (value) => value >= 0.7),
+        ? { name: 'load ÷ naive JSON.parse importer', value: Number.POSITIVE_INFINITY, goal: '≥ 2 (naive failed)', met: true }
+        : goal('load ÷ naive JSON.parse importer', rate(parse) / rate(naive), '≥ 2', (value) => value >= 2),
+      goal('load ÷ split+JSON.parse alone (one core)', rate(parse) / rate(split), '≥ 0.5', (value) => value >= 0.5),
+      // Not measured until a bench task runs load's per-record work on worker threads (issue 16, item 4).
+      goal('load with worker threads ÷ single-core load', undefined, '≥ 1.6', (value) => value >= 1.6),
+      goal('fetch into a discarding S3 ÷ plain download', rate(fetchedToSink) / rate(plain), '≥ 0.8', (value) => value >= 0.8),
+      goal('fetch ÷ S3 emulator multipart intake from disk', rate(fetched) / rate(upload), '≥ 0.9', (value) => value >= 0.9),
       goal('load DynamoDB writes ÷ emulator BatchWriteItem ceiling', rate(loadWrites, loadWrites.records) / rate(ceiling, ceiling.records), '≥ 0.8', (value) => value >= 0.8),
-      goal('fetch peak RSS (MiB)', fetched.peakRssBytes / MiB, '≤ 200', (value) => value <= 200),
+      goal('fetch peak RSS (MiB)', Math.max(fetched.peakRssBytes, fetchedToSink.peakRssBytes) / MiB, '≤ 200', (value) => value <= 200),
       goal('load peak RSS (MiB)', Math.max(parse.peakRssBytes, loadFromS3.peakRssBytes, loadWrites.peakRssBytes) / MiB, '≤ 200', (value) => value <= 200),
       goal('re-import unchanged: write units per record ÷ first import', reimport.unchanged.relativeWriteUnits, '≤ 0.01', (value) => value <= 0.01),
       goal('re-import 5 % new: write units per record ÷ first import', reimport.fivePercentNew.relativeWriteUnits, '≤ 0.06', (value) => value <= 0.06),
@@ -147,14 +174,21 @@ async function main(): Promise<void> {
         naiveImporter: naive.error ? null : rate(naive) / MiB,
         plainDownload: rate(plain) / MiB,
         fetch: rate(fetched) / MiB,
+        fetchIntoDiscardingS3: rate(fetchedToSink) / MiB,
         s3EmulatorUploadFromDisk: rate(upload) / MiB,
         loadFromS3WithoutWrites: rate(loadFromS3) / MiB,
       },
       context: {
-        'fetch ÷ S3 emulator upload from disk': rate(fetched) / rate(upload),
+        'fetch ÷ plain download': rate(fetched) / rate(plain),
         'split+JSON.parse alone ÷ raw read+sha256': rate(split) / rate(raw),
-        'load parse+validate ÷ split+JSON.parse alone': rate(parse) / rate(split),
+        'load ÷ raw read+sha256': rate(parse) / rate(raw),
       },
+      // CPU time per MiB of each stage's own process: what the cores were busy with, less skewed by other work than MiB/s.
+      cpuMsPerMiB: Object.fromEntries(
+        Object.entries({ rawReadSha256: raw, loadParseValidate: parse, splitAndJsonParseOnly: split, plainDownload: plain, fetch: fetched, fetchIntoDiscardingS3: fetchedToSink, s3EmulatorUploadFromDisk: upload }).map(
+          ([name, result]) => [name, result.cpuMs / (result.bytes / MiB)],
+        ),
+      ),
       dynamodb: { records: dynamoRecords, emulatorCeilingPerSecond: rate(ceiling, ceiling.records), loadPerSecond: rate(loadWrites, loadWrites.records) },
       reimport,
       peakRssMiB: {
@@ -164,11 +198,12 @@ async function main(): Promise<void> {
         loadFromS3: loadFromS3.peakRssBytes / MiB,
         loadWithWrites: loadWrites.peakRssBytes / MiB,
         fetch: fetched.peakRssBytes / MiB,
+        fetchIntoDiscardingS3: fetchedToSink.peakRssBytes / MiB,
         plainDownload: plain.peakRssBytes / MiB,
         naiveImporter: naive.peakRssBytes / MiB,
       },
       naiveImporterError: naive.error ?? null,
-      ratios: Object.fromEntries(goals.map((entry) => [entry.name, { value: entry.value, goal: entry.goal, met: entry.met }])),
+      ratios: Object.fromEntries(goals.map((entry) => [entry.name, { value: entry.value ?? null, goal: entry.goal, met: entry.met ?? null }])),
     };
     report(label, run, goals);
     for (const [name, value] of Object.entries(run.context)) console.log(`  info ${name.padEnd(56)} ${value.toFixed(2)}`);
@@ -176,17 +211,28 @@ async function main(): Promise<void> {
     const runs = { ...previous.runs, [label]: run };
     writeFileSync(RESULTS, `${JSON.stringify({ runs, flatMemory: flatness(runs) }, null, 2)}\n`);
     console.log(`\nwritten to ${path.relative(process.cwd(), RESULTS)}`);
-    if (values.strict && !goals.every((entry) => entry.met)) process.exitCode = 2;
+    if (values.strict && goals.some((entry) => entry.met === false)) process.exitCode = 2;
   } finally {
     sandbox.stop();
-    files?.close();
+    files?.stop();
+    await sink?.close();
     await aws?.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-function goal(name: string, value: number, text: string, met: (value: number) => boolean): Goal {
-  return { name, value, goal: text, met: met(value) };
+/** The load stage alone under the V8 profiler: where its CPU goes, per record. */
+async function profileLoad(dataPath: string, schemaPath: string, work: string): Promise<void> {
+  step('load: parse + validate + keys, from disk, under --cpu-prof');
+  const dir = path.join(work, 'profile');
+  const result = await measure({ kind: 'parse', path: dataPath, schemaPath }, ['--cpu-prof', '--cpu-prof-dir', dir]);
+  const records = result.records ?? 0;
+  printProfile(topSelfTime(dir, records, 15), records);
+  console.log(`  ${(((result.ms * 1000) / Math.max(1, records))).toFixed(2).padStart(9)}   total per record (wall, profiler on)`);
+}
+
+function goal(name: string, value: number | undefined, text: string, met: (value: number) => boolean): Goal {
+  return { name, value, goal: text, met: value === undefined ? undefined : met(value) };
 }
 
 /** Peak RSS per size, for fetch and load, and the largest over the smallest: flat is about 1. */
@@ -254,12 +300,16 @@ function report(
   console.log('\npeak RSS (MiB)');
   for (const [name, value] of Object.entries(run.peakRssMiB)) console.log(`  ${name.padEnd(26)} ${value.toFixed(0)}`);
   console.log('\nratios');
-  for (const entry of goals) console.log(`  ${entry.met ? 'ok  ' : 'MISS'} ${entry.name.padEnd(56)} ${Number.isFinite(entry.value) ? entry.value.toFixed(2) : '∞'}  (goal ${entry.goal})`);
+  for (const entry of goals) {
+    const status = entry.met === undefined ? 'n/m ' : entry.met ? 'ok  ' : 'MISS';
+    const value = entry.value === undefined ? 'not measured' : Number.isFinite(entry.value) ? entry.value.toFixed(2) : '∞';
+    console.log(`  ${status} ${entry.name.padEnd(56)} ${value}  (goal ${entry.goal})`);
+  }
 }
 
 function measure(task: WorkerTask, nodeFlags: string[] = []): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeFlags, WORKER, JSON.stringify(task)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(PRODUCT_STAGES.has(task.kind) ? LAMBDA_NODE_FLAGS : []), ...nodeFlags, WORKER, JSON.stringify(task)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -275,7 +325,7 @@ function measure(task: WorkerTask, nodeFlags: string[] = []): Promise<WorkerResu
       }
       // The naive importer is expected to die of memory on large files: that is its result.
       const reason = /heap out of memory|Cannot create a string/i.exec(stderr)?.[0] ?? `exited with ${code ?? signal}`;
-      if (task.kind === 'naive') resolve({ ms: Number.POSITIVE_INFINITY, bytes: 0, peakRssBytes: 0, error: reason });
+      if (task.kind === 'naive') resolve({ ms: Number.POSITIVE_INFINITY, bytes: 0, peakRssBytes: 0, cpuMs: 0, error: reason });
       else reject(new Error(`${task.kind} worker ${reason}: ${stderr.slice(-1_000)}`));
     });
   });
@@ -292,21 +342,6 @@ async function download(url: string, to: string): Promise<void> {
       pipeline(response, createWriteStream(to)).then(resolve, reject);
     }).on('error', reject);
   });
-}
-
-/** A loopback server of files on disk, with their Content-Length, as S3 would serve them. */
-async function serve(routes: Record<string, string>): Promise<Server> {
-  const server = createServer((request, response) => {
-    const file = routes[request.url ?? ''];
-    if (!file) {
-      response.writeHead(404).end();
-      return;
-    }
-    response.writeHead(200, { 'content-type': 'application/json', 'content-length': statSync(file).size });
-    createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(response);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return server;
 }
 
 /** The first `count` records of a JSON array file, as a JSON array file of their own. */

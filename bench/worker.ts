@@ -43,6 +43,8 @@ export interface WorkerResult {
   readonly records?: number;
   readonly sha256?: string;
   readonly peakRssBytes: number;
+  /** CPU time (user + system) of the process: less skewed than `ms` when other work shares the cores. */
+  readonly cpuMs: number;
   readonly error?: string;
   /** Per import of a `reimport` task: what DynamoDB billed for it, in capacity units. */
   readonly imports?: readonly ImportUse[];
@@ -65,7 +67,7 @@ const quiet = () => undefined;
 const logger = { debug: quiet, info: quiet, warn: quiet, error: quiet };
 const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) };
 
-async function run(task: WorkerTask): Promise<Omit<WorkerResult, 'ms' | 'peakRssBytes'>> {
+async function run(task: WorkerTask): Promise<Omit<WorkerResult, 'ms' | 'peakRssBytes' | 'cpuMs'>> {
   switch (task.kind) {
     case 'hash': {
       const hash = createHash('sha256');
@@ -201,7 +203,7 @@ async function run(task: WorkerTask): Promise<Omit<WorkerResult, 'ms' | 'peakRss
         clients.destroy();
       }
       // Only the writes are timed: report them as the whole measurement.
-      return { bytes: 0, records: items.length, writeMs: performance.now() - started } as Omit<WorkerResult, 'ms' | 'peakRssBytes'>;
+      return { bytes: 0, records: items.length, writeMs: performance.now() - started } as Omit<WorkerResult, 'ms' | 'peakRssBytes' | 'cpuMs'>;
     }
   }
 }
@@ -244,14 +246,15 @@ function loadMessage(customerId: string, key: string, schemaKey: string, queryId
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '{}') as WorkerTask;
   const started = performance.now();
-  let result: Omit<WorkerResult, 'ms' | 'peakRssBytes'> & { writeMs?: number };
+  let result: Omit<WorkerResult, 'ms' | 'peakRssBytes' | 'cpuMs'> & { writeMs?: number };
   try {
     result = await run(task);
   } catch (error) {
     result = { bytes: 0, error: `${(error as Error).name}: ${(error as Error).message}`.slice(0, 300) };
   }
   const { writeMs, ...rest } = result;
-  const output: WorkerResult = { ...rest, ms: writeMs ?? performance.now() - started, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+  const usage = process.resourceUsage();
+  const output: WorkerResult = { ...rest, ms: writeMs ?? performance.now() - started, peakRssBytes: usage.maxRSS * 1024, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000 };
   process.stdout.write(`${JSON.stringify(output)}\n`);
 }
 

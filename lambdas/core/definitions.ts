@@ -137,6 +137,17 @@ export const MAX_RETRY_AFTER_CRASH_SECONDS = 10 * 60;
  */
 export const INGESTION_MAX_INVOCATION_SECONDS = 95;
 
+/**
+ * NODE_OPTIONS of the fetch and load functions, and of their stages in `npm run bench` (so the
+ * bench measures what Lambda runs). Load's live data is bounded (4 batches of at most 1 MiB
+ * of records in flight, elements of at most 8 MiB: it runs in a 128 MiB heap), but V8 sizes
+ * its heap by the machine and let garbage pile up to a peak RSS over 200 MiB before collecting
+ * it. An old space of 256 MiB puts V8 in its memory-constrained growth (it collects before the
+ * heap doubles): load's peak went from about 235 to about 150 MiB for about 5-10 % more CPU
+ * per MiB. 4 MiB semi-spaces took it to 120 MiB but cost 20 % more CPU (README: Performance).
+ */
+export const INGESTION_NODE_OPTIONS = '--enable-source-maps --max-old-space-size=256';
+
 /** The pipeline's work queues, in flow order. Each gets a dead-letter queue. */
 export const pipelineQueues = {
   imports: {

@@ -1,7 +1,7 @@
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { INGESTION_MAX_INVOCATION_SECONDS } from '../../lambdas/core/definitions';
+import { INGESTION_MAX_INVOCATION_SECONDS, INGESTION_NODE_OPTIONS } from '../../lambdas/core/definitions';
 import type { Settings } from '../../lambdas/core/settings';
 import type { StatefulResources } from '../stateful/stateful-resources';
 import { PortabilityFunction, settingsVariable } from './portability-function';
@@ -52,7 +52,7 @@ export class Ingestion extends Construct {
         description: 'File tasks: stream one listed file into S3',
         timeout: Duration.seconds(INGESTION_MAX_INVOCATION_SECONDS),
         memorySize: 1024,
-        environment: { SETTINGS: settingsVariable(settings) },
+        environment: { SETTINGS: settingsVariable(settings), NODE_OPTIONS: INGESTION_NODE_OPTIONS },
       }),
       stateful,
       settings,
@@ -69,6 +69,7 @@ export class Ingestion extends Construct {
       description: 'Load tasks: parse a raw S3 object into records',
       timeout: Duration.seconds(INGESTION_MAX_INVOCATION_SECONDS),
       memorySize: 1024,
+      environment: { NODE_OPTIONS: INGESTION_NODE_OPTIONS },
     })
       .bindTable('CONTROL_TABLE', stateful.controlTable, 'readWrite')
       .bindTable('RECORDS_TABLE', stateful.recordsTable, 'readWrite')

@@ -1,4 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { INGESTION_NODE_OPTIONS } from '../../lambdas/core/definitions';
 import { PUBLIC_ROUTE_THROTTLE } from '../../lib/stateless/connect-api';
 import { resourcesOf, synthStack } from './support/stack';
 
@@ -103,5 +104,14 @@ describe('ingestion functions', () => {
     expect(policyText(ingestion.load)).not.toContain('secretsmanager');
     expect(policyText(ingestion.fetch)).not.toContain(logicalId(stateful.recordsTable));
     expect(policyText(ingestion.collect)).not.toContain(logicalId(stateful.rawDataBucket));
+  });
+
+  it('run fetch and load with the V8 flags `npm run bench` measures them with (a 256 MiB old space)', () => {
+    const nodeOptions = (fn: { node: { defaultChild?: unknown } }) =>
+      (resourcesOf(template, 'AWS::Lambda::Function')[logicalId(fn)].Properties.Environment as { Variables: Record<string, unknown> }).Variables.NODE_OPTIONS;
+    expect(INGESTION_NODE_OPTIONS).toContain('--max-old-space-size=256');
+    expect(nodeOptions(ingestion.fetch)).toBe(INGESTION_NODE_OPTIONS);
+    expect(nodeOptions(ingestion.load)).toBe(INGESTION_NODE_OPTIONS);
+    expect(nodeOptions(ingestion.collect)).toBe('--enable-source-maps');
   });
 });

@@ -137,6 +137,10 @@ export async function copyToS3(deps: Pick<FetchDeps, 'downloader' | 'objects'>, 
   const hash = createHash('sha256');
   let bytes = 0;
   const meter = new Transform({
+    // The response's chunks are up to 64 KiB: with the default 16 KiB every chunk paused the
+    // download until the upload took it; 1 MiB (the size of the upload's reads from disk)
+    // saves those pauses, a few % of fetch's CPU, for 2 MiB more memory at most.
+    highWaterMark: 1024 * 1024,
     transform(chunk: Buffer, _encoding, callback) {
       hash.update(chunk);
       bytes += chunk.length;
