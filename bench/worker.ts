@@ -10,13 +10,13 @@ import { get } from 'node:http';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbRecordWriter, HttpFileDownloader, S3RawObjectStore, S3RawReader } from '../lambdas/adapters/raw-files';
-import { DATASET_SCHEMAS } from '../lambdas/core/ingest/datasets';
 import { copyToS3 } from '../lambdas/core/ingest/fetch';
 import { JsonElementSplitter } from '../lambdas/core/ingest/json-elements';
-import { loadFile, type LoadDeps, type RawReader, type RecordItem } from '../lambdas/core/ingest/load';
+import { loadFile, recordValidator, type LoadDeps, type RawReader, type RecordItem } from '../lambdas/core/ingest/load';
 import { recordKey } from '../lambdas/core/ingest/record-key';
 import { compileRingSchema } from '../lambdas/core/ingest/ring-schema';
 import { localAwsClients, type LocalEndpoints } from '../local/clients';
+import { parseParallel } from './parallel';
 
 export type WorkerTask =
   | { readonly kind: 'hash'; readonly path: string }
@@ -24,6 +24,7 @@ export type WorkerTask =
   | { readonly kind: 'fetch'; readonly url: string; readonly aws: AwsTarget; readonly key: string }
   | { readonly kind: 'upload'; readonly path: string; readonly aws: AwsTarget; readonly key: string }
   | { readonly kind: 'parse'; readonly path: string; readonly schemaPath: string }
+  | { readonly kind: 'parse-parallel'; readonly path: string; readonly schemaPath: string; readonly threads: number }
   | { readonly kind: 'split'; readonly path: string }
   | { readonly kind: 'load'; readonly aws: AwsTarget; readonly key: string; readonly schemaKey: string; readonly customerId: string; readonly write: boolean }
   | { readonly kind: 'naive'; readonly path: string; readonly schemaPath: string }
@@ -129,6 +130,9 @@ async function run(task: WorkerTask): Promise<Omit<WorkerResult, 'ms' | 'peakRss
       const outcome = await loadFile(loadDeps(raw, DISCARD), loadMessage('bench', 'file', 'schema'));
       return { bytes: outcome.stats?.bytes ?? 0, records: outcome.outcome === 'loaded' ? outcome.records : 0 };
     }
+    case 'parse-parallel':
+      // The same per-record work on `threads` worker threads (0: the main thread alone).
+      return parseParallel(task);
     case 'load': {
       const clients = localAwsClients(task.aws.endpoints, task.aws.region);
       try {
@@ -164,10 +168,11 @@ async function run(task: WorkerTask): Promise<Omit<WorkerResult, 'ms' | 'peakRss
       // What an importer without streaming does: the whole file as one string, one JSON.parse.
       const buffer = readFileSync(task.path);
       const records = JSON.parse(buffer.toString('utf8')) as Record<string, unknown>[];
-      const ringSchema = compileRingSchema(readFileSync(task.schemaPath, 'utf8'));
+      // The same checks as load: its validator (one pass of Ring's schema and ours) and its key.
+      const validate = recordValidator(DATASET, compileRingSchema(readFileSync(task.schemaPath, 'utf8')));
       let valid = 0;
       for (const record of records) {
-        if (!ringSchema.check?.(record) && DATASET_SCHEMAS[DATASET].safeParse(record).success) valid++;
+        if (!validate(record)) valid++;
         recordKey('naive', DATASET, record);
       }
       return { bytes: buffer.length, records: valid };
