@@ -122,6 +122,21 @@ function loopCanonicalJson(value: unknown): string {
  * overlapping window, a redelivered load) gets the same key, so it is written once.
  */
 export function recordKey(customerId: string, dataset: string, record: Record<string, unknown>): { pk: string; sk: string } {
+  return { pk: recordPartition(customerId, dataset), sk: recordSortKey(record) };
+}
+
+/** The partition key of a customer's dataset (the same for every record of a file). */
+export function recordPartition(customerId: string, dataset: string): string {
+  return `${customerId}#${dataset}`;
+}
+
+/** The sort key of a record: `<eventDate or ->#<sha256 of the canonical record>`. */
+export function recordSortKey(record: Record<string, unknown>, digest = recordDigest(record)): string {
   const eventDate = typeof record.eventDate === 'string' && record.eventDate !== '' ? record.eventDate : '-';
-  return { pk: `${customerId}#${dataset}`, sk: `${eventDate}#${hash('sha256', canonicalJson(record), 'hex')}` };
+  return `${eventDate}#${digest}`;
+}
+
+/** The sha256 of the canonical record, in hex: the part of the sort key that identifies it. */
+export function recordDigest(record: Record<string, unknown>): string {
+  return hash('sha256', canonicalJson(record), 'hex');
 }
