@@ -23,6 +23,7 @@ export interface ServeOptions {
   readonly fallback?: (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
 }
 
+/** API Gateway's payload quota for an HTTP API (10 MB, not adjustable): a larger body never reaches the handler. */
 const MAX_BODY = 10 * 1024 * 1024;
 
 /**
@@ -52,6 +53,11 @@ export async function serveHandlers(routes: readonly LocalRoute[] | (() => reado
         return;
       }
       const body = await readBody(request);
+      if (body === undefined) {
+        // API Gateway's own answer, in the `{error, message}` shape the handlers' errors take.
+        response.writeHead(413, { 'content-type': 'application/json', 'apigw-requestid': randomUUID() }).end(JSON.stringify({ error: 'payload_too_large', message: 'Request Entity Too Large' }));
+        return;
+      }
       const text = /^(text\/|application\/(json|x-www-form-urlencoded))/.test(request.headers['content-type'] ?? 'text/plain');
       const event = toEvent(request, url, route.routeKey, route.pattern.exec(url.pathname)?.groups ?? {}, body, text);
       const requestId = { 'apigw-requestid': event.requestContext.requestId };
@@ -81,15 +87,19 @@ export async function serveHandlers(routes: readonly LocalRoute[] | (() => reado
   };
 }
 
-async function readBody(request: IncomingMessage): Promise<Buffer> {
+/**
+ * The body, or undefined when it exceeds MAX_BODY. The rest of an oversize body is still read and
+ * dropped: leaving the loop early would destroy the socket, and the client would see a reset
+ * connection instead of the 413.
+ */
+async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY) throw new Error('body too large');
-    chunks.push(chunk);
+    if (size <= MAX_BODY) chunks.push(chunk);
   }
-  return Buffer.concat(chunks);
+  return size > MAX_BODY ? undefined : Buffer.concat(chunks);
 }
 
 function toEvent(request: IncomingMessage, url: URL, routeKey: string, pathParameters: Record<string, string>, body: Buffer, text: boolean): APIGatewayProxyEventV2 {

@@ -5,6 +5,7 @@ import type { Context } from 'aws-lambda';
 import { RingPortabilityClient, RingPortabilityError } from '../client/src';
 import { API_ROUTES } from '../lambdas/core/api/routes';
 import { INGESTION_MAX_INVOCATION_SECONDS, metricsNamespace, secretNames, type PipelineQueueName } from '../lambdas/core/definitions';
+import type { Logger } from '../lambdas/core/ports';
 import { parseSettings, REGIONS, type Brand, type Settings, type SettingsInput } from '../lambdas/core/settings';
 import { Sandbox } from '../sandbox/sandbox';
 import { FAULT_PROFILES, type FaultProfile } from './faults';
@@ -120,13 +121,13 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       );
     }
 
-    const handlers = loadHandlers(settings, aws, apiUrl, options.logLevel ?? 'ERROR');
-    routes = LOCAL_ROUTES.map((route) => ({ method: route.method, path: route.path, iam: route.iam, handler: handlers[route.handler] as HttpHandler }));
+    const { handlers, logger } = loadHandlers(settings, aws, apiUrl, options.logLevel ?? 'ERROR');
+    routes = LOCAL_ROUTES.map((route) => ({ method: route.method, path: route.path, iam: route.iam, handler: loggedRoute(logger, `${route.method} ${route.path}`, handlers[route.handler] as HttpHandler) }));
 
     const pollers = (Object.keys(LOCAL_CONSUMERS) as PipelineQueueName[]).map((name) => {
       const consumer = LOCAL_CONSUMERS[name];
       const queue = aws.resources.queues[name];
-      const poller = new SqsPoller(aws.clients.sqs, handlers[consumer.handler] as SqsHandler, {
+      const poller = new SqsPoller(aws.clients.sqs, loggedConsumer(logger, name, handlers[consumer.handler] as SqsHandler), {
         name: consumer.handler,
         queueUrl: queue.url,
         queueArn: queue.arn,
@@ -193,7 +194,7 @@ export function localNotificationSettings(sandbox: Sandbox) {
 }
 
 /** The environment CDK gives the functions (a superset: each reads what its own schema names). */
-function loadHandlers(settings: Settings, aws: LocalAws, apiUrl: string, logLevel: string): Record<string, unknown> {
+function loadHandlers(settings: Settings, aws: LocalAws, apiUrl: string, logLevel: string): { handlers: Record<string, unknown>; logger: Logger } {
   const { queues } = aws.resources;
   Object.assign(process.env, {
     AWS_REGION: aws.region,
@@ -224,7 +225,7 @@ function loadHandlers(settings: Settings, aws: LocalAws, apiUrl: string, logLeve
     EVENT_BUS: aws.resources.eventBus,
   });
   /* eslint-disable @typescript-eslint/no-require-imports -- loaded after the environment is set, as Lambda loads them */
-  return {
+  const handlers = {
     connect: (require('../lambdas/connect/handler') as { handler: unknown }).handler,
     callback: (require('../lambdas/callback/handler') as { handler: unknown }).handler,
     connections: (require('../lambdas/connections/handler') as { handler: unknown }).handler,
@@ -235,6 +236,7 @@ function loadHandlers(settings: Settings, aws: LocalAws, apiUrl: string, logLeve
     fetch: (require('../lambdas/fetch/handler') as { handler: unknown }).handler,
     load: (require('../lambdas/load/handler') as { handler: unknown }).handler,
   };
+  return { handlers, logger: (require('../lambdas/shared/runtime') as { logger: Logger }).logger };
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
@@ -281,5 +283,28 @@ function connectPage(client: RingPortabilityClient) {
       return true;
     }
     return false;
+  };
+}
+
+/**
+ * The handlers log nothing at DEBUG of their own: the local API's requests and the queue batches
+ * the pollers deliver are what `npm start -- --log-level DEBUG` adds, through the handlers'
+ * logger, as API Gateway's access log and Lambda's invocation lines would show them.
+ */
+function loggedRoute(logger: Logger, routeKey: string, handler: HttpHandler): HttpHandler {
+  return async (event, context) => {
+    const started = performance.now();
+    const result = await handler(event, context);
+    logger.debug('local API request', { routeKey, path: event.rawPath, status: result.statusCode ?? 200, ms: Math.round(performance.now() - started) });
+    return result;
+  };
+}
+
+function loggedConsumer(logger: Logger, queue: PipelineQueueName, handler: SqsHandler): SqsHandler {
+  return async (event, context) => {
+    const started = performance.now();
+    const result = await handler(event, context);
+    logger.debug('queue batch handled', { queue, messages: event.Records.length, failures: result?.batchItemFailures.length ?? 0, ms: Math.round(performance.now() - started) });
+    return result;
   };
 }

@@ -7,80 +7,26 @@
  *   npm start -- --once --faults flaky --customers 3 --size 50MB --report report.json
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { compareWithTruth, connectCustomer, datasetMix, progressOf, type CustomerProgress, type DatasetRow, type DemoCustomer, type Truth } from './demo';
 import type { RecordedEvent } from './emulators/eventbridge';
-import { FAULT_PROFILES, faultProfile } from './faults';
 import { sandboxCall, startRuntime, type Runtime } from './runtime';
 import { LOCAL_API_CREDENTIALS } from './sigv4';
+import { startOptions } from './start-options';
 
 const MiB = 1024 * 1024;
 /** The sandbox accounts `npm start` creates for connecting by hand: not credentials of anything real. */
 const HAND_EMAIL = 'you@sandbox.example';
 const HAND_PASSWORD = 'sandbox-password';
 
-function parseSize(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?$/i.exec(text.trim());
-  if (!match) throw new Error(`--size must look like 500MB or 2GB, got ${text}`);
-  return Math.round(Number(match[1]) * { B: 1, KB: 1024, MB: MiB, GB: 1024 * MiB }[(match[2] ?? 'B').toUpperCase()]!);
-}
-
-const USAGE = `npm start [-- options]: the whole system on this machine against the Ring sandbox (see README, Two commands)
-
-  --once               exit after the import: 0 if every file, byte and record matches the ground truth, 1 if not
-  --customers N        connect N customers, 1-50 (default 1; brands and regions alternate)
-  --size 500MB         data per run (default 20MB), spread over all 15 datasets
-  --faults flaky       inject Ring API, download and notification faults (profiles: ${Object.keys(FAULT_PROFILES).join(', ')})
-  --report file.json   write per customer and dataset: files, bytes, records (new, unchanged), rejects, ground truth, durations, peak RSS
-  --port N             the local API's port (default: a free one)
-  --timeout-minutes N  give up on --once after N minutes (default 30)
-  --log-level LEVEL    the handlers' log level (default ERROR)
-  -h, --help           this text
-`;
-
-function options() {
-  const { values } = parseArgs({
-    options: {
-      once: { type: 'boolean', default: false },
-      customers: { type: 'string', default: '1' },
-      size: { type: 'string', default: '20MB' },
-      faults: { type: 'string' },
-      report: { type: 'string' },
-      port: { type: 'string' },
-      'timeout-minutes': { type: 'string', default: '30' },
-      'log-level': { type: 'string', default: 'ERROR' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
-  const customers = Number(values.customers);
-  if (!Number.isInteger(customers) || customers < 1 || customers > 50) throw new Error(`--customers must be a whole number from 1 to 50, got ${values.customers}`);
-  const port = values.port === undefined ? undefined : Number(values.port);
-  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) throw new Error(`--port must be a port number, got ${values.port}`);
-  return {
-    once: values.once,
-    customers,
-    size: parseSize(values.size),
-    faults: values.faults === undefined ? undefined : faultProfile(values.faults),
-    report: values.report,
-    port,
-    timeoutMs: Number(values['timeout-minutes']) * 60_000,
-    logLevel: values['log-level'].toUpperCase(),
-  };
-}
-
 async function main(): Promise<number> {
-  const opts = options();
+  const opts = startOptions(process.argv.slice(2));
   const started = Date.now();
   const problems: string[] = [];
-  const runtime = await startRuntime({ port: opts.port, faults: opts.faults, logLevel: opts.logLevel, onProblem: (what, error) => problems.push(`${what}: ${(error as Error).message}`) });
+  const starting = startRuntime({ port: opts.port, faults: opts.faults, logLevel: opts.logLevel, onProblem: (what, error) => problems.push(`${what}: ${(error as Error).message}`) });
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= runtime.stop());
-  process.once('SIGINT', () => void stop().then(() => process.exit(130)));
-  process.once('SIGTERM', () => void stop().then(() => process.exit(143)));
+  const stop = () => (stopping ??= starting.then((runtime) => runtime.stop()));
+  stopOnSignals(stop);
+  const runtime = await starting;
   try {
     printWhere(runtime, opts.faults);
     const view = new ProgressView(process.stdout.isTTY === true);
@@ -150,6 +96,32 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     await stop();
+  }
+}
+
+/** The exit codes a shell gives a process a signal ended: 128 + the signal's number. */
+const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * Stops the whole tree on SIGINT or SIGTERM, then exits with the shell's code for that signal.
+ * npm forwards both to this process (the start script `exec`s node, so no shell sits between to
+ * swallow them), and Ctrl-C sends SIGINT to npm and to this process alike: a signal can come
+ * twice, and the second must not cut the stop short, so the handlers stay installed.
+ */
+function stopOnSignals(stop: () => Promise<void>): void {
+  for (const [signal, code] of Object.entries(SIGNAL_EXIT_CODES)) {
+    process.on(signal, () => {
+      void stop().then(
+        () => {
+          console.log(`\nstopped on ${signal}: the local API, the sandbox and every emulator are closed`);
+          process.exit(code);
+        },
+        (error: unknown) => {
+          console.error(`npm start failed while stopping on ${signal}: ${(error as Error).message}`);
+          process.exit(code);
+        },
+      );
+    });
   }
 }
 

@@ -31,4 +31,21 @@ describe('local HTTP adapter', () => {
     await request;
     expect(order).toEqual(['handler started', 'handler ended', 'stopped']);
   });
+
+  it('answers a body over 10 MB with 413 as API Gateway does, without calling the handler or resetting the connection', async () => {
+    const sizes: number[] = [];
+    const server = await serveHandlers([{ method: 'POST', path: '/connections', handler: (event) => (sizes.push(event.body?.length ?? 0), Promise.resolve({ statusCode: 200 })) }]);
+    try {
+      const oversize = await fetch(`${server.url}/connections`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(11 * 1024 * 1024) });
+      expect(oversize.status).toBe(413);
+      expect(oversize.headers.get('apigw-requestid')).toEqual(expect.any(String));
+      expect(await oversize.json()).toEqual({ error: 'payload_too_large', message: 'Request Entity Too Large' });
+
+      const atTheLimit = await fetch(`${server.url}/connections`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(10 * 1024 * 1024) });
+      expect(atTheLimit.status).toBe(200);
+      expect(sizes).toEqual([10 * 1024 * 1024]);
+    } finally {
+      await server.stop();
+    }
+  });
 });
