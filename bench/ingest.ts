@@ -97,7 +97,7 @@ async function main(): Promise<void> {
 
     step('raw read + sha256');
     const raw = await best({ kind: 'hash', path: dataPath });
-    step('load: parse + validate (ajv and zod) + keys, from disk');
+    step("load: parse + validate (one ajv pass: Ring's schema and ours) + keys, from disk");
     const parse = await best({ kind: 'parse', path: dataPath, schemaPath });
     step('load parse + validate + keys on 2 worker threads (the main thread splits, batches, takes results in order)');
     const parallel = await best({ kind: 'parse-parallel', path: dataPath, schemaPath, threads: 2 });

@@ -14,6 +14,15 @@ export interface IngestionProps {
 }
 
 /**
+ * Load is one thread bound by per-record CPU (README: Performance), and Lambda gives one full
+ * vCPU at 1,769 MB: below that it gets a fraction of a core (0.58 at 1,024 MB), which costs the
+ * same per record (GB-seconds) but takes 1.7 times as long; above it, a second vCPU that one
+ * thread cannot use (worker threads were measured and do not pay). Its memory stays about
+ * 150 MiB whatever the file.
+ */
+export const LOAD_MEMORY_MB = 1769;
+
+/**
  * collect (completed queries → file tasks), fetch (file → S3, while its URL lives) and load
  * (S3 → records, resumable): one consumer per pipeline queue.
  */
@@ -68,7 +77,7 @@ export class Ingestion extends Construct {
       serviceName: 'load',
       description: 'Load tasks: parse a raw S3 object into records',
       timeout: Duration.seconds(INGESTION_MAX_INVOCATION_SECONDS),
-      memorySize: 1024,
+      memorySize: LOAD_MEMORY_MB,
       environment: { NODE_OPTIONS: INGESTION_NODE_OPTIONS },
     })
       .bindTable('CONTROL_TABLE', stateful.controlTable, 'readWrite')

@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { INGESTION_NODE_OPTIONS } from '../../lambdas/core/definitions';
 import { PUBLIC_ROUTE_THROTTLE } from '../../lib/stateless/connect-api';
+import { LOAD_MEMORY_MB } from '../../lib/stateless/ingestion';
 import { resourcesOf, synthStack } from './support/stack';
 
 const { stack, template } = synthStack({ schedules: { overduePollMinutes: 5, tokenKeeperIntervalMinutes: 720 } });
@@ -113,5 +114,10 @@ describe('ingestion functions', () => {
     expect(nodeOptions(ingestion.fetch)).toBe(INGESTION_NODE_OPTIONS);
     expect(nodeOptions(ingestion.load)).toBe(INGESTION_NODE_OPTIONS);
     expect(nodeOptions(ingestion.collect)).toBe('--enable-source-maps');
+  });
+
+  it('give load one full vCPU (1,769 MB): it is one thread bound by per-record CPU', () => {
+    expect(resourcesOf(template, 'AWS::Lambda::Function')[logicalId(ingestion.load)].Properties.MemorySize).toBe(LOAD_MEMORY_MB);
+    expect(LOAD_MEMORY_MB).toBe(1769);
   });
 });
