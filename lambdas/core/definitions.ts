@@ -140,7 +140,8 @@ export const INGESTION_MAX_INVOCATION_SECONDS = 95;
 /**
  * NODE_OPTIONS of the fetch and load functions, and of their stages in `npm run bench` (so the
  * bench measures what Lambda runs). Load's live data is bounded (4 batches of at most 1 MiB
- * of records in flight, elements of at most 8 MiB: it runs in a 128 MiB heap), but V8 sizes
+ * of records in flight, elements of at most 8 MiB, rejected records written out every 4 MiB:
+ * it runs in a 128 MiB heap), but V8 sizes
  * its heap by the machine and let garbage pile up to a peak RSS over 200 MiB before collecting
  * it. An old space of 256 MiB puts V8 in its memory-constrained growth (it collects before the
  * heap doubles): load's peak went from about 235 to about 150 MiB for about 5-10 % more CPU

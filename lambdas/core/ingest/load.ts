@@ -98,6 +98,8 @@ export const MAX_INLINE_RECORD_BYTES = 350_000;
 const READ_BATCH = 100;
 /** A batch is sent early once its records' JSON reaches this, so a batch holds at most this plus one record. */
 const READ_BATCH_BYTES = 1024 * 1024;
+/** Rejected records' JSON is written out once it reaches this (and at every checkpoint). */
+const REJECTS_BYTES = 4 * 1024 * 1024;
 /** Items per BatchWriteItem (its limit). */
 const WRITE_BATCH = 25;
 
@@ -156,6 +158,7 @@ export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { 
   let batch: RecordItem[] = [];
   let batchBytes = 0;
   let rejects: string[] = [];
+  let rejectBytes = 0;
   let sinceCheckpoint = 0;
   const stats = (): LoadStats => ({ dataset, bytes: offset - startOffset, ...difference(counts, before), schemaProblem });
   const sendBatch = async () => {
@@ -164,11 +167,16 @@ export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { 
     batchBytes = 0;
   };
 
+  /** Writes the rejects so far as one object named by the offset after them (a replay from a checkpoint writes the same objects). */
+  const flushRejects = async () => {
+    if (rejects.length > 0) await raw.putRejects(`rejected/${message.customerId}/${message.queryId}/${message.n}-${offset}.jsonl`, rejects);
+    rejects = [];
+    rejectBytes = 0;
+  };
   const flush = async () => {
     await sendBatch();
     await writes.drain();
-    if (rejects.length > 0) await raw.putRejects(`rejected/${message.customerId}/${message.queryId}/${message.n}-${offset}.jsonl`, rejects);
-    rejects = [];
+    await flushRejects();
   };
   /** Saves the checkpoint; undefined when another copy of this message has finished the file. */
   const checkpoint = async (): Promise<LoadCheckpoint | undefined> => {
@@ -207,11 +215,15 @@ export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { 
             if (inline) batchBytes += element.text.length;
           }
         } else {
-          rejects.push(JSON.stringify({ offset: element.start, dataset, reasons, record }));
+          const line = JSON.stringify({ offset: element.start, dataset, reasons, record });
+          rejects.push(line);
+          rejectBytes += line.length;
           counts.rejected++;
         }
         offset = element.end;
         sinceCheckpoint++;
+        // Rejected records are kept whole: bounded by bytes too, or a file of large refused records would not fit the heap.
+        if (rejectBytes >= REJECTS_BYTES) await flushRejects();
         if (batch.length >= READ_BATCH || batchBytes >= READ_BATCH_BYTES) await sendBatch();
         if (sinceCheckpoint >= every) {
           const saved = await checkpoint();

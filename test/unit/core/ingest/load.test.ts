@@ -82,6 +82,20 @@ describe('load (in memory)', () => {
     expect(checkpoints).toEqual([]);
   });
 
+  it('writes rejected records out by bytes as well as at checkpoints, so large refused records never pile up in memory', async () => {
+    const big = 'x'.repeat(300_000);
+    const { deps, checkpoints } = world(Array.from({ length: 40 }, (_, i) => ({ deviceName: i, note: big })), table());
+    const objects: { key: string; bytes: number }[] = [];
+    deps.raw.putRejects = (key, lines) => Promise.resolve(void objects.push({ key, bytes: lines.reduce((sum, line) => sum + line.length, 0) }));
+    const outcome = await loadFile(deps, message);
+    expect(outcome).toMatchObject({ outcome: 'loaded', records: 0, rejected: 40 });
+    expect(checkpoints).toHaveLength(0);
+    expect(objects.length).toBeGreaterThanOrEqual(3);
+    for (const object of objects) expect(object.bytes).toBeLessThan(4 * 1024 * 1024 + 310_000);
+    expect(objects.reduce((sum, object) => sum + object.bytes, 0)).toBeGreaterThan(40 * 300_000);
+    expect(new Set(objects.map((object) => object.key)).size).toBe(objects.length);
+  });
+
   it('counts repeats within a file and writes each record once', async () => {
     const written: RecordItem[] = [];
     const { deps } = world([...hubs(3), { deviceName: 'hub 1' }, { deviceName: 7 }], table((items) => Promise.resolve(void written.push(...items))));
