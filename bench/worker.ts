@@ -63,7 +63,7 @@ export interface ImportUse {
 
 const DATASET = 'Ring.EventManager.Events';
 /** A records table that holds nothing and keeps nothing: parsing and validation alone. */
-const DISCARD: LoadDeps['writer'] = { write: () => Promise.resolve(), existing: () => Promise.resolve([]) };
+const DISCARD: LoadDeps['writer'] = { write: () => Promise.resolve([]), existing: () => Promise.resolve([]) };
 const quiet = () => undefined;
 const logger = { debug: quiet, info: quiet, warn: quiet, error: quiet };
 const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) };

@@ -111,10 +111,30 @@ export class DynamoDbRecordWriter implements RecordWriter {
     private readonly random: () => number = Math.random,
   ) {}
 
-  async write(items: RecordItem[]): Promise<void> {
+  async write(items: RecordItem[]): Promise<RecordItem[]> {
     // Identical keys in one batch are refused by DynamoDB: the same record twice is one item.
-    const pending = uniqueByKey(items).map((Item) => ({ PutRequest: { Item } }));
-    await this.untilProcessed('writes', pending, async (requests) => {
+    const unique = uniqueByKey(items);
+    try {
+      await this.writeBatch(unique);
+      return [];
+    } catch (error) {
+      if (!refusesContent(error)) throw error;
+    }
+    // One item's content refused the whole batch: write each on its own to find which.
+    const refused: RecordItem[] = [];
+    for (const item of unique) {
+      try {
+        await this.writeBatch([item]);
+      } catch (error) {
+        if (!refusesContent(error)) throw error;
+        refused.push(item);
+      }
+    }
+    return refused;
+  }
+
+  private async writeBatch(items: readonly RecordItem[]): Promise<void> {
+    await this.untilProcessed('writes', items.map((Item) => ({ PutRequest: { Item } })), async (requests) => {
       const result = await this.documents.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
       return { left: (result.UnprocessedItems?.[this.tableName] ?? []) as typeof requests };
     });
@@ -125,7 +145,7 @@ export class DynamoDbRecordWriter implements RecordWriter {
     // Only the keys and the provenance: the record itself is not needed (the read is billed by item size all the same).
     await this.untilProcessed('reads', uniqueByKey(keys).map(({ pk, sk }) => ({ pk, sk })), async (Keys) => {
       const result = await this.documents.send(
-        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys, ProjectionExpression: 'pk, sk, queryId, sourceKey, sourceOffset, ingestedAt' } } }),
+        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys, ProjectionExpression: 'pk, sk, queryId, sourceKey, sourceOffset, ingestedAt, pointer' } } }),
       );
       found.push(...((result.Responses?.[this.tableName] ?? []) as StoredRecord[]));
       return { left: (result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as typeof Keys };
@@ -147,6 +167,20 @@ export class DynamoDbRecordWriter implements RecordWriter {
       }
     }
   }
+}
+
+/**
+ * An item DynamoDB (or the document client, before sending) refuses for what it holds, not for
+ * how it was sent: a number beyond DynamoDB's range (about ±1e126 down to 1e-130) or 38 digits,
+ * or one JSON.parse could not keep exact (beyond ±2^53, which the client refuses), nesting
+ * deeper than 32 levels, an item over 400 KB. Anything else (a missing key, a wrong table) is a
+ * fault of ours and fails the batch as before.
+ */
+const CONTENT_REFUSALS = /MAX_SAFE_INTEGER|MIN_SAFE_INTEGER|Special numeric value|Number overflow|Number underflow|significant digits|Nesting Levels have exceeded|Item size has exceeded/;
+
+function refusesContent(error: unknown): boolean {
+  const { name, message } = error as { name?: string; message?: string };
+  return (name === 'ValidationException' || name === 'Error') && CONTENT_REFUSALS.test(message ?? '');
 }
 
 function uniqueByKey<T extends { readonly pk: string; readonly sk: string }>(items: readonly T[]): T[] {

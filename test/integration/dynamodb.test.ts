@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { controlTable, recordsTable } from '../../lambdas/core/definitions';
 import { localAws } from './support/local-aws';
 
@@ -24,6 +24,25 @@ describe('local DynamoDB (dynalite)', () => {
         ],
       ]),
     );
+  });
+
+  it('refuses, as DynamoDB does, a write nesting deeper than 32 levels, and keeps one that nests 32', async () => {
+    const nested = (levels: number): unknown => (levels === 0 ? 'leaf' : levels % 2 === 0 ? { a: nested(levels - 1) } : [nested(levels - 1)]);
+    const key = () => ({ pk: `DEEP#${randomUUID()}`, sk: 'DEEP' });
+    const table = aws.resources.controlTable;
+    const deepest = { ...key(), value: nested(32) };
+    await documents.send(new PutCommand({ TableName: table, Item: deepest }));
+    expect((await documents.send(new GetCommand({ TableName: table, Key: { pk: deepest.pk, sk: 'DEEP' } }))).Item).toEqual(deepest);
+
+    const tooDeep = { ...key(), value: nested(33) };
+    const refusal = { name: 'ValidationException', message: 'Nesting Levels have exceeded supported limits' };
+    await expect(documents.send(new PutCommand({ TableName: table, Item: tooDeep }))).rejects.toMatchObject(refusal);
+    await expect(documents.send(new BatchWriteCommand({ RequestItems: { [table]: [{ PutRequest: { Item: { ...key(), shallow: 1 } } }, { PutRequest: { Item: tooDeep } }] } }))).rejects.toMatchObject(refusal);
+    await expect(documents.send(new UpdateCommand({ TableName: table, Key: key(), UpdateExpression: 'SET v = :v', ExpressionAttributeValues: { ':v': nested(40) } }))).rejects.toMatchObject(refusal);
+    expect((await documents.send(new GetCommand({ TableName: table, Key: { pk: tooDeep.pk, sk: 'DEEP' } }))).Item).toBeUndefined();
+    // A string that looks deep is not.
+    const looksDeep = { ...key(), text: '{['.repeat(100) };
+    await documents.send(new PutCommand({ TableName: table, Item: looksDeep }));
   });
 
   it('rejects a second conditional put of the same key and keeps the first item', async () => {

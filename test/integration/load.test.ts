@@ -145,6 +145,48 @@ describe('load stage', () => {
     expect(warnings).toEqual([expect.stringMatching(/Ring's schema file is not usable.*unsafe to run on untrusted data/)]);
   });
 
+  it('keeps a valid record DynamoDB cannot hold as a map (a number beyond its range or precision, nesting past 32 levels) as a pointer to its exact bytes, and re-points it on a later import', async () => {
+    const customerId = `unholdable-${Date.now()}`;
+    const { s3, documents } = world.aws.clients;
+    const bucket = world.aws.resources.rawDataBucket;
+    const connected = { get: () => Promise.resolve({ customerId, brand: 'ring', region: 'eu-west-1', scopeId: 'data-portability', status: 'ACTIVE' as const, secretId: 'none', connectedAt: '2026-01-01T00:00:00Z' }) };
+    const texts = [
+      '{"eventDate":"2026-01-01T00:00:00Z","duration":1}',
+      '{"eventDate":"2026-01-02T00:00:00Z","huge":1e300}',
+      '{"eventDate":"2026-01-03T00:00:00Z","deviceId":12345678901234567890}',
+      '{"eventDate":"2026-01-04T00:00:00Z","tiny":5e-324}',
+      `{"eventDate":"2026-01-05T00:00:00Z","deep":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`,
+    ];
+    const body = `[${texts.join(',\n')}]`;
+    const load = async (queryId: string) => {
+      const key = `raw/${customerId}/${queryId}/Ring.EventManager.Events/0.json`;
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}.schema`, Body: JSON.stringify({ title: 'Ring.EventManager.Events', type: 'array', items: { type: 'object' } }) }));
+      return loadFile({ ...deps, connections: connected }, { queryId, customerId, n: 0, key, schemaKey: `${key}.schema`, bytes: 0, sha256: '' });
+    };
+    const items = async () =>
+      ((await documents.send(new QueryCommand({ TableName: world.aws.resources.recordsTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `${customerId}#Ring.EventManager.Events` } }))).Items ?? []) as {
+        record?: unknown;
+        pointer?: { key: string; start: number; end: number };
+        queryId: string;
+      }[];
+    const bytesAt = async (pointer: { key: string; start: number; end: number }) =>
+      (await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: pointer.key, Range: `bytes=${pointer.start}-${pointer.end - 1}` }))).Body!.transformToString());
+
+    expect(await load('first')).toMatchObject({ outcome: 'loaded', records: 5, rejected: 0, stats: { recordsNew: 5 } });
+    const first = await items();
+    expect(first.filter((item) => item.record !== undefined).map((item) => item.record)).toEqual([{ eventDate: '2026-01-01T00:00:00Z', duration: 1 }]);
+    const pointed = first.filter((item) => item.pointer !== undefined);
+    expect(pointed).toHaveLength(4);
+    expect((await Promise.all(pointed.map((item) => bytesAt(item.pointer!)))).sort()).toEqual(texts.slice(1).sort());
+
+    // Another query's copy of the same file: unchanged, written by 'first', pointing at the newer raw file.
+    expect(await load('second')).toMatchObject({ outcome: 'loaded', records: 5, stats: { recordsNew: 0, recordsUnchanged: 5 } });
+    const second = (await items()).filter((item) => item.pointer !== undefined);
+    expect(second.map((item) => [item.queryId, item.pointer!.key])).toEqual(pointed.map(() => ['first', `raw/${customerId}/second/Ring.EventManager.Events/0.json`]));
+    expect((await Promise.all(second.map((item) => bytesAt(item.pointer!)))).sort()).toEqual(texts.slice(1).sort());
+  });
+
   it('completes a query whose last load died before counting its file, from the schedule’s reconciler', async () => {
     const { customerId, queryId, loads } = await fetched({ datasets: { 'Ring.Alarm.HubData': 6 }, recordsPerFile: 2 });
     const completion = { store: new DynamoDbCompletionStore(world.aws.clients.documents, world.table), manifests: deps.raw as S3RawReader, connections: world.connections, clock: world.clock, logger: world.logger };

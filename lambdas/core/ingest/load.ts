@@ -58,11 +58,17 @@ export interface StoredRecord {
   readonly sourceKey?: string;
   readonly sourceOffset?: number;
   readonly ingestedAt?: string;
+  /** Set when the record is stored as a pointer to its bytes in a raw file (MAX_INLINE_RECORD_BYTES, or refused inline by DynamoDB). */
+  readonly pointer?: unknown;
 }
 
 export interface RecordWriter {
-  /** Writes up to 25 items, retrying what DynamoDB leaves unprocessed. Same key = same item. */
-  write(items: RecordItem[]): Promise<void>;
+  /**
+   * Writes up to 25 items, retrying what DynamoDB leaves unprocessed. Same key = same item.
+   * Resolves with the items DynamoDB refuses for their content (a number beyond its range or
+   * precision, nesting deeper than its 32 levels), having written all the others.
+   */
+  write(items: RecordItem[]): Promise<RecordItem[]>;
   /** Which of up to 100 keys are already stored (retrying what DynamoDB leaves unprocessed), with their provenance. */
   existing(keys: readonly { readonly pk: string; readonly sk: string }[]): Promise<StoredRecord[]>;
 }
@@ -91,7 +97,10 @@ export interface LoadDeps {
   readonly writeConcurrency?: number;
 }
 
-/** DynamoDB items stay under 400 KB: a record this large is stored as a pointer to its bytes in S3. */
+/**
+ * DynamoDB items stay under 400 KB: a record this large is stored as a pointer to its bytes in
+ * S3, and so is one DynamoDB refuses inline (a number it cannot hold, nesting too deep).
+ */
 export const MAX_INLINE_RECORD_BYTES = 350_000;
 
 /** Records per existence read (BatchGetItem's limit). */
@@ -153,17 +162,20 @@ export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { 
   let offset = startOffset;
   const splitter = new JsonElementSplitter({ maxElementBytes: 8 * 1024 * 1024, resumeAt: start && start.offset > 0 ? { offset: start.offset, format: start.format } : undefined });
   const every = deps.checkpointEvery ?? 1_000;
-  const writes = new BoundedWrites(deps.writer, deps.writeConcurrency ?? 4, message, counts);
+  const writes = new BoundedWrites(deps.writer, deps.writeConcurrency ?? 4, message, counts, logger);
   const seen = new RecentKeys(50_000);
   let batch: RecordItem[] = [];
+  /** Each batch item's element end: a record DynamoDB refuses inline becomes a pointer to its bytes. */
+  let batchEnds: number[] = [];
   let batchBytes = 0;
   let rejects: string[] = [];
   let rejectBytes = 0;
   let sinceCheckpoint = 0;
   const stats = (): LoadStats => ({ dataset, bytes: offset - startOffset, ...difference(counts, before), schemaProblem });
   const sendBatch = async () => {
-    if (batch.length > 0) await writes.add(batch);
+    if (batch.length > 0) await writes.add(batch, batchEnds);
     batch = [];
+    batchEnds = [];
     batchBytes = 0;
   };
 
@@ -212,6 +224,7 @@ export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { 
                 ? { pk, sk, record, queryId: message.queryId, sourceKey: message.key, sourceOffset: element.start, ingestedAt }
                 : { pk, sk, pointer: { key: message.key, start: element.start, end: element.end }, queryId: message.queryId, sourceKey: message.key, sourceOffset: element.start, ingestedAt },
             );
+            batchEnds.push(element.end);
             if (inline) batchBytes += element.text.length;
           }
         } else {
@@ -291,24 +304,31 @@ function difference(after: RecordCounts, before: RecordCounts): RecordCounts {
  * file, which `retention.rawDataDays` may expire, so it is re-pointed at this query's copy,
  * keeping the first query's `queryId` and `ingestedAt` (so a replay still counts it unchanged).
  */
-function classify(items: readonly RecordItem[], stored: readonly StoredRecord[], queryId: string): { toWrite: RecordItem[]; fresh: number; unchanged: number; duplicates: number } {
+function classify(items: readonly RecordItem[], ends: readonly number[], stored: readonly StoredRecord[], queryId: string): { toWrite: RecordItem[]; fresh: number; unchanged: number; duplicates: number } {
   const found = new Map(stored.map((item) => [`${item.pk}\u0000${item.sk}`, item]));
   const toWrite: RecordItem[] = [];
   let fresh = 0;
   let unchanged = 0;
   let duplicates = 0;
-  for (const item of items) {
+  for (const [i, item] of items.entries()) {
     const existing = found.get(`${item.pk}\u0000${item.sk}`);
     if (!existing) {
       toWrite.push(item);
       fresh++;
     } else if (existing.queryId !== queryId) {
       unchanged++;
-      if (item.pointer !== undefined) toWrite.push({ ...item, queryId: existing.queryId, ingestedAt: existing.ingestedAt ?? item.ingestedAt });
+      if (item.pointer !== undefined || existing.pointer !== undefined) toWrite.push({ ...asPointer(item, ends[i]), queryId: existing.queryId, ingestedAt: existing.ingestedAt ?? item.ingestedAt });
     } else if (existing.sourceKey === item.sourceKey && existing.sourceOffset === item.sourceOffset) fresh++;
     else duplicates++;
   }
   return { toWrite, fresh, unchanged, duplicates };
+}
+
+/** The item as a pointer to its record's bytes in the raw file it is loaded from (`end`: the element's end offset). */
+function asPointer(item: RecordItem, end: number): RecordItem {
+  if (item.pointer !== undefined) return item;
+  const { record: _record, ...rest } = item;
+  return { ...rest, pointer: { key: item.sourceKey, start: item.sourceOffset, end } };
 }
 
 /** Why a record is refused, by each check that refused it; undefined when both accept it. */
@@ -360,13 +380,14 @@ class BoundedWrites {
     private readonly limit: number,
     private readonly message: { readonly queryId: string },
     private readonly counts: MutableCounts,
+    private readonly logger: Logger,
   ) {}
 
-  async add(items: RecordItem[]): Promise<void> {
+  async add(items: RecordItem[], ends: number[]): Promise<void> {
     this.raiseFailure();
     while (this.inFlight.size >= this.limit) await Promise.race(this.inFlight);
     this.raiseFailure();
-    const write: Promise<void> = this.readThenWrite(items).then(
+    const write: Promise<void> = this.readThenWrite(items, ends).then(
       () => void this.inFlight.delete(write),
       (error: unknown) => {
         this.failure ??= error instanceof Error ? error : new Error(String(error));
@@ -382,9 +403,17 @@ class BoundedWrites {
     this.raiseFailure();
   }
 
-  private async readThenWrite(items: RecordItem[]): Promise<void> {
-    const { toWrite, fresh, unchanged, duplicates } = classify(items, await this.writer.existing(items), this.message.queryId);
-    for (let i = 0; i < toWrite.length; i += WRITE_BATCH) await this.writer.write(toWrite.slice(i, i + WRITE_BATCH));
+  private async readThenWrite(items: RecordItem[], ends: number[]): Promise<void> {
+    const { toWrite, fresh, unchanged, duplicates } = classify(items, ends, await this.writer.existing(items), this.message.queryId);
+    const refused: RecordItem[] = [];
+    for (let i = 0; i < toWrite.length; i += WRITE_BATCH) refused.push(...(await this.writer.write(toWrite.slice(i, i + WRITE_BATCH))));
+    if (refused.length > 0) {
+      // Valid records DynamoDB cannot hold as a map are kept as pointers to their bytes, like oversize ones.
+      const pointers = refused.map((item) => asPointer(item, ends[items.findIndex((candidate) => candidate.sk === item.sk)]));
+      const again = await this.writer.write(pointers);
+      if (again.length > 0) throw new Error(`DynamoDB refused ${again.length} pointer item(s), e.g. ${again[0].sk}`);
+      this.logger.warn('records DynamoDB cannot hold as a map are stored as pointers to their bytes', { queryId: this.message.queryId, records: refused.length, reason: 'a number beyond its range or precision, or nesting deeper than 32 levels' });
+    }
     this.counts.recordsNew += fresh;
     this.counts.recordsUnchanged += unchanged;
     this.counts.duplicates += duplicates;

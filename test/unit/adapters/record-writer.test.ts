@@ -52,6 +52,32 @@ describe('DynamoDbRecordWriter under throttling', () => {
     expect(dynamodb.commandCalls(BatchWriteCommand)).toHaveLength(10);
   });
 
+  it('finds, by writing one at a time, the items DynamoDB refuses for their content, writes the others and returns those', async () => {
+    const batch = items(4);
+    const overflow = () => Object.assign(new Error('Number overflow. Attempting to store a number with magnitude larger than supported range'), { name: 'ValidationException' });
+    dynamodb.on(BatchWriteCommand).callsFake((input: BatchWriteCommandInput) => {
+      const requests = input.RequestItems![TABLE];
+      if (requests.some((request) => request.PutRequest!.Item!.record && (request.PutRequest!.Item!.record as { n: number }).n % 2 === 1)) throw overflow();
+      return { UnprocessedItems: {} };
+    });
+    expect((await writer().write(batch)).map((item) => item.sk)).toEqual([batch[1].sk, batch[3].sk]);
+    expect(sent()).toEqual([batch.map((item) => item.sk), ...batch.map((item) => [item.sk])]);
+  });
+
+  it.each([
+    ['the document client', Object.assign(new Error('Number 1e+300 is greater than Number.MAX_SAFE_INTEGER. Use NumberValue from @aws-sdk/lib-dynamodb.'), { name: 'Error' })],
+    ['DynamoDB', Object.assign(new Error('Nesting Levels have exceeded supported limits'), { name: 'ValidationException' })],
+  ])('returns an item %s refuses for its content rather than failing the batch', async (_who, error) => {
+    dynamodb.on(BatchWriteCommand).rejects(error);
+    expect(await writer().write(items(1))).toHaveLength(1);
+  });
+
+  it('fails the batch on any other ValidationException: a fault of ours is not a record to set aside', async () => {
+    dynamodb.on(BatchWriteCommand).rejects(Object.assign(new Error('One or more parameter values were invalid: Missing the key sk in the item'), { name: 'ValidationException' }));
+    await expect(writer().write(items(3))).rejects.toThrow('Missing the key sk');
+    expect(dynamodb.commandCalls(BatchWriteCommand)).toHaveLength(1);
+  });
+
   it('does not retry an error that is not about throughput', async () => {
     dynamodb.on(BatchWriteCommand).rejects(new ResourceNotFoundException({ message: 'Requested resource not found', $metadata: {} }));
     await expect(writer().write(items(3))).rejects.toThrow('Requested resource not found');
@@ -114,7 +140,7 @@ describe('DynamoDbRecordWriter under throttling', () => {
     expect(found.map((item) => item.sk)).toEqual([batch[0].sk, batch[99].sk]);
     const requests = dynamodb.commandCalls(BatchGetCommand).map((call) => call.args[0].input.RequestItems![TABLE]);
     expect(requests.map((request) => request.Keys!.length)).toEqual([100, 50, 50]);
-    expect(requests[0]).toMatchObject({ ProjectionExpression: 'pk, sk, queryId, sourceKey, sourceOffset, ingestedAt' });
+    expect(requests[0]).toMatchObject({ ProjectionExpression: 'pk, sk, queryId, sourceKey, sourceOffset, ingestedAt, pointer' });
     expect(requests[0].ConsistentRead).toBeUndefined();
     expect(delays).toEqual([75, 150]);
   });

@@ -22,7 +22,7 @@ async function loadedBySingleThread(text: string): Promise<{ items: RecordItem[]
   const deps: LoadDeps = {
     store: { progress: () => Promise.resolve({ done: false }), saveCheckpoint: () => Promise.resolve(true), finish: () => Promise.resolve(true) },
     connections: { get: (customerId) => Promise.resolve({ customerId, brand: 'ring', region: 'eu-west-1', scopeId: 'data-portability', status: 'ACTIVE', secretId: 's', connectedAt: '2026-01-01T00:00:00Z' }) },
-    writer: { write: (batch) => Promise.resolve(void items.push(...batch)), existing: () => Promise.resolve([]) },
+    writer: { write: (batch) => (items.push(...batch), Promise.resolve([])), existing: () => Promise.resolve([]) },
     raw: { read: () => Promise.resolve(Readable.from([Buffer.from(text)])), text: () => Promise.resolve(schemaText), putRejects: (_key, lines) => Promise.resolve(void rejects.push(...lines)) },
     clock: { now: () => 0, sleep: () => Promise.resolve() },
     logger: { debug: quiet, info: quiet, warn: quiet, error: quiet },

@@ -16,6 +16,7 @@ function table(write: (items: RecordItem[]) => Promise<void> = () => Promise.res
     write: async (items) => {
       await write(items);
       for (const item of items) stored.set(`${item.pk}|${item.sk}`, item);
+      return [];
     },
     existing: (keys) => Promise.resolve(keys.flatMap((key) => stored.get(`${key.pk}|${key.sk}`) ?? [])),
   };
