@@ -1,16 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { RingPortabilityClient, RingPortabilityError } from '../client/src';
+import { RingPortabilityClient } from '../client/src';
+import { DynamoDbCompletionStore } from '../lambdas/adapters/ingest-store';
 import { API_ROUTES } from '../lambdas/core/api/routes';
 import { INGESTION_MAX_INVOCATION_SECONDS, metricsNamespace, secretNames, type PipelineQueueName } from '../lambdas/core/definitions';
 import type { Logger } from '../lambdas/core/ports';
-import { parseSettings, REGIONS, type Brand, type Settings, type SettingsInput } from '../lambdas/core/settings';
+import { parseSettings, REGIONS, type Settings, type SettingsInput } from '../lambdas/core/settings';
 import { Sandbox } from '../sandbox/sandbox';
 import { FAULT_PROFILES, type FaultProfile } from './faults';
 import { serveHandlers, type HttpHandler, type LocalRoute } from './http-adapter';
 import { LOCAL_REGION, startLocalAws, type LocalAws } from './local-aws';
+import { livePage } from './page/live-page';
 import { LOCAL_API_CREDENTIALS } from './sigv4';
 import { SqsPoller, type SqsHandler } from './sqs-poller';
 
@@ -163,7 +164,15 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     if (options.faults) await sandboxCall(sandbox, 'PUT', '/faults', { rules: FAULT_PROFILES[options.faults] });
 
     const client = new RingPortabilityClient({ endpoint: apiUrl, region: LOCAL_REGION, credentials: LOCAL_API_CREDENTIALS });
-    demoPage = connectPage(client);
+    // The integrator's app at `/`: "Connect Ring" and the live view of connections, imports and events.
+    const fileTasks = new DynamoDbCompletionStore(aws.clients.documents, aws.resources.controlTable);
+    demoPage = livePage({
+      client,
+      events: () => aws.eventBridge.events(aws.resources.eventBus),
+      fileTasks: (queryId) => fileTasks.files(queryId),
+      sandboxOrigin: new URL(sandbox.baseUrl).origin,
+      onProblem: (error) => problem('live page', error),
+    });
 
     return {
       apiUrl,
@@ -250,40 +259,6 @@ export async function sandboxCall<T = unknown>(sandbox: Sandbox, method: string,
   const text = await response.text();
   if (response.status >= 300) throw new Error(`sandbox ${method} ${path}: ${response.status} ${text}`);
   return (text ? JSON.parse(text) : undefined) as T;
-}
-
-/**
- * The integrator's side of "Connect Ring", locally: a page at `/` with a button that asks the
- * product for a connect link (POST /connections, through the typed client, server-side) and
- * sends the browser to it. Not part of the product: an integrator's app does this on its own pages.
- */
-function connectPage(client: RingPortabilityClient) {
-  return async (request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
-    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    if (request.method === 'GET' && url.pathname === '/') {
-      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-      response.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Example app</title></head><body>
-<h1>Example app</h1><p>This page stands for the integrator's app: it asks ring-portability for a connect link.</p>
-<form method="post" action="/demo/connect"><label>Customer id <input id="customerId" name="customerId" value="demo-${randomBytes(3).toString('hex')}" pattern="[A-Za-z0-9._-]+" required></label>
-<label>Brand <select id="brand" name="brand"><option>ring</option><option>blink</option></select></label>
-<button type="submit" id="connect">Connect Ring</button></form></body></html>`);
-      return true;
-    }
-    if (request.method === 'POST' && url.pathname === '/demo/connect') {
-      let raw = '';
-      for await (const chunk of request as AsyncIterable<Buffer>) raw += chunk.toString('utf8');
-      const form = new URLSearchParams(raw);
-      try {
-        const link = await client.createConnectLink({ customerId: form.get('customerId') ?? '', brand: (form.get('brand') ?? 'ring') as Brand });
-        response.writeHead(303, { location: link.authorizeUrl }).end();
-      } catch (error) {
-        if (!(error instanceof RingPortabilityError)) throw error;
-        response.writeHead(error.status, { 'content-type': 'text/plain; charset=utf-8' }).end(`could not create a connect link: ${error.message}`);
-      }
-      return true;
-    }
-    return false;
-  };
 }
 
 /**

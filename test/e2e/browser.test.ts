@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import sparticuzChromium from '@sparticuz/chromium';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { compareWithTruth, progressOf, type DemoCustomer, type Truth } from '../../local/demo';
 import { sandboxCall, startRuntime, type Runtime } from '../../local/runtime';
+import { launchChromium } from '../support/chromium';
 import { eventually } from '../support/eventually';
 
 /**
@@ -14,21 +14,13 @@ import { eventually } from '../support/eventually';
  * "Connected"; then the import completes. Screenshots go to test-results/e2e/.
  */
 const SCREENSHOTS = path.join(__dirname, '..', '..', 'test-results', 'e2e');
-// The package's flags are for Lambda. These would weaken the pages' same-origin rules under test;
-// `--single-process` hangs Chromium on a busy machine (a screenshot or a new page never returns),
-// which Lambda needs and a test machine does not.
-const NOT_HERE = new Set(['--disable-web-security', '--allow-running-insecure-content', '--disable-site-isolation-trials', '--single-process']);
-// This machine's network is closed: keep Chromium from calling home at start.
-const QUIET = ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 let runtime: Runtime;
 let browser: Browser;
 beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   runtime = await startRuntime({ queryDelayMs: 1_000, scheduleEverySeconds: 2 });
-  const executablePath = process.env.CHROMIUM_PATH ?? (await sparticuzChromium.executablePath());
-  const args = [...sparticuzChromium.args.filter((arg) => !NOT_HERE.has(arg)), ...QUIET];
-  browser = await chromium.launch({ executablePath, args, headless: true });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
