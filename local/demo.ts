@@ -95,51 +95,93 @@ export interface CustomerProgress {
   readonly queries: { readonly total: number; readonly done: number; readonly failed: number };
   /** The customer's first DONE query, once there is one. */
   readonly doneQueryId?: string;
+  /** Where the query followed stands (the control table's status; `WAITING` before there is one). */
+  readonly stage: string;
+  /** How far that query's import is, 0 to 1: half for the bytes fetched, half for the records loaded (1 once DONE). */
+  readonly share: number;
+  /**
+   * `expected` is the sandbox's ground truth once it has measured the query's files (it
+   * generates each one to do so, which takes a while at hundreds of MB); until then the files
+   * are those collect has listed, and bytes and records are unknown (0): what is known so far.
+   */
   readonly files: { readonly listed: number; readonly fetched: number; readonly loaded: number; readonly expected: number };
   readonly bytes: { readonly fetched: number; readonly expected: number };
   readonly records: { readonly loaded: number; readonly expected: number };
+  /** Whether `expected` comes from the ground truth. */
+  readonly truthKnown: boolean;
 }
 
-/** Where one customer's import stands, from the control table and the sandbox's ground truth. */
-export async function progressOf(runtime: Runtime, customer: DemoCustomer, truths: Map<string, Truth>): Promise<CustomerProgress> {
-  const queries = await sandboxCall<{ id: string }[]>(runtime.sandbox, 'GET', `/queries?customerId=${encodeURIComponent(customer.sandboxId)}`);
-  let done = 0;
-  let failed = 0;
-  let doneQueryId: string | undefined;
+/** What `progressFrom` reads about one query: its head item's status and its file items. */
+export interface QueryItems {
+  readonly id: string;
+  readonly items: readonly Record<string, unknown>[];
+}
+
+/**
+ * Where one customer's import stands, from the control table's items of its queries (oldest
+ * first) and, when known, the ground truth of the query followed: the first DONE one, or else
+ * the latest. Every count moves as files are fetched and loaded, and records at each of load's
+ * checkpoints (every 1,000 records), not only when a file or the query is finished.
+ */
+export function progressFrom(customerId: string, queries: readonly QueryItems[], truth: Truth | undefined): CustomerProgress {
+  const statusOf = (query: QueryItems) => query.items.find((item) => item.sk === 'QUERY')?.status as string | undefined;
+  const done = queries.filter((query) => statusOf(query) === 'DONE');
+  const followed = done[0] ?? queries[queries.length - 1];
   let listed = 0;
   let fetched = 0;
   let loaded = 0;
   let bytes = 0;
   let records = 0;
-  for (const query of queries) {
-    const items = await queryItems(runtime, `QUERY#${query.id}`);
-    const head = items.find((item) => item.sk === 'QUERY');
-    if (head?.status === 'DONE') {
-      done++;
-      doneQueryId ??= query.id;
+  for (const item of followed?.items ?? []) {
+    if (!String(item.sk).startsWith('FILE#')) continue;
+    listed++;
+    if (item.sha256) {
+      fetched++;
+      bytes += Number(item.bytes ?? 0);
     }
-    if (head?.status === 'FAILED') failed++;
-    if (query.id !== (doneQueryId ?? queries[queries.length - 1]?.id)) continue;
-    for (const item of items.filter((candidate) => String(candidate.sk).startsWith('FILE#'))) {
-      listed++;
-      if (item.sha256) {
-        fetched++;
-        bytes += Number(item.bytes ?? 0);
-      }
-      if (item.status === 'LOADED' || item.status === 'MALFORMED') loaded++;
-      records += Number((item.checkpoint as { records?: number } | undefined)?.records ?? 0);
-    }
+    if (item.status === 'LOADED' || item.status === 'MALFORMED') loaded++;
+    records += Number((item.checkpoint as { records?: number } | undefined)?.records ?? 0);
   }
-  const truthQuery = doneQueryId ?? queries[queries.length - 1]?.id;
-  const truth = truthQuery ? await truthOf(runtime, truthQuery, truths) : undefined;
+  const stage = followed ? (statusOf(followed) ?? 'REQUESTED') : 'WAITING';
+  const expected = truth
+    ? { files: truth.files.length, bytes: truth.files.reduce((sum, file) => sum + file.bytes, 0), records: truth.totalRecords }
+    : { files: listed, bytes: 0, records: 0 };
+  const part = (value: number, of: number) => (of > 0 ? Math.min(1, value / of) : 0);
   return {
-    customerId: customer.customerId,
-    queries: { total: queries.length, done, failed },
-    doneQueryId,
-    files: { listed, fetched, loaded, expected: truth?.files.length ?? 0 },
-    bytes: { fetched: bytes, expected: truth?.files.reduce((sum, file) => sum + file.bytes, 0) ?? 0 },
-    records: { loaded: records, expected: truth?.totalRecords ?? 0 },
+    customerId,
+    queries: { total: queries.length, done: done.length, failed: queries.filter((query) => statusOf(query) === 'FAILED').length },
+    doneQueryId: done[0]?.id,
+    stage,
+    share: stage === 'DONE' ? 1 : (part(bytes, expected.bytes) + part(records, expected.records)) / 2,
+    files: { listed, fetched, loaded, expected: expected.files },
+    bytes: { fetched: bytes, expected: expected.bytes },
+    records: { loaded: records, expected: expected.records },
+    truthKnown: truth !== undefined,
   };
+}
+
+/** Ground truths being measured, by query id: the progress does not wait for them. */
+const measuring = new Map<string, Promise<void>>();
+
+/** Where one customer's import stands, from the control table and the sandbox's ground truth. */
+export async function progressOf(runtime: Runtime, customer: DemoCustomer, truths: Map<string, Truth>): Promise<CustomerProgress> {
+  const queries = await sandboxCall<{ id: string }[]>(runtime.sandbox, 'GET', `/queries?customerId=${encodeURIComponent(customer.sandboxId)}`);
+  const items: QueryItems[] = [];
+  for (const query of queries) items.push({ id: query.id, items: await queryItems(runtime, `QUERY#${query.id}`) });
+  const progress = progressFrom(customer.customerId, items, undefined);
+  const followed = progress.doneQueryId ?? queries[queries.length - 1]?.id;
+  if (!followed) return progress;
+  if (progress.doneQueryId) await truthOf(runtime, followed, truths);
+  else if (!truths.has(followed) && !measuring.has(followed)) {
+    // Measured in the background: the first files are fetched and loaded meanwhile, and shown.
+    const measured = truthOf(runtime, followed, truths).then(
+      () => undefined,
+      () => undefined,
+    );
+    measuring.set(followed, measured);
+    void measured.finally(() => measuring.delete(followed));
+  }
+  return progressFrom(customer.customerId, items, truths.get(followed));
 }
 
 async function truthOf(runtime: Runtime, queryId: string, truths: Map<string, Truth>): Promise<Truth> {

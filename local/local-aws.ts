@@ -1,6 +1,6 @@
 import { parseSettings, type SettingsInput } from '../lambdas/core/settings';
 import { localAwsClients, type AwsClients, type LocalEndpoints } from './clients';
-import { startDynamoDb } from './emulators/dynamodb';
+import { startDynamoDbProcess } from './dynamodb-process';
 import type { RunningService } from './emulators/running-service';
 import { startEventBridge, type EventBridgeEmulator } from './emulators/eventbridge';
 import { startSecretsManager } from './emulators/secrets-manager';
@@ -49,7 +49,8 @@ export async function startLocalAws(options: { settings?: SettingsInput } = {}):
   let clients: AwsClients | undefined;
   try {
     const [dynamodb, fauxqs, secretsManager, eventBridge] = await Promise.all([
-      track(startDynamoDb()),
+      // In a process of its own, as fauxqs is: at volume it is the busiest emulator (local/dynamodb-process.ts).
+      track(startDynamoDbProcess()),
       track(startFauxqs({ region: LOCAL_REGION })),
       track(startSecretsManager()),
       track(startEventBridge()),

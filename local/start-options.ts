@@ -25,8 +25,10 @@ export const USAGE = `npm start [-- options]: the whole system on this machine a
   --once               exit after the import: 0 if every file, byte and record matches the ground truth, 1 if not
   --customers N        connect N customers, 1-50 (default 1; brands and regions alternate)
   --size 500MB         data per run (default 20MB), spread over all 15 datasets
-  --faults flaky       inject Ring API, download and notification faults (profiles: ${Object.keys(FAULT_PROFILES).join(', ')})
-  --report file.json   write per customer and dataset: files, bytes, records (new, unchanged), rejects, ground truth, durations, peak RSS
+  --faults flaky       inject Ring API, download and notification faults (profiles: ${Object.keys(FAULT_PROFILES).join(', ')});
+                       the run ends with what was injected, by kind
+  --report file.json   write per customer and dataset: files, bytes, records (new, unchanged), rejects, ground truth, durations, peak RSS;
+                       and the faults the sandbox injected, by kind
   --port N             the local API's port (default: a free one)
   --timeout-minutes N  fail if the import has not finished N minutes after the customers connected (default 30)
   --log-level LEVEL    the handlers' log level (default ERROR); DEBUG adds a line per local API request and per queue batch

@@ -9,7 +9,9 @@
 import { writeFileSync } from 'node:fs';
 import { compareWithTruth, connectCustomer, datasetMix, progressOf, type CustomerProgress, type DatasetRow, type DemoCustomer, type Truth } from './demo';
 import type { RecordedEvent } from './emulators/eventbridge';
+import { faultLines, faultSummary } from './fault-summary';
 import { sandboxCall, startRuntime, type Runtime } from './runtime';
+import { amount, ProgressView } from './progress-view';
 import { LOCAL_API_CREDENTIALS } from './sigv4';
 import { startOptions } from './start-options';
 
@@ -66,7 +68,8 @@ async function main(): Promise<number> {
     const calls = await sandboxCall<{ path: string; status: number }[]>(runtime.sandbox, 'GET', '/calls');
     const failedCalls: Record<string, number> = {};
     for (const call of calls.filter((candidate) => candidate.status >= 400)) failedCalls[call.status] = (failedCalls[call.status] ?? 0) + 1;
-    if (opts.faults) console.log(`Ring calls the sandbox failed on purpose, by status: ${JSON.stringify(failedCalls)} (of ${calls.length})`);
+    const faults = await faultSummary(runtime);
+    if (opts.faults) console.log(`\n${faultLines(faults, opts.faults).join('\n')}`);
     if (problems.length > 0) console.log(`\nlocal runtime problems (${problems.length}):\n  ${[...new Set(problems)].slice(0, 10).join('\n  ')}`);
 
     if (opts.report) {
@@ -76,7 +79,9 @@ async function main(): Promise<number> {
         durations: { startupMs: connectedAt - started, importMs, totalMs: Date.now() - started },
         peakRssBytes: Math.max(peakRss, process.resourceUsage().maxRSS * 1024),
         options: { customers: opts.customers, sizeBytes: opts.size, faults: opts.faults ?? null },
+        // Every answer of 400 or more the sandbox gave (its call log: the last 10,000), injected or not; `faults` holds the injected ones by kind.
         ringCalls: { total: calls.length, failedByStatus: failedCalls },
+        faults,
         total: totals,
         customers: rows.map((row) => ({ customerId: row.customer.customerId, brand: row.customer.brand, region: row.customer.region, queryId: row.queryId, datasets: row.datasets })),
       };
@@ -170,45 +175,6 @@ function printSummary(rows: { customer: DemoCustomer; datasets: DatasetRow[] }[]
   for (const line of lines) console.log(format(line));
 }
 
-/** Progress bars on a terminal; a plain line every few seconds otherwise (CI logs). */
-class ProgressView {
-  private drawn = 0;
-  private lastLine = 0;
-
-  constructor(private readonly tty: boolean) {}
-
-  render(progress: CustomerProgress[]): void {
-    const sum = (pick: (customer: CustomerProgress) => number) => progress.reduce((total, customer) => total + pick(customer), 0);
-    const stages = [
-      ['queries', sum((c) => Math.min(1, c.queries.done)), progress.length, ''],
-      ['files fetched', sum((c) => c.files.fetched), sum((c) => c.files.expected), ''],
-      ['bytes', sum((c) => c.bytes.fetched), sum((c) => c.bytes.expected), 'MiB'],
-      ['files loaded', sum((c) => c.files.loaded), sum((c) => c.files.expected), ''],
-      ['records', sum((c) => c.records.loaded), sum((c) => c.records.expected), ''],
-    ] as const;
-    if (this.tty) {
-      if (this.drawn > 0) process.stdout.write(`\x1b[${this.drawn}A`);
-      for (const [name, done, of, unit] of stages) process.stdout.write(`\x1b[2K${name.padEnd(14)} ${bar(done, of)} ${amount(done, unit)} / ${amount(of, unit)}\n`);
-      this.drawn = stages.length;
-      return;
-    }
-    if (Date.now() - this.lastLine < 5_000) return;
-    this.lastLine = Date.now();
-    console.log(stages.map(([name, done, of, unit]) => `${name} ${amount(done, unit)}/${amount(of, unit)}`).join(', '));
-  }
-
-  finish(): void {
-    if (!this.tty) console.log('import done');
-    console.log('');
-  }
-
-  /** Prints a line of its own; the progress block is drawn again below it. */
-  interrupt(line: string): void {
-    console.log(line);
-    this.drawn = 0;
-  }
-}
-
 /** One change event as one line: what an integrator's backend would be told. */
 function eventLine(event: RecordedEvent): string {
   const detail = event.detail as Record<string, string | null | undefined> & { totals?: Record<string, number> };
@@ -217,16 +183,6 @@ function eventLine(event: RecordedEvent): string {
       ? `query ${detail.queryId}: ${detail.totals.records} records (${detail.totals.recordsNew} new, ${detail.totals.recordsUnchanged} unchanged, ${detail.totals.rejected} rejected), ${amount(detail.totals.bytes, 'MiB')}`
       : `${detail.previousStatus ?? '-'} → ${detail.status} (${detail.reason})`;
   return `event  ${event['detail-type']}  ${detail.customerId}  ${what}`;
-}
-
-function bar(done: number, of: number): string {
-  const width = 30;
-  const filled = of > 0 ? Math.min(width, Math.round((done / of) * width)) : 0;
-  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}]`;
-}
-
-function amount(value: number, unit: string): string {
-  return unit === 'MiB' ? `${(value / MiB).toFixed(1)} MiB` : String(value);
 }
 
 main().then(

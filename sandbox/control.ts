@@ -192,6 +192,8 @@ export class ControlApi {
       }
       case 'GET /faults':
         return { rules: sandbox.faults.list() };
+      case 'GET /faults/counts':
+        return sandbox.faults.counts();
       case 'PUT /faults':
       case 'POST /faults': {
         const rules = z.strictObject({ rules: z.array(FaultRule) }).parse(body).rules;

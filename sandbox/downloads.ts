@@ -85,6 +85,7 @@ export class DownloadService {
     if (fault?.downloadError) {
       const status = fault.downloadError === 'AccessDenied' ? 403 : fault.downloadError === 'InternalError' ? 500 : 503;
       s3Error(response, status, fault.downloadError, 'Injected fault');
+      this.sandbox.faults.countDownloadRefused(fault.downloadError);
       return;
     }
 
@@ -114,7 +115,11 @@ export class DownloadService {
       return;
     }
     const cutAfter = fault?.cutAfterBytes;
-    await pipeline(fileStream(query.spec, file), slice(start, end, cutAfter, () => response.destroy()), response).catch(() => {
+    const cut = () => {
+      this.sandbox.faults.countDownloadCut();
+      response.destroy();
+    };
+    await pipeline(fileStream(query.spec, file), slice(start, end, cutAfter, cut), response).catch(() => {
       // The client went away, or the injected cut closed the connection: nothing to do.
     });
   }

@@ -42,11 +42,46 @@ export const FaultRule = z
   });
 export type FaultRule = z.infer<typeof FaultRule>;
 
+/**
+ * What the injected faults did, by kind, since the rules were last set: what a run's summary
+ * reports, counted where each fault takes effect rather than when its rule fires (a cut after
+ * 4 KiB of a 1 KiB file cuts nothing; a notification lost is one the app never saw).
+ */
+export interface FaultCounts {
+  /** Calls of each operation the fault rules were consulted on (a download's data or schema file, an intake call, a notification sent). */
+  readonly calls: Partial<Record<FaultOperation, number>>;
+  /** Intake and token calls answered with an injected error, per operation, by HTTP status. */
+  readonly api: Partial<Record<FaultOperation, Record<string, number>>>;
+  /** Authorize requests redirected back with an injected OAuth error, by error code. */
+  readonly authorize: Record<string, number>;
+  readonly downloads: {
+    /** Connections closed in the middle of the body. */
+    cut: number;
+    /** Downloads answered with an injected S3 error instead of the file, by S3 error code. */
+    readonly refused: Record<string, number>;
+  };
+  readonly notifications: {
+    /** Sent, never delivered: the app must poll for them. */
+    lost: number;
+    /** Delivered a second time with the same MessageId. */
+    duplicated: number;
+    /** Sent later than the query ended. */
+    delayed: number;
+    /** Held back until the next notification had been answered. */
+    reordered: number;
+  };
+}
+
+function noFaults(): FaultCounts {
+  return { calls: {}, api: {}, authorize: {}, downloads: { cut: 0, refused: {} }, notifications: { lost: 0, duplicated: 0, delayed: 0, reordered: 0 } };
+}
+
 /** Decides, per call, which fault rules fire. Deterministic for a given seed and call order. */
 export class FaultInjector {
   private rules: { rule: FaultRule; fired: number }[] = [];
   private readonly calls = new Map<FaultOperation, number>();
   private rng: Rng;
+  private tally = noFaults();
 
   constructor(private readonly seed: string) {
     this.rng = new Rng(seed);
@@ -56,6 +91,34 @@ export class FaultInjector {
     this.rules = rules.map((rule) => ({ rule, fired: 0 }));
     this.calls.clear();
     this.rng = new Rng(this.seed);
+    this.tally = noFaults();
+  }
+
+  /** A copy of what the injected faults did since the rules were last set. */
+  counts(): FaultCounts {
+    return { ...structuredClone(this.tally), calls: Object.fromEntries(this.calls) };
+  }
+
+  /** An intake or token call answered with an injected error. */
+  countApiError(operation: FaultOperation, status: number): void {
+    const byStatus = (this.tally.api[operation] ??= {});
+    byStatus[status] = (byStatus[status] ?? 0) + 1;
+  }
+
+  countAuthorizeError(code: string): void {
+    this.tally.authorize[code] = (this.tally.authorize[code] ?? 0) + 1;
+  }
+
+  countDownloadCut(): void {
+    this.tally.downloads.cut++;
+  }
+
+  countDownloadRefused(code: string): void {
+    this.tally.downloads.refused[code] = (this.tally.downloads.refused[code] ?? 0) + 1;
+  }
+
+  countNotification(effect: keyof FaultCounts['notifications']): void {
+    this.tally.notifications[effect]++;
   }
 
   list(): (FaultRule & { fired: number })[] {

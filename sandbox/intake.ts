@@ -104,6 +104,7 @@ export class IntakeService {
     } catch (error) {
       if (error instanceof IntakeError) {
         sendJson(response, error.status, error.body, error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) });
+        if (error.origin === 'fault' && operation) this.sandbox.faults.countApiError(operation, error.status);
         answer(error.status, error);
         return;
       }

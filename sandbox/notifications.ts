@@ -278,15 +278,20 @@ export class NotificationService {
     if (fault?.drop) {
       record.dropped = true;
       record.attempts.push({ at: this.sandbox.clock.now(), outcome: 'dropped (injected fault)' });
+      this.sandbox.faults.countNotification('lost');
       return sent();
     }
     const deliver = () => {
       sent();
       // Messages held back for reordering go out once this one has been answered.
       this.deliver(app, message, record, 0, subscription.arn, () => this.held.splice(0).forEach((release) => release()));
-      if (fault?.duplicate) this.deliver(app, message, record, 0, subscription.arn);
+      if (fault?.duplicate) {
+        this.sandbox.faults.countNotification('duplicated');
+        this.deliver(app, message, record, 0, subscription.arn);
+      }
     };
     if (fault?.reorder) {
+      this.sandbox.faults.countNotification('reordered');
       this.held.push(() => {
         sent();
         this.deliver(app, message, record, 0, subscription.arn);
@@ -295,7 +300,10 @@ export class NotificationService {
       this.sandbox.clock.schedule(10_000, () => this.held.splice(0).forEach((release) => release()));
       return;
     }
-    if (fault?.delayMs) this.sandbox.clock.schedule(fault.delayMs, deliver);
+    if (fault?.delayMs) {
+      this.sandbox.faults.countNotification('delayed');
+      this.sandbox.clock.schedule(fault.delayMs, deliver);
+    }
     else deliver();
   }
 

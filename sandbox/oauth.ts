@@ -69,7 +69,10 @@ export class OAuthService {
 
     const fault = sandbox.faults.next('authorize');
     if (fault?.latencyMs) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
-    if (fault?.oauthError) return fail(fault.oauthError, 'Injected fault');
+    if (fault?.oauthError) {
+      sandbox.faults.countAuthorizeError(fault.oauthError);
+      return fail(fault.oauthError, 'Injected fault');
+    }
     if (params.get('response_type') !== 'code') return fail('unsupported_response_type', 'response_type must be code');
     const scope = params.get('scope') ?? '';
     if (scope !== sandbox.options.scopeId) return fail('invalid_scope', `scope must be ${sandbox.options.scopeId}`);
@@ -210,6 +213,7 @@ export class OAuthService {
     } catch (error) {
       if (error instanceof OAuthError) {
         sendJson(response, error.status, { error: error.code, error_description: error.description }, error.code === 'invalid_client' ? { 'www-authenticate': 'Basic realm="sandbox"' } : {});
+        if (injected) sandbox.faults.countApiError('token', error.status);
         answer(error.status, error);
         return;
       }

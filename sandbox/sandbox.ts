@@ -139,6 +139,12 @@ export class Sandbox {
     });
     server.headersTimeout = 10_000;
     server.requestTimeout = 60_000;
+    // Idle connections outlive the clients' own idle timeout (undici's and the SDK agents' 4-5 s),
+    // so it is always the client that closes one: with Node's default of 5 s, a busy machine's
+    // event-loop stalls let the server close a connection just as a client reused it (ECONNRESET
+    // on a control call, seen in the e2e test at a load average of 20). S3 and API Gateway keep
+    // idle connections longer than that too. stop() closes them all at once.
+    server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.options.port, '127.0.0.1', () => resolve());

@@ -1,4 +1,5 @@
 import { compareWithTruth, connectCustomer, progressOf, type DemoCustomer, type Truth } from '../../local/demo';
+import { faultLines, faultSummary } from '../../local/fault-summary';
 import { FAULT_PROFILES } from '../../local/faults';
 import { sandboxCall, startRuntime, type Runtime } from '../../local/runtime';
 import { eventually } from '../support/eventually';
@@ -64,6 +65,15 @@ describe('the whole system, locally (npm start)', () => {
     const calls = await sandboxCall<{ path: string; status: number }[]>(runtime.sandbox, 'GET', '/calls');
     const intakeStatuses = new Set(calls.filter((call) => call.path.includes('/intake/')).map((call) => call.status));
     expect([429, 500, 504].filter((status) => intakeStatuses.has(status))).toEqual([429, 500, 504]);
+    // …and the sandbox's own counters say so by kind, as npm start's closing summary prints them.
+    const faults = await faultSummary(runtime);
+    expect(Object.keys(faults.api.errorsByStatus).sort()).toEqual(['429', '500', '504']);
+    expect(faults.api.errorsByOperation.listDataQueryRecords).toEqual(expect.objectContaining({ '429': expect.any(Number), '500': expect.any(Number), '504': expect.any(Number) }));
+    expect(faults.downloads.cut).toBeGreaterThanOrEqual(1);
+    expect(faults.notifications.sent).toBeGreaterThanOrEqual(customers.length);
+    const lines = faultLines(faults, 'flaky').join('\n');
+    expect(lines).toMatch(new RegExp(`downloads +${faults.downloads.cut} cut mid-body`));
+    expect(lines).toContain(`${faults.notifications.lost} lost, ${faults.notifications.duplicated} duplicated`);
     expect(problems).toEqual([]);
   });
 });
