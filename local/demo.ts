@@ -2,6 +2,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DATASET_PARTITIONS } from '../lambdas/core/connections/partitions';
 import type { Region } from '../lambdas/core/settings';
+import { sessionCookieOf } from '../sandbox/oauth';
 import type { Runtime } from './runtime';
 import { sandboxCall } from './runtime';
 
@@ -46,8 +47,23 @@ export interface DemoCustomer {
  * customer (already signed in at the sandbox, consent preset) follows it, Ring redirects to
  * the product's callback, which answers "Connected".
  */
-export async function connectCustomer(runtime: Runtime, input: { customerId: string; brand: 'ring' | 'blink'; region: string; bytes: number; recordsPerFile: number }): Promise<DemoCustomer> {
-  const customer = await sandboxCall<{ id: string; sessionCookie: string }>(runtime.sandbox, 'POST', '/customers', {
+export async function connectCustomer(runtime: Runtime, input: DemoCustomerInput): Promise<DemoCustomer> {
+  const customer = await createSandboxCustomer(runtime, input);
+  await linkCustomer(runtime, customer);
+  return customer;
+}
+
+export interface DemoCustomerInput {
+  readonly customerId: string;
+  readonly brand: 'ring' | 'blink';
+  readonly region: string;
+  readonly bytes: number;
+  readonly recordsPerFile: number;
+}
+
+/** The customer's account at the sandbox, with its data and its consent preset: not connected yet. */
+export async function createSandboxCustomer(runtime: Runtime, input: DemoCustomerInput): Promise<DemoCustomer> {
+  const customer = await sandboxCall<{ id: string }>(runtime.sandbox, 'POST', '/customers', {
     brand: input.brand,
     region: input.region,
     consent: { history: '1y', duration: '1y' },
@@ -55,14 +71,20 @@ export async function connectCustomer(runtime: Runtime, input: { customerId: str
     recordsPerFile: input.recordsPerFile,
     seed: input.customerId,
   });
-  const link = await runtime.client.createConnectLink({ customerId: input.customerId, brand: input.brand, region: input.region as Region });
-  const authorize = await fetch(link.authorizeUrl, { redirect: 'manual', headers: { cookie: customer.sessionCookie } });
+  return { customerId: input.customerId, brand: input.brand, region: input.region, sandboxId: customer.id };
+}
+
+/** The connect flow for a customer the sandbox knows, signed in with its session there. */
+export async function linkCustomer(runtime: Runtime, customer: DemoCustomer): Promise<void> {
+  const account = runtime.sandbox.state.customers.get(customer.sandboxId);
+  if (!account) throw new Error(`the sandbox has no customer ${customer.sandboxId} (its state was not kept: start with --reset)`);
+  const link = await runtime.client.createConnectLink({ customerId: customer.customerId, brand: customer.brand, region: customer.region as Region });
+  const authorize = await fetch(link.authorizeUrl, { redirect: 'manual', headers: { cookie: sessionCookieOf(account) } });
   const callback = authorize.headers.get('location');
   if (!callback?.startsWith(runtime.apiUrl)) throw new Error(`Ring's authorize page answered ${authorize.status} without a redirect to the callback`);
   const connected = await fetch(callback, { redirect: 'manual' });
   const page = await connected.text();
   if (connected.status !== 200 || !page.includes('Connected')) throw new Error(`the callback answered ${connected.status}: ${page.slice(0, 200)}`);
-  return { customerId: input.customerId, brand: input.brand, region: input.region, sandboxId: customer.id };
 }
 
 export interface Truth {

@@ -7,11 +7,12 @@ import { API_ROUTES } from '../lambdas/core/api/routes';
 import { INGESTION_MAX_INVOCATION_SECONDS, metricsNamespace, secretNames, type PipelineQueueName } from '../lambdas/core/definitions';
 import type { Logger } from '../lambdas/core/ports';
 import { parseSettings, REGIONS, type Settings, type SettingsInput } from '../lambdas/core/settings';
-import { Sandbox } from '../sandbox/sandbox';
+import type { Sandbox } from '../sandbox/sandbox';
 import { FAULT_PROFILES, type FaultProfile } from './faults';
 import { serveHandlers, type HttpHandler, type LocalRoute } from './http-adapter';
 import { LOCAL_REGION, startLocalAws, type LocalAws } from './local-aws';
 import { livePage } from './page/live-page';
+import { readRuntimeRecord, registerSandboxApp, listenPreferring, startSandbox, writeRuntimeRecord } from './runtime-state';
 import { LOCAL_API_CREDENTIALS } from './sigv4';
 import { SqsPoller, type SqsHandler } from './sqs-poller';
 
@@ -51,6 +52,12 @@ export interface RuntimeOptions {
   readonly logLevel?: string;
   /** Where the runtime's own problems go (a poller that cannot reach SQS, a failed schedule). */
   readonly onProblem?: (what: string, error: unknown) => void;
+  /**
+   * Where the local system keeps its state (`npm start --data-dir`, prepared by `prepareDataDir`
+   * in local/data-dir.ts): a runtime started again on it goes on where the last one stopped or
+   * was killed. @default in memory, gone when the process ends
+   */
+  readonly dataDir?: string;
 }
 
 export interface Runtime {
@@ -82,7 +89,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
   const problem = options.onProblem ?? (() => undefined);
   let routes: LocalRoute[] = [];
   let demoPage: ((request: IncomingMessage, response: ServerResponse) => Promise<boolean>) | undefined;
-  const sandbox = new Sandbox({ queryDelayMs: options.queryDelayMs ?? 2_000 });
+  const previous = readRuntimeRecord(options.dataDir);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch((error: unknown) => problem('stopping', error));
@@ -95,9 +102,11 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       warn(...args);
     };
     stops.push(() => Promise.resolve(void (console.warn = warn)));
-    await sandbox.start();
+    const sandbox = await startSandbox({ queryDelayMs: options.queryDelayMs ?? 2_000 }, options.dataDir, previous);
     stops.push(() => sandbox.stop());
-    const server = await serveHandlers(() => routes, { port: options.port, iam: { credentials: [LOCAL_API_CREDENTIALS], region: LOCAL_REGION }, fallback: (request, response) => demoPage?.(request, response) ?? Promise.resolve(false) });
+    const serve = (port: number) => serveHandlers(() => routes, { port, iam: { credentials: [LOCAL_API_CREDENTIALS], region: LOCAL_REGION }, fallback: (request, response) => demoPage?.(request, response) ?? Promise.resolve(false) });
+    // A port asked for is taken or fails; the last run's is taken again if it is free.
+    const server = await (options.port === undefined ? listenPreferring(previous?.apiPort, serve) : serve(options.port));
     stops.push(() => server.stop());
     const apiUrl = server.url;
 
@@ -115,7 +124,8 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     // Stopped last (stops run in reverse): the pollers, the local API's invocations under way and
     // the sandbox's notification deliveries all still write to it while they wind down.
     stops.unshift(() => aws.stop());
-    const app = await sandboxCall<{ clientId: string; clientSecret: string }>(sandbox, 'POST', '/apps', { name: 'ring-portability (local)', redirectUris: [`${apiUrl}/oauth/callback`] });
+    const app = await registerSandboxApp(sandbox, apiUrl, previous);
+    writeRuntimeRecord(options.dataDir, { apiPort: Number(new URL(apiUrl).port), sandboxPort: Number(new URL(sandbox.baseUrl).port), clientId: app.clientId });
     for (const brand of settings.brands) {
       await aws.clients.secretsManager.send(
         new PutSecretValueCommand({ SecretId: secretNames.clientCredentials(settings.resourcePrefix, brand), SecretString: JSON.stringify({ client_id: app.clientId, client_secret: app.clientSecret }) }),

@@ -2,10 +2,13 @@
  * `npm start`'s command line: the options parseArgs accepts, the help text and their checks, in
  * a module of their own so a test can hold the help text and the README's flag table to them.
  */
+import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { FAULT_PROFILES, faultProfile } from './faults';
 
 const MiB = 1024 * 1024;
+/** Where `npm start` keeps its state unless told otherwise: under the project, git-ignored. */
+export const DEFAULT_DATA_DIR = path.join(__dirname, '..', '.local-data');
 
 /** Every option `npm start` accepts; USAGE and the README's flag table list each of them. */
 export const START_OPTIONS = {
@@ -17,6 +20,8 @@ export const START_OPTIONS = {
   port: { type: 'string' },
   'timeout-minutes': { type: 'string', default: '30' },
   'log-level': { type: 'string', default: 'ERROR' },
+  'data-dir': { type: 'string' },
+  reset: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -32,6 +37,9 @@ export const USAGE = `npm start [-- options]: the whole system on this machine a
   --port N             the local API's port (default: a free one)
   --timeout-minutes N  fail if the import has not finished N minutes after the customers connected (default 30)
   --log-level LEVEL    the handlers' log level (default ERROR); DEBUG adds a line per local API request and per queue batch
+  --data-dir DIR       keep tables, objects, queues, secrets and the sandbox's state in DIR (default .local-data/ in the project);
+                       the same command again on it finishes an unfinished run (after a crash or kill -9) instead of starting a new one
+  --reset              empty the data dir first: a clean start (refused for a directory that is not one npm start made)
   -h, --help           this text
 
 SIGINT (Ctrl-C) or SIGTERM stops everything: exit code 130 or 143.
@@ -54,6 +62,7 @@ export function startOptions(args: string[]) {
   if (!Number.isInteger(customers) || customers < 1 || customers > 50) throw new Error(`--customers must be a whole number from 1 to 50, got ${values.customers}`);
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) throw new Error(`--port must be a port number, got ${values.port}`);
+  if (values['data-dir'] !== undefined && values['data-dir'].trim() === '') throw new Error('--data-dir must name a directory, got an empty value');
   const timeoutMinutes = Number(values['timeout-minutes']);
   if (!(timeoutMinutes > 0)) throw new Error(`--timeout-minutes must be a number of minutes above 0, got ${values['timeout-minutes']}`);
   return {
@@ -65,5 +74,7 @@ export function startOptions(args: string[]) {
     port,
     timeoutMs: timeoutMinutes * 60_000,
     logLevel: values['log-level'].toUpperCase(),
+    dataDir: path.resolve(values['data-dir'] ?? DEFAULT_DATA_DIR),
+    reset: values.reset,
   };
 }

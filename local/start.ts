@@ -5,9 +5,12 @@
  *   npm start                                    # import a demo customer, then keep serving
  *   npm start -- --once                          # exit 0 after the import if it matches the ground truth
  *   npm start -- --once --faults flaky --customers 3 --size 50MB --report report.json
+ *   npm start -- --once --data-dir /tmp/run --reset   # state kept in /tmp/run, emptied first
  */
 import { writeFileSync } from 'node:fs';
-import { compareWithTruth, connectCustomer, datasetMix, progressOf, type CustomerProgress, type DatasetRow, type DemoCustomer, type Truth } from './demo';
+import { prepareDataDir } from './data-dir';
+import { compareWithTruth, datasetMix, progressOf, type CustomerProgress, type DatasetRow, type DemoCustomer, type Truth } from './demo';
+import { DemoRun } from './demo-run';
 import type { RecordedEvent } from './emulators/eventbridge';
 import { faultLines, faultSummary } from './fault-summary';
 import { sandboxCall, startRuntime, type Runtime } from './runtime';
@@ -24,24 +27,21 @@ async function main(): Promise<number> {
   const opts = startOptions(process.argv.slice(2));
   const started = Date.now();
   const problems: string[] = [];
-  const starting = startRuntime({ port: opts.port, faults: opts.faults, logLevel: opts.logLevel, onProblem: (what, error) => problems.push(`${what}: ${(error as Error).message}`) });
+  const dataDir = prepareDataDir(opts.dataDir, { reset: opts.reset });
+  process.once('exit', () => dataDir.release());
+  const starting = startRuntime({ port: opts.port, faults: opts.faults, logLevel: opts.logLevel, dataDir: dataDir.dir, onProblem: (what, error) => problems.push(`${what}: ${(error as Error).message}`) });
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= starting.then((runtime) => runtime.stop()));
   stopOnSignals(stop);
   const runtime = await starting;
   try {
-    printWhere(runtime, opts.faults);
+    printWhere(runtime, opts.faults, dataDir.dir);
     const view = new ProgressView(process.stdout.isTTY === true);
     // The change events as the integrator's rule would see them; the local EventBridge keeps the last 1,000 (runtime.aws.eventBridge.events()).
     runtime.aws.eventBridge.onEvent((event) => view.interrupt(eventLine(event)));
-    const regions = ['eu-west-1', 'us-east-1'];
-    const customers: DemoCustomer[] = [];
-    for (let i = 0; i < opts.customers; i++) {
-      const brand = i % 2 === 0 ? 'ring' : 'blink';
-      customers.push(
-        await connectCustomer(runtime, { customerId: `demo-${i + 1}-${Date.now().toString(36)}`, brand, region: regions[Math.floor(i / 2) % regions.length], bytes: Math.ceil(opts.size / opts.customers), recordsPerFile: 5_000 }),
-      );
-    }
+    const run = DemoRun.begin(dataDir.dir, { customers: opts.customers, sizeBytes: opts.size });
+    if (run.resumed) console.log(`resuming run ${run.runId}, which did not finish (${run.connectedBefore} of ${opts.customers} customer(s) were connected)`);
+    const customers = await run.connectCustomers(runtime);
     console.log(`connected ${customers.length} customer(s): ${customers.map((customer) => `${customer.customerId} (${customer.brand}, ${customer.region})`).join(', ')}\n`);
 
     const truths = new Map<string, Truth>();
@@ -72,9 +72,12 @@ async function main(): Promise<number> {
     if (opts.faults) console.log(`\n${faultLines(faults, opts.faults).join('\n')}`);
     if (problems.length > 0) console.log(`\nlocal runtime problems (${problems.length}):\n  ${[...new Set(problems)].slice(0, 10).join('\n  ')}`);
 
+    run.finish();
     if (opts.report) {
       const report = {
         matches,
+        runId: run.runId,
+        resumed: run.resumed,
         startedAt: new Date(started).toISOString(),
         durations: { startupMs: connectedAt - started, importMs, totalMs: Date.now() - started },
         peakRssBytes: Math.max(peakRss, process.resourceUsage().maxRSS * 1024),
@@ -92,6 +95,8 @@ async function main(): Promise<number> {
 
     // A Ring and a Blink account at the sandbox for a person to sign in with.
     for (const brand of ['ring', 'blink'] as const) {
+      // Made by an earlier run on this data dir, if it got this far: kept with the sandbox's state.
+      if ([...runtime.sandbox.state.customers.values()].some((customer) => customer.brand === brand && customer.email === HAND_EMAIL)) continue;
       await sandboxCall(runtime.sandbox, 'POST', '/customers', { brand, email: HAND_EMAIL, password: HAND_PASSWORD, datasets: datasetMix(5 * MiB), recordsPerFile: 5_000 });
     }
     console.log(`\nStill serving. Open ${runtime.apiUrl}/ and click "Connect Ring" to connect a customer by hand:`);
@@ -130,13 +135,14 @@ function stopOnSignals(stop: () => Promise<void>): void {
   }
 }
 
-function printWhere(runtime: Runtime, faults: string | undefined): void {
+function printWhere(runtime: Runtime, faults: string | undefined, dataDir: string): void {
   const { endpoints, resources } = runtime.aws;
   console.log('ring-portability, running locally against the Ring sandbox');
   console.log(`  API              ${runtime.apiUrl}   (IAM routes: SigV4, ${runtime.aws.region}, AWS_ACCESS_KEY_ID=${LOCAL_API_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_API_CREDENTIALS.secretAccessKey})`);
   console.log(`  example app      ${runtime.apiUrl}/   ("Connect Ring")`);
   console.log(`  Ring sandbox     ${runtime.sandbox.baseUrl}/__sandbox/   (control API)`);
   console.log(`  faults           ${faults ?? 'none'}`);
+  console.log(`  data dir         ${dataDir}   (kept across runs; --reset empties it)`);
   console.log(`  change events    bus ${resources.eventBus} on the local EventBridge (${endpoints.eventBridge}), printed below as they arrive`);
   console.log('  look at the data (any credentials work):');
   console.log(`    AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${runtime.aws.region} --endpoint-url ${endpoints.s3} s3 ls s3://${resources.rawDataBucket}/raw/ --recursive`);

@@ -6,6 +6,7 @@ import { addRecordHashes, historyOf } from './data/files';
 import { FaultRule } from './faults';
 import { readBody, sendJson, sendText } from './http';
 import { assertLoopback } from './notifications';
+import { sessionCookieOf } from './oauth';
 import { secureToken } from './random';
 import type { Sandbox } from './sandbox';
 import { BRANDS, DURATION_CHOICES, HISTORY_CHOICES, REGIONS, type App, type Customer, type Query } from './state';
@@ -30,6 +31,7 @@ const NewApp = z.strictObject({
 });
 
 const AppPatch = z.strictObject({
+  redirectUris: z.array(z.url()).min(1).optional(),
   notificationUrl: z.url().optional(),
   signatureVersion: z.enum(['1', '2']).optional(),
   enabledScopes: z.array(z.string()).optional(),
@@ -208,6 +210,8 @@ export class ControlApi {
       case 'DELETE /calls':
         sandbox.calls.splice(0);
         return { calls: 0 };
+      case 'GET /downloads':
+        return sandbox.downloadLog.filter((download) => [...url.searchParams.entries()].every(([key, value]) => String((download as unknown as Record<string, unknown>)[key]) === value));
       case 'GET /notifications':
         return sandbox.notifications.deliveries;
       case 'GET /subscriptions':
@@ -265,7 +269,7 @@ export class ControlApi {
       createdAt: clock.now(),
     };
     state.customers.set(id, customer);
-    return { ...this.publicCustomer(customer), password: customer.password, sessionCookie: `ring_sandbox_session=${customer.sessionId}` };
+    return { ...this.publicCustomer(customer), password: customer.password, sessionCookie: sessionCookieOf(customer) };
   }
 
   private expireTokens(input: z.infer<typeof ExpireTokens>): unknown {

@@ -119,9 +119,13 @@ export class DownloadService {
       this.sandbox.faults.countDownloadCut();
       response.destroy();
     };
-    await pipeline(fileStream(query.spec, file), slice(start, end, cutAfter, cut), response).catch(() => {
-      // The client went away, or the injected cut closed the connection: nothing to do.
-    });
+    const sent = slice(start, end, cutAfter, cut);
+    const complete = await pipeline(fileStream(query.spec, file), sent, response).then(
+      () => true,
+      // The client went away, or the injected cut closed the connection: counted, not complete.
+      () => false,
+    );
+    this.sandbox.recordDownload({ at: new Date(now).toISOString(), queryId: query.id, file: file.id, n: query.files.indexOf(file), bytes: sent.sent, complete });
   }
 
   private sign(path: string, params: URLSearchParams): string {
@@ -134,11 +138,11 @@ export class DownloadService {
   }
 }
 
-/** Passes bytes [start, end] through; with `cutAfter`, destroys the connection after that many. */
-function slice(start: number, end: number, cutAfter: number | undefined, cut: () => void): Transform {
+/** Passes bytes [start, end] through; with `cutAfter`, destroys the connection after that many. `sent` counts what went through. */
+function slice(start: number, end: number, cutAfter: number | undefined, cut: () => void): Transform & { readonly sent: number } {
   let position = 0;
   let sent = 0;
-  return new Transform({
+  const transform = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       const from = Math.max(0, start - position);
       const to = Math.min(chunk.length, end + 1 - position);
@@ -157,6 +161,7 @@ function slice(start: number, end: number, cutAfter: number | undefined, cut: ()
       callback(null, piece);
     },
   });
+  return Object.defineProperty(transform, 'sent', { get: () => sent }) as Transform & { readonly sent: number };
 }
 
 function parseRange(header: string | undefined, size: number): [number, number] | 'invalid' | undefined {

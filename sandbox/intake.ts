@@ -52,6 +52,26 @@ export class IntakeService {
 
   constructor(private readonly sandbox: Sandbox) {}
 
+  /** The cached answers still live, for the sandbox's saved state. */
+  cacheEntries(): [string, CachedResponse][] {
+    const now = this.sandbox.clock.now();
+    return [...this.cache.entries()].filter(([, cached]) => cached.expiresAt > now);
+  }
+
+  /**
+   * Takes back a saved state: the cached answers, and each app's, customer's and scope's latest
+   * query from the restored queries (the one created last); a query that was in progress
+   * completes when it would have, or at once if that moment passed while the sandbox was down.
+   */
+  restore(cache: [string, unknown][]): void {
+    for (const [key, cached] of cache) this.cache.set(key, cached as CachedResponse);
+    const { state, clock } = this.sandbox;
+    for (const query of [...state.queries.values()].sort((a, b) => a.createdAt - b.createdAt)) {
+      this.latest.set(`${query.clientId}|${query.customerId}|${query.scopeId}`, query);
+      if (query.status === 'IN_PROGRESS') query.cancelCompletion = clock.schedule(query.createdAt + this.sandbox.options.queryDelayMs - clock.now(), () => this.sandbox.finishQuery(query));
+    }
+  }
+
   /** Answers a call to `/{brand}/intake/{region}{rest}`, `region` and `rest` as the request line has them. */
   async handle(brand: Brand, region: string, rest: string, url: URL, request: IncomingMessage, response: ServerResponse): Promise<void> {
     let operation: IntakeAnswer['operation'];

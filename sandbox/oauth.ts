@@ -38,6 +38,11 @@ interface Transaction {
 }
 
 const SESSION_COOKIE = 'ring_sandbox_session';
+
+/** The cookie a customer signed in at the sandbox carries (what `POST /__sandbox/customers` answers as `sessionCookie`). */
+export function sessionCookieOf(customer: Pick<Customer, 'sessionId'>): string {
+  return `${SESSION_COOKIE}=${customer.sessionId}`;
+}
 const TRANSACTION_TTL_MS = 30 * 60_000;
 const DENIED_DESCRIPTION = 'The resource owner or authorization server denied the request';
 const FORM_LIMIT = 16 * 1024;

@@ -17,6 +17,16 @@ export class SlidingWindowLimiter {
     return recent.length < limit;
   }
 
+  /** Every key's calls, for the sandbox's saved state. */
+  entries(): [string, number[]][] {
+    return [...this.calls.entries()];
+  }
+
+  /** Takes back the calls a saved state holds: a restart does not reset a rate window. */
+  restore(entries: [string, number[]][]): void {
+    for (const [key, list] of entries) this.calls.set(key, [...list]);
+  }
+
   record(key: string): void {
     const list = this.calls.get(key) ?? [];
     list.push(this.clock.now());

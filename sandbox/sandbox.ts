@@ -11,6 +11,7 @@ import { resolveLimits, type LimitsInit, type SandboxLimits } from './limits';
 import { NotificationService, type NotificationTransport } from './notifications';
 import { OAuthService } from './oauth';
 import { Observers, type SandboxListener } from './observer';
+import { restoreState, SandboxStore, snapshotOf, type DownloadRecord } from './persistence';
 import { SlidingWindowLimiter } from './rate-limiter';
 import { BRANDS, emptyState, type Brand, type Grant, type Query, type SandboxState } from './state';
 import { sendJson } from './http';
@@ -36,6 +37,11 @@ export interface SandboxOptions {
   readonly clock?: ClockInit;
   /** How notifications reach an app's endpoint. @default an HTTP POST to its notificationUrl */
   readonly notificationTransport?: NotificationTransport;
+  /**
+   * Where the sandbox keeps its state (`sandbox/persistence.ts`), to be found again by a sandbox
+   * started later on the same directory, after a stop or a `kill -9`. @default in memory only
+   */
+  readonly dataDir?: string;
 }
 
 /** What a caller may set: any option, and a limits preset's name or any subset of the limits. */
@@ -87,7 +93,7 @@ export class Sandbox {
   readonly options: SandboxOptions;
   readonly clock: SandboxClock;
   readonly state: SandboxState = emptyState();
-  readonly secret = randomBytes(32);
+  readonly secret: Buffer;
   readonly faults: FaultInjector;
   readonly limiter: SlidingWindowLimiter;
   readonly oauth: OAuthService;
@@ -96,6 +102,10 @@ export class Sandbox {
   readonly notifications: NotificationService;
   readonly control: ControlApi;
   readonly calls: CallLogEntry[] = [];
+  /** Every download of a data file served, complete or not: how often each file was fetched. */
+  readonly downloadLog: DownloadRecord[] = [];
+  private readonly store?: SandboxStore;
+  private persistTimer?: NodeJS.Timeout;
   /** Told of every intake and token answer (`observe`). */
   readonly observers = new Observers();
   stopped = false;
@@ -104,7 +114,11 @@ export class Sandbox {
 
   constructor(options: SandboxInit = {}) {
     this.options = { ...DEFAULT_OPTIONS, ...options, limits: resolveLimits(options.limits) };
-    this.clock = new SandboxClock(this.options.clock);
+    this.store = this.options.dataDir === undefined ? undefined : new SandboxStore(this.options.dataDir);
+    const saved = this.store?.read();
+    // Sandbox time goes on from where it was, never back: expiries and rate windows stay true.
+    this.clock = new SandboxClock(saved ? { ...this.options.clock, startAt: Math.max(saved.clockNow, this.options.clock?.startAt ?? Date.now()) } : this.options.clock);
+    this.secret = saved ? Buffer.from(saved.secret, 'base64') : randomBytes(32);
     this.faults = new FaultInjector(this.options.seed);
     this.limiter = new SlidingWindowLimiter(this.clock);
     this.oauth = new OAuthService(this);
@@ -112,6 +126,35 @@ export class Sandbox {
     this.downloads = new DownloadService(this);
     this.notifications = new NotificationService(this);
     this.control = new ControlApi(this);
+    if (saved && this.store) {
+      restoreState(this.state, saved);
+      this.limiter.restore(saved.limiter);
+      this.intake.restore(saved.intakeCache);
+      this.calls.push(...this.store.calls<CallLogEntry>(MAX_CALL_LOG));
+      this.downloadLog.push(...this.store.downloads());
+      // A query that ended while its notification waited (a delay, a reorder): sent now. The
+      // restarted sandbox has no confirmed subscription yet, so it is lost and the product polls.
+      for (const query of this.state.queries.values()) {
+        if (query.status !== 'IN_PROGRESS' && query.notifiedAt === undefined) this.clock.schedule(0, () => this.notifications.notifyQuery(query));
+      }
+    }
+  }
+
+  /**
+   * Saves the state if it changed (a no-op without a data dir). Called before every answer is
+   * sent, so nothing a caller was told is forgotten by a restarted sandbox, and every 250 ms for
+   * what changes on the clock (a query completing, a notification sent).
+   */
+  persist(): void {
+    this.store?.write(
+      snapshotOf(this.state, { secret: this.secret.toString('base64'), clockNow: this.clock.now(), limiter: this.limiter.entries(), intakeCache: this.intake.cacheEntries() }),
+    );
+  }
+
+  /** Counts one download of a data file (and keeps it in the data dir, if any). */
+  recordDownload(record: DownloadRecord): void {
+    this.downloadLog.push(record);
+    this.store?.appendDownload(record);
   }
 
   /**
@@ -133,7 +176,8 @@ export class Sandbox {
     return { ring: of('ring'), blink: of('blink') };
   }
 
-  async start(): Promise<string> {
+  /** Listens on `port` (@default the `port` option); a port in use rejects with EADDRINUSE. */
+  async start(port = this.options.port): Promise<string> {
     const server = createServer((request, response) => {
       void this.dispatch(request, response);
     });
@@ -147,16 +191,22 @@ export class Sandbox {
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.options.port, '127.0.0.1', () => resolve());
+      server.listen(port, '127.0.0.1', () => resolve());
     });
     this.server = server;
     this.port = (server.address() as AddressInfo).port;
     this.clock.start();
+    if (this.store) {
+      this.persistTimer = setInterval(() => this.persist(), 250);
+      this.persistTimer.unref();
+    }
     return this.baseUrl;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.persistTimer);
+    this.persist();
     this.clock.stop();
     const server = this.server;
     if (!server) return;
@@ -193,10 +243,20 @@ export class Sandbox {
       path: (request.url ?? '/').replace(SECRET_PARAMS, '$1[redacted]'),
       status: 0,
     };
+    const logged = !url.pathname.startsWith('/__sandbox');
     response.once('finish', () => {
       entry.status = response.statusCode;
+      if (logged) this.store?.appendCall(entry);
     });
-    if (!url.pathname.startsWith('/__sandbox')) {
+    if (this.store) {
+      // Every answer goes out through writeHead (end() calls it too): the state it reflects is saved first.
+      const writeHead = response.writeHead.bind(response) as (...args: unknown[]) => ServerResponse;
+      response.writeHead = ((...args: unknown[]) => {
+        this.persist();
+        return writeHead(...args);
+      });
+    }
+    if (logged) {
       this.calls.push(entry);
       if (this.calls.length > MAX_CALL_LOG) this.calls.splice(0, this.calls.length - MAX_CALL_LOG);
     }

@@ -193,17 +193,18 @@ export class DynamoDbCompletionStore implements CompletionStore {
     private readonly tableName: string,
   ) {}
 
-  async countLoaded(queryId: string): Promise<{ loaded: number; files?: number }> {
+  async countLoaded(queryId: string, n: number): Promise<{ loaded: number; files?: number }> {
+    // ADD to a number set is idempotent, where ADD to a number is not: one file counts once, however often it is counted.
     const { Attributes } = await this.documents.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: queryKey(queryId),
-        UpdateExpression: 'ADD loadedFiles :one',
-        ExpressionAttributeValues: { ':one': 1 },
+        UpdateExpression: 'ADD loadedFileSet :n',
+        ExpressionAttributeValues: { ':n': new Set([n]) },
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return { loaded: Attributes!.loadedFiles as number, files: Attributes!.files as number | undefined };
+    return { loaded: (Attributes!.loadedFileSet as Set<number>).size, files: Attributes!.files as number | undefined };
   }
 
   async *files(queryId: string): AsyncIterable<FileSummary> {

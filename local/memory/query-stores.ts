@@ -142,9 +142,9 @@ export class MemoryCollectStore implements CollectStore {
 export class MemoryCompletionStore implements CompletionStore {
   constructor(private readonly table: MemoryTable) {}
 
-  countLoaded(queryId: string): Promise<{ loaded: number; files?: number }> {
-    const updated = this.table.update(queryPk(queryId), QUERY_SK, (item) => ({ ...item, loadedFiles: ((item.loadedFiles as number | undefined) ?? 0) + 1 }))!;
-    return Promise.resolve({ loaded: updated.loadedFiles as number, files: updated.files as number | undefined });
+  countLoaded(queryId: string, n: number): Promise<{ loaded: number; files?: number }> {
+    const updated = this.table.update(queryPk(queryId), QUERY_SK, (item) => ({ ...item, loadedFileSet: new Set([...((item.loadedFileSet as Set<number> | undefined) ?? []), n]) }))!;
+    return Promise.resolve({ loaded: (updated.loadedFileSet as Set<number>).size, files: updated.files as number | undefined });
   }
 
   async *files(queryId: string): AsyncIterable<FileSummary> {

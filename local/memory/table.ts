@@ -25,6 +25,8 @@ export function withoutKeys<T>(item: Item): T {
 export function stored<T>(value: T): T {
   if (Array.isArray(value)) return value.filter((element) => element !== undefined).map((element: unknown) => stored(element)) as T;
   if (value === null || typeof value !== 'object') return value;
+  // A string or number set (SS/NS), as the document client writes a JS Set.
+  if (value instanceof Set) return new Set(value) as T;
   const copy: Item = {};
   for (const [key, attribute] of Object.entries(value as Item)) if (attribute !== undefined) copy[key] = stored(attribute);
   return copy as T;

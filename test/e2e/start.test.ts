@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { eventually } from '../support/eventually';
 
@@ -19,6 +20,7 @@ interface Started {
 }
 
 const started: Started[] = [];
+const dataDirs: string[] = [];
 afterEach(() => {
   // A failed test must not leave its tree serving: the process group npm leads, by its id.
   for (const { npm } of started.splice(0)) {
@@ -28,11 +30,15 @@ afterEach(() => {
       // Nothing of the group is left.
     }
   }
+  for (const dir of dataDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 function npmStart(args: string[]): Started {
+  // A data dir of its own: not the project's .local-data/, whatever a developer left there.
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'ring-portability-start-'));
+  dataDirs.push(dataDir);
   // Its own process group, as a shell gives a foreground job: Ctrl-C is SIGINT to that group.
-  const npm = spawn('npm', ['start', '--', ...args], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const npm = spawn('npm', ['start', '--', ...args, '--data-dir', dataDir], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -187,6 +187,20 @@ describe('load stage', () => {
     expect((await Promise.all(second.map((item) => bytesAt(item.pointer!)))).sort()).toEqual(texts.slice(1).sort());
   });
 
+  it('completes a query at once when the message of a file whose load died before counting it comes back, counting each file once', async () => {
+    const { queryId, loads } = await fetched({ datasets: { 'Ring.Alarm.HubData': 6 }, recordsPerFile: 2 });
+    const completion = { store: new DynamoDbCompletionStore(world.aws.clients.documents, world.table), manifests: deps.raw as S3RawReader, connections: world.connections, clock: world.clock, logger: world.logger };
+    const completing: LoadDeps = { ...deps, onFileLoaded: (query) => completeIfLastFile(completion, query) };
+    const [first, ...others] = loads;
+    await loadFile(deps, first); // loaded, then killed before counting (kill -9 of npm start, a Lambda timing out)
+    const queries = new DynamoDbQueryRepository(world.aws.clients.documents, world.table);
+    await expect(loadFile(completing, first)).resolves.toMatchObject({ outcome: 'already' }); // the redelivery counts it
+    await expect(loadFile(completing, first)).resolves.toMatchObject({ outcome: 'already' }); // and once only
+    expect(await queries.get(queryId)).toMatchObject({ status: 'LOADING' });
+    for (const message of others) await loadFile(completing, message);
+    expect(await queries.get(queryId)).toMatchObject({ status: 'DONE', totals: { files: 3, records: 6 } });
+  });
+
   it('completes a query whose last load died before counting its file, from the schedule’s reconciler', async () => {
     const { customerId, queryId, loads } = await fetched({ datasets: { 'Ring.Alarm.HubData': 6 }, recordsPerFile: 2 });
     const completion = { store: new DynamoDbCompletionStore(world.aws.clients.documents, world.table), manifests: deps.raw as S3RawReader, connections: world.connections, clock: world.clock, logger: world.logger };

@@ -203,7 +203,7 @@ describe('in-memory stores behave as the AWS adapters', () => {
       await collect.finishCollecting(other, 7, NOW + 4);
       await collect.finishCollecting(id, 1, NOW + 5);
       transcript.push((await all(completion.listLoadingBefore(iso(1)))).map((row) => row.queryId).filter((queryId) => queryId === id || queryId === other));
-      transcript.push(await completion.countLoaded(id), await completion.countLoaded(id), await all(completion.files(id)));
+      transcript.push(await completion.countLoaded(id, 0), await completion.countLoaded(id, 0), await completion.countLoaded(id, 1), await all(completion.files(id)));
       transcript.push(await completion.markDone(other, { files: 0 }, NOW + 6), await completion.markDone(id, { files: 1 }, NOW + 7), await completion.markDone(id, { files: 1 }, NOW + 8));
       await collect.fail(other, 'listing window elapsed', NOW + 9);
       transcript.push(await queries.get(id), await queries.get(other));

@@ -29,6 +29,8 @@ export type HistoryItem = QueryRecord & {
   readonly doneAt?: string;
   readonly failedAt?: string;
   readonly files?: number;
+  /** The numbers of the files loaded and counted (the number `loadedFiles` of queries loaded before it was a set). */
+  readonly loadedFileSet?: ReadonlySet<number>;
   readonly loadedFiles?: number;
   readonly totals?: Readonly<Record<string, number>>;
 };
@@ -160,7 +162,7 @@ export function importView(item: HistoryItem): ImportView {
     attempt: item.attempt,
     createdAt: item.createdAt,
     ...optional({ notifiedAt: item.notifiedAt, collectStartedAt: item.collectStartedAt, collectedAt: item.collectedAt, doneAt: item.doneAt, failedAt: item.failedAt }),
-    ...optional({ statusReason: item.statusReason, files: item.files, filesLoaded: item.loadedFiles }),
+    ...optional({ statusReason: item.statusReason, files: item.files, filesLoaded: item.loadedFileSet?.size ?? item.loadedFiles }),
     timings: optional(timings),
     ...(totals
       ? {

@@ -23,8 +23,13 @@ export interface FileSummary {
 }
 
 export interface CompletionStore {
-  /** Counts one more loaded file of the query; returns the count and the query's file total. */
-  countLoaded(queryId: string): Promise<{ loaded: number; files?: number }>;
+  /**
+   * Counts file `n` of the query as loaded; returns how many of its files are counted and its
+   * file total. Idempotent (a set of file numbers, not an increment): a redelivered message
+   * counts its file again without counting it twice, so a load killed between finishing its
+   * file and counting it is made good by the next delivery rather than by the reconciler.
+   */
+  countLoaded(queryId: string, n: number): Promise<{ loaded: number; files?: number }>;
   files(queryId: string): AsyncIterable<FileSummary>;
   /** LOADING → DONE with the totals; false if the query was not LOADING (done already). */
   markDone(queryId: string, totals: Record<string, number>, now: number): Promise<boolean>;
@@ -63,8 +68,8 @@ export interface ManifestWriter {
  * `raw/<customer>/<query>/manifest.json` (files, bytes, sha256, records, rejects) and marks
  * the query DONE with its totals.
  */
-export async function completeIfLastFile(deps: CompletionDeps, query: { queryId: string; customerId: string }): Promise<boolean> {
-  const { loaded, files } = await deps.store.countLoaded(query.queryId);
+export async function completeIfLastFile(deps: CompletionDeps, query: { queryId: string; customerId: string; n: number }): Promise<boolean> {
+  const { loaded, files } = await deps.store.countLoaded(query.queryId, query.n);
   if (files === undefined || loaded < files) return false;
   return writeManifestAndFinish(deps, query);
 }

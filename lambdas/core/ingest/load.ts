@@ -85,8 +85,12 @@ export interface LoadDeps {
   readonly store: LoadStore;
   /** Read once per message: a customer whose purge was requested is not loaded. */
   readonly connections: Pick<ConnectionRepository, 'get'>;
-  /** Called once per file, after it is loaded: completes the query after its last file. */
-  readonly onFileLoaded?: (query: { queryId: string; customerId: string }) => Promise<unknown>;
+  /**
+   * Called after a file is loaded, and again for each redelivery of its message (the load that
+   * finished it may have died before this call): completes the query after its last file.
+   * Must be idempotent.
+   */
+  readonly onFileLoaded?: (query: { queryId: string; customerId: string; n: number }) => Promise<unknown>;
   readonly writer: RecordWriter;
   readonly raw: RawReader;
   readonly clock: Clock;
@@ -139,7 +143,11 @@ export type LoadOutcome =
 export async function loadFile(deps: LoadDeps, message: LoadMessage, options: { remainingMs?: () => number } = {}): Promise<LoadOutcome> {
   const { store, raw, clock, logger } = deps;
   const state = await store.progress(message.queryId, message.n);
-  if (state.done) return { outcome: 'already', records: state.checkpoint?.records ?? 0, rejected: state.checkpoint?.rejected ?? 0 };
+  if (state.done) {
+    // Redelivered: the load that finished the file may have died before counting it.
+    await deps.onFileLoaded?.(message);
+    return { outcome: 'already', records: state.checkpoint?.records ?? 0, rejected: state.checkpoint?.rejected ?? 0 };
+  }
   const connection = await deps.connections.get(message.customerId);
   if (!connection || connection.purgeRequestedAt) {
     logger.info('load skipped: the customer’s data is being purged', { queryId: message.queryId, n: message.n });
