@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import type { RunningService } from './emulators/running-service';
 
-const SERVER_SCRIPT = path.join(__dirname, 'dynamodb-server.mjs');
+const SERVER_SCRIPT = path.join(__dirname, 'emulators', 'dynamodb-child.ts');
 const START_TIMEOUT_MS = 15_000;
 
 /** dynalite's options that matter here: `path` keeps the tables on disk (LevelDB) instead of in memory. */
@@ -16,11 +17,13 @@ export interface DynamoDbProcessOptions {
  * handlers, the SDK clients and the sandbox in the runtime's one thread, dynalite took 37 % of
  * that thread at 100 MB under `node --cpu-prof`, and most of its 16 % of garbage collection
  * (its tables lived in that heap): the whole system ran at the speed of one core. Started as
- * fauxqs is (`emulators/fauxqs.ts`), from a plain ES module so that it starts in a fraction of
- * a second, without a TypeScript loader.
+ * fauxqs is (`emulators/fauxqs.ts`); the child (`emulators/dynamodb-child.ts`) runs under tsx so
+ * that it starts dynalite through `startDynamoDb`, with the same bounds and limits as in-process.
  */
 export async function startDynamoDbProcess(options: DynamoDbProcessOptions = {}): Promise<RunningService> {
-  const child = spawn(process.execPath, [SERVER_SCRIPT, JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // Under tsx, so the child runs `startDynamoDb` itself (emulators/dynamodb.ts), whatever started the parent (tsx, jest).
+  const tsx = pathToFileURL(require.resolve('tsx')).href;
+  const child = spawn(process.execPath, ['--import', tsx, SERVER_SCRIPT, JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);

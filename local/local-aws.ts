@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
 import { parseSettings, type SettingsInput } from '../lambdas/core/settings';
 import { localAwsClients, type AwsClients, type LocalEndpoints } from './clients';
 import { startDynamoDbProcess } from './dynamodb-process';
@@ -21,6 +23,8 @@ export interface LocalAws extends LocalAwsDescriptor {
   readonly clients: AwsClients;
   /** The local EventBridge in this process: the change events put on it. */
   readonly eventBridge: EventBridgeEmulator;
+  /** The emulators' own processes (fauxqs): a test kills them to prove what survives a crash. */
+  readonly childProcessIds: readonly number[];
   /** Stops every emulator this harness started. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -30,9 +34,17 @@ export interface LocalAws extends LocalAwsDescriptor {
  * Secrets Manager and EventBridge stand-ins on 127.0.0.1, each on a free port, and creates the product's resources in them from the same
  * definitions the CDK construct uses. Used by the integration tests' global setup and by the
  * local runtime. Whoever starts it stops it.
+ *
+ * With a `dataDir`, every stand-in keeps its state on disk under it, so memory does not grow
+ * with what is stored and a restart on the same directory (after a clean stop or kill -9) sees
+ * the same tables (`dynamodb/`, dynalite's LevelDB), objects and their versions (`s3/`, files),
+ * queues and messages (`sqs/`, a journal written before SendMessage is answered) and secrets
+ * (`secrets/`). Provisioning again finds the resources there and reuses them. The local
+ * EventBridge keeps no state worth keeping (its bus and the last events it saw).
  */
-export async function startLocalAws(options: { settings?: SettingsInput } = {}): Promise<LocalAws> {
+export async function startLocalAws(options: { settings?: SettingsInput; dataDir?: string } = {}): Promise<LocalAws> {
   const settings = parseSettings(options.settings ?? {});
+  const dir = (name: string) => (options.dataDir ? path.join(path.resolve(options.dataDir), name) : undefined);
   const started: RunningService[] = [];
   const track = async <T extends RunningService>(service: Promise<T>): Promise<T> => {
     const running = await service;
@@ -47,16 +59,17 @@ export async function startLocalAws(options: { settings?: SettingsInput } = {}):
   };
 
   let clients: AwsClients | undefined;
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   try {
     const [dynamodb, fauxqs, secretsManager, eventBridge] = await Promise.all([
       // In a process of its own, as fauxqs is: at volume it is the busiest emulator (local/dynamodb-process.ts).
-      track(startDynamoDbProcess()),
-      track(startFauxqs({ region: LOCAL_REGION })),
-      track(startSecretsManager()),
+      track(startDynamoDbProcess({ path: dir('dynamodb') })),
+      track(startFauxqs({ region: LOCAL_REGION, dataDir: options.dataDir && path.resolve(options.dataDir) })),
+      track(startSecretsManager({ dataDir: dir('secrets') })),
       track(startEventBridge()),
     ]);
     // fauxqs's S3 has no versioning; our layer in front of it adds it (the raw bucket is versioned on AWS).
-    const s3 = await track(startVersionedS3({ backend: fauxqs.endpoint }));
+    const s3 = await track(startVersionedS3({ backend: fauxqs.endpoint, dataDir: dir('s3-versions') }));
     const endpoints: LocalEndpoints = {
       dynamodb: dynamodb.endpoint,
       s3: s3.endpoint,
@@ -73,6 +86,7 @@ export async function startLocalAws(options: { settings?: SettingsInput } = {}):
       resources,
       clients: ownClients,
       eventBridge: eventBridge.emulator,
+      childProcessIds: [fauxqs.pid],
       stop: async () => {
         ownClients.destroy();
         await stopAll();

@@ -1,7 +1,7 @@
-import { CreateTableCommand, DescribeTableCommand, type AttributeDefinition, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, ResourceInUseException, type AttributeDefinition, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DescribeSecretCommand, ResourceExistsException } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import {
   clientCredentialsPlaceholder,
@@ -43,6 +43,10 @@ export const LOCAL_BUCKET = 'ring-portability-raw-data';
  * (lambdas/core/definitions.ts) and settings the CDK construct uses: the bucket is versioned,
  * as on AWS. What the emulators lack (TTL, lifecycle, encryption, point-in-time recovery) is
  * enforced or tested on the CDK side instead.
+ *
+ * Idempotent: on emulators that kept their state (a data directory from an earlier run) it
+ * finds what exists and reuses it as it is, with its items, objects, messages and secret
+ * values, as a redeploy of the stack keeps its stateful resources.
  */
 export async function provisionResources(clients: AwsClients, settings: Settings): Promise<LocalResources> {
   const [controlTable, recordsTable] = await Promise.all(tables.map((table) => createTable(clients, table)));
@@ -59,13 +63,15 @@ export async function provisionResources(clients: AwsClients, settings: Settings
 
   const clientSecrets: Partial<Record<Brand, string>> = {};
   for (const brand of settings.brands) {
-    const created = await clients.secretsManager.send(
-      new CreateSecretCommand({
-        Name: secretNames.clientCredentials(settings.resourcePrefix, brand),
-        SecretString: JSON.stringify(clientCredentialsPlaceholder),
-      }),
-    );
-    clientSecrets[brand] = created.ARN!;
+    const name = secretNames.clientCredentials(settings.resourcePrefix, brand);
+    try {
+      const created = await clients.secretsManager.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify(clientCredentialsPlaceholder) }));
+      clientSecrets[brand] = created.ARN!;
+    } catch (error) {
+      // Kept from an earlier run, with whatever value the product has put in it since.
+      if (!(error instanceof ResourceExistsException)) throw error;
+      clientSecrets[brand] = (await clients.secretsManager.send(new DescribeSecretCommand({ SecretId: name }))).ARN!;
+    }
   }
 
   const eventBus = eventBusName(settings);
@@ -91,7 +97,7 @@ export async function createTable(clients: AwsClients, table: TableDefinition, n
   for (const key of [table.partitionKey, table.sortKey, ...table.globalSecondaryIndexes.flatMap((index) => [index.partitionKey, index.sortKey])]) {
     if (key) attributes.set(key.name, { AttributeName: key.name, AttributeType: key.type });
   }
-  await clients.dynamodb.send(
+  await ignoring(ResourceInUseException, clients.dynamodb.send(
     new CreateTableCommand({
       TableName: name,
       BillingMode: 'PAY_PER_REQUEST',
@@ -106,7 +112,7 @@ export async function createTable(clients: AwsClients, table: TableDefinition, n
               Projection: { ProjectionType: 'ALL' },
             })),
     }),
-  );
+  ));
   // A table takes writes once ACTIVE; dynalite turns it ACTIVE on a timer, which a busy machine may not have run yet.
   const deadline = Date.now() + 30_000;
   while ((await clients.dynamodb.send(new DescribeTableCommand({ TableName: name }))).Table?.TableStatus !== 'ACTIVE') {
@@ -144,4 +150,13 @@ export async function createQueue(clients: AwsClients, queue: QueueDefinition, p
 async function queueArn(clients: AwsClients, url: string): Promise<string> {
   const { Attributes } = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
   return Attributes!.QueueArn!;
+}
+
+/** Awaits `request`, treating an error of `type` (the resource exists already) as done. */
+async function ignoring(type: abstract new (...args: never[]) => Error, request: Promise<unknown>): Promise<void> {
+  try {
+    await request;
+  } catch (error) {
+    if (!(error instanceof type)) throw error;
+  }
 }

@@ -54,8 +54,9 @@ export interface RuntimeOptions {
   readonly onProblem?: (what: string, error: unknown) => void;
   /**
    * Where the local system keeps its state (`npm start --data-dir`, prepared by `prepareDataDir`
-   * in local/data-dir.ts): a runtime started again on it goes on where the last one stopped or
-   * was killed. @default in memory, gone when the process ends
+   * in local/data-dir.ts): the sandbox's and the AWS stand-ins' (local/local-aws.ts). A runtime
+   * started again on it goes on where the last one stopped or was killed. @default in memory,
+   * gone when the process ends
    */
   readonly dataDir?: string;
 }
@@ -120,7 +121,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       schedules: { notificationOverdueMinutes: 1, overduePollMinutes: 1, ...options.settings?.schedules },
     });
 
-    const aws = await startLocalAws({ settings });
+    const aws = await startLocalAws({ settings, dataDir: options.dataDir });
     // Stopped last (stops run in reverse): the pollers, the local API's invocations under way and
     // the sandbox's notification deliveries all still write to it while they wind down.
     stops.unshift(() => aws.stop());

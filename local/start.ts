@@ -17,6 +17,7 @@ import { sandboxCall, startRuntime, type Runtime } from './runtime';
 import { amount, ProgressView } from './progress-view';
 import { LOCAL_API_CREDENTIALS } from './sigv4';
 import { startOptions } from './start-options';
+import { TreeRssPeak } from './tree-rss';
 
 const MiB = 1024 * 1024;
 /** The sandbox accounts `npm start` creates for connecting by hand: not credentials of anything real. */
@@ -47,10 +48,12 @@ async function main(): Promise<number> {
     const truths = new Map<string, Truth>();
     const connectedAt = Date.now();
     let progress: CustomerProgress[] = [];
-    let peakRss = process.memoryUsage().rss;
+    // The whole tree's memory (fauxqs runs in a child), sampled with every progress line.
+    const rss = new TreeRssPeak();
+    rss.sample();
     for (;;) {
       progress = await Promise.all(customers.map((customer) => progressOf(runtime, customer, truths)));
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      rss.sample();
       view.render(progress);
       if (progress.every((customer) => customer.doneQueryId)) break;
       if (Date.now() - connectedAt > opts.timeoutMs) throw new Error(`the import did not finish in ${opts.timeoutMs / 60_000} minutes`);
@@ -80,7 +83,8 @@ async function main(): Promise<number> {
         resumed: run.resumed,
         startedAt: new Date(started).toISOString(),
         durations: { startupMs: connectedAt - started, importMs, totalMs: Date.now() - started },
-        peakRssBytes: Math.max(peakRss, process.resourceUsage().maxRSS * 1024),
+        peakRssBytes: rss.peakBytes,
+        peakRssByProcess: rss.processes().map(({ pid, command, peakBytes }) => ({ pid, command, peakBytes })),
         options: { customers: opts.customers, sizeBytes: opts.size, faults: opts.faults ?? null },
         // Every answer of 400 or more the sandbox gave (its call log: the last 10,000), injected or not; `faults` holds the injected ones by kind.
         ringCalls: { total: calls.length, failedByStatus: failedCalls },

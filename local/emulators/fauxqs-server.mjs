@@ -1,10 +1,22 @@
 // Runs fauxqs's SQS and S3 emulator bound to 127.0.0.1 (its own startFauxqs binds 0.0.0.0) in a
 // child process: fauxqs is ESM-only, and a process of its own keeps it out of jest's module
 // system. Prints {"endpoint": …} once listening; exits on SIGTERM or when stdin closes (the
-// parent died), so it never outlives whoever started it.
+// parent died), so it never outlives whoever started it. With FAUXQS_DATA_DIR, S3 keeps its
+// objects as files under <dir>/s3 and SQS journals its messages under <dir>/sqs, so a restart on
+// the same directory (even after kill -9) sees them again.
+import * as path from 'node:path';
 import { buildApp } from 'fauxqs';
 
-const app = buildApp({ logger: false, defaultRegion: process.env.FAUXQS_DEFAULT_REGION });
+const dataDir = process.env.FAUXQS_DATA_DIR || undefined;
+let sqsStore;
+let s3Store;
+if (dataDir) {
+  const [{ DiskS3Store }, { DurableSqsStore }] = await Promise.all([import('./disk-s3-store.mjs'), import('./durable-sqs-store.mjs')]);
+  s3Store = new DiskS3Store(path.join(dataDir, 's3'));
+  sqsStore = new DurableSqsStore(path.join(dataDir, 'sqs'));
+}
+
+const app = buildApp({ logger: false, defaultRegion: process.env.FAUXQS_DEFAULT_REGION, ...(dataDir ? { stores: { sqsStore, s3Store } } : {}) });
 
 // fauxqs 1.9 delays a message by any DelaySeconds; SQS refuses more than 900. The product caps
 // its delays there, and a test must fail if it ever stops: the same answer as fauxqs's own
@@ -39,6 +51,8 @@ if (process.env.FAUXQS_CLOCK_CONTROL === '1') {
 
 const port = Number(process.env.FAUXQS_PORT ?? '0');
 const address = await app.listen({ port, host: '127.0.0.1' });
+// The journal's queues get URLs with this run's port before the first request can name one.
+sqsStore?.restore(app.server.address().port);
 process.stdout.write(`${JSON.stringify({ endpoint: address.replace('localhost', '127.0.0.1') })}\n`);
 
 let closing = false;

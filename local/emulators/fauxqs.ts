@@ -8,7 +8,7 @@ const START_TIMEOUT_MS = 15_000;
 
 /**
  * SQS and S3 via fauxqs 1.9 (2.x needs Node 22), in a child process bound to 127.0.0.1; one
- * endpoint serves both. Its S3 keeps objects in memory and implements what the product uses
+ * endpoint serves both. Its S3 keeps objects in memory (or on disk, with `dataDir`) and implements what the product uses
  * (multipart upload and abort, ranged GET, DeleteObjects), which s3rver does not; it has no
  * bucket versioning, which `versioned-s3.ts` adds in front of it.
  */
@@ -17,11 +17,20 @@ export interface FauxqsOptions {
   readonly region?: string;
   /** Lets the test move fauxqs's clock forward (`advanceClock`). @default false */
   readonly clockControl?: boolean;
+  /**
+   * Keeps S3 objects as files under `<dataDir>/s3` and journals SQS under `<dataDir>/sqs`
+   * (fauxqs-server.mjs): a restart on the same directory sees them again. @default in memory
+   */
+  readonly dataDir?: string;
 }
 
 export interface RunningFauxqs extends RunningService {
   /** Moves fauxqs's clock forward: visibility timeouts and delays end as if that time had passed. */
   advanceClock(ms: number): Promise<void>;
+  /** The child process's id (for the whole tree's memory, and for tests that kill it). */
+  readonly pid: number;
+  /** Kills the child with SIGKILL, as a crash would, and resolves once it is gone. */
+  crash(): Promise<void>;
 }
 
 export async function startFauxqs(options: FauxqsOptions = {}): Promise<RunningFauxqs> {
@@ -31,6 +40,7 @@ export async function startFauxqs(options: FauxqsOptions = {}): Promise<RunningF
       FAUXQS_PORT: String(options.port ?? 0),
       FAUXQS_DEFAULT_REGION: options.region ?? 'us-east-1',
       FAUXQS_CLOCK_CONTROL: options.clockControl ? '1' : '0',
+      FAUXQS_DATA_DIR: options.dataDir ?? '',
     },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -62,6 +72,12 @@ export async function startFauxqs(options: FauxqsOptions = {}): Promise<RunningF
 
   return {
     endpoint,
+    pid: child.pid!,
+    crash: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
     advanceClock: async (ms: number) => {
       if (!options.clockControl) throw new Error('This fauxqs was started without clockControl');
       const response = await fetch(`${endpoint}/__fauxqs/clock?advanceMs=${ms}`, { method: 'POST' });

@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import * as path from 'node:path';
 import { regionOf, sendAwsJson, ServiceError } from './aws-json';
 import { closeServer, listenOnLoopback, type RunningService } from './running-service';
 
@@ -8,7 +10,9 @@ import { closeServer, listenOnLoopback, type RunningService } from './running-se
  * exists on npm). It speaks the AWS JSON 1.1 protocol the SDK's SecretsManagerClient uses and
  * implements only what the product calls: CreateSecret, GetSecretValue, PutSecretValue,
  * DescribeSecret and DeleteSecret, with AWS's rules for ClientRequestToken idempotency and
- * the AWSCURRENT / AWSPREVIOUS staging labels. Secrets live in memory. Versions left without
+ * the AWSCURRENT / AWSPREVIOUS staging labels. Secrets live in memory and, given a file, are
+ * written to it after every change (temporary file + rename, so a kill leaves the old state or
+ * the new one, never half of one) and read back at start. Versions left without
  * a label are dropped at once (AWS deletes them later), and KMS keys are accepted but unused.
  *
  * It refuses what AWS refuses, so a test catches a request that would fail in production:
@@ -84,10 +88,45 @@ type Input = Record<string, unknown>;
 
 const now = (): number => Date.now() / 1000;
 
+/** A secret as the state file holds it: Maps and Sets as arrays. */
+interface SavedSecret extends Omit<StoredSecret, 'versions'> {
+  readonly versions: (Omit<Version, 'stages'> & { stages: string[] })[];
+}
+
+const MUTATIONS = new Set(['CreateSecret', 'PutSecretValue', 'DeleteSecret']);
+
 export class SecretsManagerEmulator {
   private readonly secrets = new Map<string, StoredSecret>();
 
+  /** @param stateFile where the secrets are kept between runs; in memory only without one. */
+  constructor(private readonly stateFile?: string) {
+    if (!stateFile) return;
+    mkdirSync(path.dirname(stateFile), { recursive: true });
+    if (!existsSync(stateFile)) return;
+    for (const saved of JSON.parse(readFileSync(stateFile, 'utf8')) as SavedSecret[]) {
+      const versions = new Map(saved.versions.map((version) => [version.id, { ...version, stages: new Set(version.stages) }]));
+      this.secrets.set(saved.name, { ...saved, versions });
+    }
+  }
+
   handle(operation: string, input: Input, region: string): unknown {
+    const result = this.run(operation, input, region);
+    if (MUTATIONS.has(operation)) this.save();
+    return result;
+  }
+
+  private save(): void {
+    if (!this.stateFile) return;
+    const saved: SavedSecret[] = [...this.secrets.values()].map((secret) => ({
+      ...secret,
+      versions: [...secret.versions.values()].map((version) => ({ ...version, stages: [...version.stages] })),
+    }));
+    const temporary = `${this.stateFile}.${randomUUID()}.tmp`;
+    writeFileSync(temporary, JSON.stringify(saved), { mode: 0o600 });
+    renameSync(temporary, this.stateFile);
+  }
+
+  private run(operation: string, input: Input, region: string): unknown {
     validate(input, CONSTRAINTS[operation] ?? []);
     switch (operation) {
       case 'CreateSecret':
@@ -341,8 +380,8 @@ async function readBody(request: IncomingMessage): Promise<string> {
 
 
 
-export async function startSecretsManager(options: { port?: number } = {}): Promise<RunningService & { emulator: SecretsManagerEmulator }> {
-  const emulator = new SecretsManagerEmulator();
+export async function startSecretsManager(options: { port?: number; dataDir?: string } = {}): Promise<RunningService & { emulator: SecretsManagerEmulator }> {
+  const emulator = new SecretsManagerEmulator(options.dataDir ? path.join(options.dataDir, 'secrets.json') : undefined);
   const server: Server = createServer((request, response) => {
     void (async () => {
       try {

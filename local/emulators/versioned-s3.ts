@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { closeServer, listenOnLoopback, type RunningService } from './running-service';
@@ -19,7 +21,10 @@ import { closeServer, listenOnLoopback, type RunningService } from './running-se
  * add a delete marker or, with a VersionId, remove that version for good; ListObjectsV2 shows
  * current versions only; ListObjectVersions and ListMultipartUploads page with their markers
  * (at most 1,000 entries a page). Anything else answers 501 NotImplemented rather than
- * something AWS would not do; the SDK talks to it path-style. Metadata lives in memory.
+ * something AWS would not do; the SDK talks to it path-style. The index lives in memory (a few
+ * hundred bytes a version, no object bytes) and, with a `dataDir`, is journaled there as it
+ * changes (`IndexJournal`), so a restart on the same directory, even after kill -9, sees the
+ * same versions and multipart uploads as fauxqs's disk store sees the same bytes.
  */
 
 const XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
@@ -96,7 +101,18 @@ export class VersionedS3 {
   /** Every upload id ever issued, with its place: a listing marker keeps it after the upload ends. */
   private readonly uploadOrder = new Map<string, number>();
 
-  constructor(private readonly backend: URL) {}
+  private readonly journal?: IndexJournal;
+
+  constructor(
+    private readonly backend: URL,
+    dataDir?: string,
+  ) {
+    if (dataDir) {
+      this.journal = new IndexJournal(dataDir);
+      this.journal.replay(this.buckets, this.uploadOrder, (seq) => (this.seq = Math.max(this.seq, seq)));
+      this.journal.compact(this.buckets, this.uploadOrder, this.seq);
+    }
+  }
 
   destroy(): void {
     this.agent.destroy();
@@ -154,7 +170,10 @@ export class VersionedS3 {
         const state = this.bucket(name);
         if (state.objects.size > 0 || state.uploads.size > 0) throw new S3Error('BucketNotEmpty', 'The bucket you tried to delete is not empty. You must delete all versions in the bucket.', 409);
         const response = await this.send(req, `/${encodeURIComponent(name)}`, req);
-        if (response.statusCode === 204) this.buckets.delete(name);
+        if (response.statusCode === 204) {
+          this.buckets.delete(name);
+          this.journal?.append({ t: 'X', b: name });
+        }
         return this.relay(response, res);
       }
       default:
@@ -170,7 +189,10 @@ export class VersionedS3 {
 
   private async createBucket(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
     const response = await this.send(req, `/${encodeURIComponent(name)}`, req);
-    if (response.statusCode === 200 && !this.buckets.has(name)) this.buckets.set(name, { objects: new Map(), uploads: new Map() });
+    if (response.statusCode === 200 && !this.buckets.has(name)) {
+      this.buckets.set(name, { objects: new Map(), uploads: new Map() });
+      this.journal?.append({ t: 'B', b: name });
+    }
     return this.relay(response, res);
   }
 
@@ -181,7 +203,18 @@ export class VersionedS3 {
     const status = /<Status>([^<]*)<\/Status>/.exec(body)?.[1];
     if (status !== 'Enabled' && status !== 'Suspended') throw malformedXml();
     state.versioning = status;
+    this.journal?.append({ t: 'V', b: this.nameOf(state), s: status });
     reply(res, 200);
+  }
+
+  private nameOf(state: BucketState): string {
+    for (const [name, candidate] of this.buckets) if (candidate === state) return name;
+    throw new Error('bucket state without a bucket');
+  }
+
+  /** Journals a key's versions as they are now (none: the key is gone). */
+  private journalKey(name: string, state: BucketState, key: string): void {
+    this.journal?.append({ t: 'K', b: name, k: key, v: state.objects.get(key) ?? [] });
   }
 
   // ---- objects ----
@@ -243,7 +276,9 @@ export class VersionedS3 {
     if (!uploadId) throw new Error('the backing S3 returned no UploadId');
     const seq = ++this.seq;
     this.uploadOrder.set(uploadId, seq);
-    state.uploads.set(uploadId, { key, uploadId, storageKey, initiated: new Date(), seq });
+    const upload: MultipartUpload = { key, uploadId, storageKey, initiated: new Date(), seq };
+    state.uploads.set(uploadId, upload);
+    this.journal?.append({ t: 'U', b: name, u: upload });
     reply(res, 200, document('InitiateMultipartUploadResult', element('Bucket', name) + element('Key', key) + element('UploadId', uploadId)));
   }
 
@@ -267,6 +302,7 @@ export class VersionedS3 {
     if (response.statusCode !== 200) return this.relay(response, res);
     response.resume();
     state.uploads.delete(uploadId);
+    this.journal?.append({ t: 'E', b: name, id: uploadId });
     const version = await this.addVersion(name, state, key, upload.storageKey);
     const body = element('Location', `/${name}/${key}`) + element('Bucket', name) + element('Key', key) + element('ETag', version.etag);
     reply(res, 200, document('CompleteMultipartUploadResult', body), this.versionHeader(state, version.versionId));
@@ -275,7 +311,10 @@ export class VersionedS3 {
   private async abortMultipartUpload(req: IncomingMessage, res: ServerResponse, name: string, state: BucketState, key: string, uploadId: string): Promise<void> {
     const upload = this.upload(state, key, uploadId);
     const response = await this.send(req, `/${encodeURIComponent(name)}/${encodePath(upload.storageKey)}?uploadId=${encodeURIComponent(uploadId)}`, req);
-    if (response.statusCode === 204 || response.statusCode === 404) state.uploads.delete(uploadId);
+    if (response.statusCode === 204 || response.statusCode === 404) {
+      state.uploads.delete(uploadId);
+      this.journal?.append({ t: 'E', b: name, id: uploadId });
+    }
     return this.relay(response, res);
   }
 
@@ -294,6 +333,7 @@ export class VersionedS3 {
     };
     if (version.versionId === NULL_VERSION) await this.removeVersion(name, state, key, NULL_VERSION);
     state.objects.set(key, [version, ...(state.objects.get(key) ?? [])]);
+    this.journalKey(name, state, key);
     return version;
   }
 
@@ -338,6 +378,7 @@ export class VersionedS3 {
     if (state.versioning === 'Suspended') await this.removeVersion(name, state, key, NULL_VERSION);
     const marker: ObjectVersion = { ...this.nextVersionId(state.versioning === 'Enabled'), deleteMarker: true, lastModified: new Date() };
     state.objects.set(key, [marker, ...(state.objects.get(key) ?? [])]);
+    this.journalKey(name, state, key);
     return { deleteMarker: true, markerVersionId: marker.versionId };
   }
 
@@ -348,6 +389,8 @@ export class VersionedS3 {
     const left = versions.filter((candidate) => candidate !== removed);
     if (left.length > 0) state.objects.set(key, left);
     else state.objects.delete(key);
+    // Journaled before the bytes go: a kill in between leaves unreachable bytes, never a version without them.
+    this.journalKey(name, state, key);
     if (removed.storageKey) (await this.send(undefined, `/${encodeURIComponent(name)}/${encodePath(removed.storageKey)}`, undefined, 'DELETE')).resume();
     return removed;
   }
@@ -637,8 +680,8 @@ function readAll(stream: Readable, limit = Infinity): Promise<Buffer> {
 const readXml = async (req: IncomingMessage) => (await readAll(req, MAX_XML_BODY_BYTES)).toString('utf8');
 
 /** Starts the versioning layer on 127.0.0.1 in front of the S3 at `backend`; whoever starts it stops it. */
-export async function startVersionedS3(options: { backend: string; port?: number }): Promise<RunningService> {
-  const s3 = new VersionedS3(new URL(options.backend));
+export async function startVersionedS3(options: { backend: string; port?: number; dataDir?: string }): Promise<RunningService> {
+  const s3 = new VersionedS3(new URL(options.backend), options.dataDir);
   // Keep idle client connections as long as fauxqs (Fastify: 72 s) does, not Node's 5 s: a
   // client reusing a connection the server is closing at that moment gets "socket hang up".
   const server: Server = createServer((req, res) => void s3.handle(req, res));
@@ -652,4 +695,100 @@ export async function startVersionedS3(options: { backend: string; port?: number
       s3.destroy();
     },
   };
+}
+
+/** A journal record: bucket created (B) or deleted (X), versioning set (V), a key's versions now (K), an upload started (U) or ended (E), a sequence number (N). */
+type IndexRecord =
+  | { t: 'B' | 'X'; b: string }
+  | { t: 'V'; b: string; s: VersioningStatus }
+  | { t: 'K'; b: string; k: string; v: ObjectVersion[] }
+  | { t: 'U'; b: string; u: MultipartUpload }
+  | { t: 'E'; b: string; id: string }
+  | { t: 'O'; id: string; seq: number }
+  | { t: 'N'; seq: number };
+
+/**
+ * The versioning index's journal: one JSON record a line, appended synchronously before the
+ * client is answered, replayed and rewritten as a snapshot (temporary file + rename) at start.
+ * A last line cut short by a kill belongs to a request that was never answered; it is skipped.
+ */
+class IndexJournal {
+  private readonly file: string;
+
+  constructor(dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.file = path.join(dir, 'versioned-s3-index.ndjson');
+  }
+
+  append(record: IndexRecord): void {
+    appendFileSync(this.file, `${JSON.stringify(record)}\n`);
+  }
+
+  replay(buckets: Map<string, BucketState>, uploadOrder: Map<string, number>, seen: (seq: number) => void): void {
+    if (!existsSync(this.file)) return;
+    for (const line of readFileSync(this.file, 'utf8').split('\n')) {
+      let record: IndexRecord;
+      try {
+        record = JSON.parse(line) as IndexRecord;
+      } catch {
+        continue;
+      }
+      const state = 'b' in record ? buckets.get(record.b) : undefined;
+      switch (record.t) {
+        case 'B':
+          if (!state) buckets.set(record.b, { objects: new Map(), uploads: new Map() });
+          break;
+        case 'X':
+          buckets.delete(record.b);
+          break;
+        case 'V':
+          if (state) state.versioning = record.s;
+          break;
+        case 'K': {
+          const versions = record.v.map((version) => ({ ...version, lastModified: new Date(version.lastModified) }));
+          for (const version of versions) seen(version.seq);
+          if (!state) break;
+          if (versions.length > 0) state.objects.set(record.k, versions);
+          else state.objects.delete(record.k);
+          break;
+        }
+        case 'U':
+          seen(record.u.seq);
+          uploadOrder.set(record.u.uploadId, record.u.seq);
+          state?.uploads.set(record.u.uploadId, { ...record.u, initiated: new Date(record.u.initiated) });
+          break;
+        case 'E':
+          state?.uploads.delete(record.id);
+          break;
+        case 'O':
+          uploadOrder.set(record.id, record.seq);
+          seen(record.seq);
+          break;
+        case 'N':
+          seen(record.seq);
+          break;
+      }
+    }
+  }
+
+  /** Rewrites the journal as the index is now. */
+  compact(buckets: Map<string, BucketState>, uploadOrder: Map<string, number>, seq: number): void {
+    const temporary = `${this.file}.tmp`;
+    const fd = openSync(temporary, 'w');
+    const write = (record: IndexRecord) => writeSync(fd, `${JSON.stringify(record)}\n`);
+    try {
+      write({ t: 'N', seq });
+      for (const [id, order] of uploadOrder) write({ t: 'O', id, seq: order });
+      for (const [name, state] of buckets) {
+        write({ t: 'B', b: name });
+        if (state.versioning) write({ t: 'V', b: name, s: state.versioning });
+        for (const [key, versions] of state.objects) write({ t: 'K', b: name, k: key, v: versions });
+        for (const upload of state.uploads.values()) write({ t: 'U', b: name, u: upload });
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, this.file);
+  }
 }
