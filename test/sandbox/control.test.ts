@@ -71,6 +71,25 @@ describe('control API', () => {
     expect(changed.files.map((file) => file.sha256)).not.toEqual(first.files.map((file) => file.sha256));
   });
 
+  it('answers other requests while it measures a large query’s ground truth, and measures it once for callers that ask meanwhile', async () => {
+    const { tokens } = await connect(sandbox, { customer: { datasets: { 'Ring.EventManager.Events': 40_000 }, recordsPerFile: 1_000 } });
+    const { body } = await intake(sandbox, 'POST', '/data-portability/data-queries', { token: tokens.access_token });
+    await control(sandbox, 'POST', '/clock/advance', { minutes: 6 });
+    const path = `/queries/${String(body.id)}/ground-truth`;
+    let measured = false;
+    const truths = Promise.all([control<{ files: unknown[] }>(sandbox, 'GET', path), control<{ files: unknown[] }>(sandbox, 'GET', path)]).finally(() => (measured = true));
+    // One request after another while the 40 files are generated and hashed: each must be answered before the measuring ends.
+    let answeredMeanwhile = 0;
+    while (!measured && answeredMeanwhile < 3) {
+      await control(sandbox, 'GET', '/clock');
+      if (!measured) answeredMeanwhile++;
+    }
+    expect(answeredMeanwhile).toBe(3);
+    const [first, second] = await truths;
+    expect(first.files).toHaveLength(40);
+    expect(second).toEqual(first);
+  });
+
   it('moves the clock only forward', async () => {
     const before = await control<{ epochMs: number }>(sandbox, 'GET', '/clock');
     const after = await control<{ epochMs: number }>(sandbox, 'POST', '/clock/advance', { hours: 2 });
