@@ -31,6 +31,13 @@ const noSuchUpload = () =>
 const invalidPart = () =>
   new S3Error('InvalidPart', 'One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.', 400);
 const hashOf = (key) => createHash('sha256').update(key).digest('hex');
+/**
+ * S3's naming rules for general purpose buckets (3-63 of a-z, 0-9, `.` and `-`, a letter or digit
+ * at each end, no `..`, not an IP address). AWS refuses other names, and here a bucket is a
+ * directory: `.` or `..` would name `buckets/` or the store's own directory, which deleting that
+ * bucket would then remove with every other bucket in it.
+ */
+const validBucketName = (name) => /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) && !name.includes('..') && !/^\d+\.\d+\.\d+\.\d+$/.test(name);
 
 /** Writes `data` under a temporary name beside `file` and renames it into place. */
 function writeAtomic(file, data) {
@@ -135,6 +142,7 @@ export class DiskS3Store {
   // ---- buckets ----
 
   createBucket(name) {
+    if (!validBucketName(name)) throw new S3Error('InvalidBucketName', 'The specified bucket is not valid.', 400);
     if (this.buckets.has(name)) return;
     const dir = this.bucketDir(name);
     mkdirSync(path.join(dir, 'objects'), { recursive: true });

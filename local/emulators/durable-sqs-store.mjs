@@ -136,13 +136,16 @@ export class DurableSqsStore extends SqsStore {
 /** Journals a queue's changes to `store`'s journal as fauxqs makes them, around the queue's own methods. */
 function instrument(store, queue) {
   const { enqueue, dequeue, dequeueFifo, deleteMessage, setAttributes, purge } = queue;
+  // Each change is journaled after fauxqs made it, still before the request is answered: an
+  // append may compact the journal from the queues in memory, which must then hold the change.
   queue.enqueue = function (message) {
     const from = store.homes.get(message);
+    const result = enqueue.call(this, message);
+    store.homes.set(message, queue.name);
     store.append({ t: 'S', q: queue.name, m: message });
     // A redrive moves the message: it is in the dead-letter queue before it leaves its source.
     if (from && from !== queue.name) store.append({ t: 'D', q: from, id: message.messageId });
-    store.homes.set(message, queue.name);
-    return enqueue.call(this, message);
+    return result;
   };
   const journalReceives = (received) => {
     for (const message of received) store.append({ t: 'R', q: queue.name, id: message.MessageId });
@@ -157,8 +160,9 @@ function instrument(store, queue) {
   };
   queue.deleteMessage = function (receiptHandle) {
     const entry = this.inflightMessages.get(receiptHandle);
+    const result = deleteMessage.call(this, receiptHandle);
     if (entry) store.append({ t: 'D', q: queue.name, id: entry.message.messageId });
-    return deleteMessage.call(this, receiptHandle);
+    return result;
   };
   queue.setAttributes = function (attributes) {
     const result = setAttributes.call(this, attributes);
@@ -166,8 +170,9 @@ function instrument(store, queue) {
     return result;
   };
   queue.purge = function () {
+    const result = purge.call(this);
     store.append({ t: 'P', q: queue.name });
-    return purge.call(this);
+    return result;
   };
 }
 

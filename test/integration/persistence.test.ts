@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   CompleteMultipartUploadCommand,
+  CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -136,4 +138,33 @@ it('keeps counting receives across a restart: a message redrives to the dead-let
   expect(again.Messages ?? []).toEqual([]);
   const dead = await aws.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: aws.resources.queues.imports.deadLetterUrl, MaxNumberOfMessages: 1 }));
   expect(dead.Messages?.[0]?.Body).toBe('poison');
+});
+
+/** A request with its path sent as written: fetch would resolve `%2E%2E` as `..` before sending. */
+const rawStatus = (endpoint: string, method: string, rawPath: string) =>
+  new Promise<number>((resolve, reject) => {
+    const { hostname, port } = new URL(endpoint);
+    const sent = request({ host: hostname, port, method, path: rawPath }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode ?? 0));
+    });
+    sent.on('error', reject);
+    sent.end();
+  });
+
+it("refuses the bucket names S3 refuses, on fauxqs's own port too: a bucket named . or .. would be the store's own directory", async () => {
+  const dataDir = newDir();
+  const first = await start(dataDir);
+  const Bucket = first.resources.rawDataBucket;
+  await first.clients.s3.send(new PutObjectCommand({ Bucket, Key: 'raw/kept.json', Body: 'kept' }));
+  await expect(first.clients.s3.send(new CreateBucketCommand({ Bucket: 'Not_A_Bucket_Name' }))).rejects.toMatchObject({ name: 'InvalidBucketName' });
+  // fauxqs (SQS and S3 on one port) decodes the path: these name the buckets `.` and `..`.
+  for (const name of ['%2E', '%2E%2E']) {
+    expect(await rawStatus(first.endpoints.sqs, 'PUT', `/${name}`)).toBe(400);
+    expect(await rawStatus(first.endpoints.sqs, 'DELETE', `/${name}`)).toBe(404);
+  }
+  await crash(first);
+  const second = await start(dataDir);
+  const object = await second.clients.s3.send(new GetObjectCommand({ Bucket, Key: 'raw/kept.json' }));
+  expect(await object.Body!.transformToString()).toBe('kept');
 });
