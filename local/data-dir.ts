@@ -4,7 +4,7 @@
  * A directory is ours only if it holds our marker file (or is empty): `--reset` never deletes
  * what someone else put in a directory named by mistake, and nothing is written into one either.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 
@@ -30,6 +30,7 @@ export function prepareDataDir(dir: string, options: { reset: boolean }): DataDi
   const absolute = path.resolve(dir);
   const marker = path.join(absolute, DATA_DIR_MARKER);
   let entries: string[] = [];
+  if (!existsSync(absolute) && isSymlink(absolute)) throw new Error(`--data-dir ${dir} is a symbolic link to nothing: name a directory`);
   if (existsSync(absolute)) {
     if (!statSync(absolute).isDirectory()) throw new Error(`--data-dir ${dir} is not a directory`);
     entries = readdirSync(absolute);
@@ -39,6 +40,8 @@ export function prepareDataDir(dir: string, options: { reset: boolean }): DataDi
   }
   const fresh = options.reset || !entries.some((entry) => entry !== DATA_DIR_MARKER && entry !== LOCK_FILE);
   mkdirSync(absolute, { recursive: true, mode: 0o700 });
+  // It holds tokens, client secrets and OAuth states: an empty directory given by its owner gets the mode a new one has.
+  chmodSync(absolute, 0o700);
   if (!existsSync(marker)) writeFileAtomic.sync(marker, 'ring-portability local data: `npm start -- --reset` empties this directory\n');
   const release = lock(absolute, dir);
   if (options.reset) for (const entry of entries) if (entry !== DATA_DIR_MARKER && entry !== LOCK_FILE) rmSync(path.join(absolute, entry), { recursive: true, force: true });
@@ -80,6 +83,14 @@ function running(pid: number): boolean {
   } catch {
     // No /proc (not Linux): signal 0 answered, so it runs.
     return existsSync('/proc/self') ? false : true;
+  }
+}
+
+function isSymlink(file: string): boolean {
+  try {
+    return lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DATA_DIR_MARKER, prepareDataDir } from '../../../local/data-dir';
@@ -18,6 +18,16 @@ describe('npm start --data-dir and --reset', () => {
     expect(prepared).toMatchObject({ dir, fresh: true });
     expect(existsSync(path.join(dir, DATA_DIR_MARKER))).toBe(true);
     prepared.release();
+  });
+
+  it('closes an empty directory it is given to others (0700: it will hold tokens and secrets), and names a dangling symbolic link', () => {
+    const dir = path.join(root, 'given');
+    mkdirSync(dir, { mode: 0o755 });
+    prepareDataDir(dir, { reset: false }).release();
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    const dangling = path.join(root, 'dangling');
+    symlinkSync(path.join(root, 'nowhere'), dangling);
+    expect(() => prepareDataDir(dangling, { reset: false })).toThrow(`--data-dir ${dangling} is a symbolic link to nothing`);
   });
 
   it('refuses a non-empty directory that is not ours, with or without --reset, and changes nothing in it', () => {
