@@ -44,7 +44,11 @@ export async function serveHandlers(routes: readonly LocalRoute[] | (() => reado
   const inFlight = new Set<Promise<void>>();
   const server: Server = createServer((request, response) => {
     const invocation = (async () => {
-      const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+      const url = requestUrl(request.url);
+      if (!url) {
+        response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Bad Request' }));
+        return;
+      }
       const compiled = fixed ?? compile((routes as () => readonly LocalRoute[])());
       const route = compiled.find((candidate) => candidate.method === request.method && candidate.pattern.test(url.pathname));
       if (!route) {
@@ -134,4 +138,15 @@ function toEvent(request: IncomingMessage, url: URL, routeKey: string, pathParam
 function localContext(): Context {
   const deadline = Date.now() + 30_000;
   return { getRemainingTimeInMillis: () => deadline - Date.now(), awsRequestId: randomUUID(), functionName: 'local' } as unknown as Context;
+}
+
+/**
+ * The request's URL, its target read as a path (`//host:port/…` too, which `new URL(target,
+ * base)` would read as another host, or throw on); undefined for a target that is not a path
+ * (absolute-form, `*`), which API Gateway refuses as well.
+ */
+export function requestUrl(target: string | undefined): URL | undefined {
+  if (!target?.startsWith('/')) return undefined;
+  const url = `http://127.0.0.1${target}`;
+  return URL.canParse(url) ? new URL(url) : undefined;
 }

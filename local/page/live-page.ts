@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as path from 'node:path';
 import { RingPortabilityError, type RingPortabilityClient } from '../../client/src';
 import type { Brand } from '../../lambdas/core/settings';
+import { requestUrl } from '../http-adapter';
 import { LiveStateReader, type LiveSources } from './live-state';
 
 export interface LivePageOptions extends LiveSources {
@@ -49,7 +50,8 @@ export function livePage(options: LivePageOptions): (request: IncomingMessage, r
   const headers = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'content-security-policy': csp, 'referrer-policy': 'no-referrer' };
 
   return async (request, response) => {
-    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    const url = requestUrl(request.url);
+    if (!url) return false;
     if (request.method === 'GET' && url.pathname === '/') {
       response.writeHead(200, { ...headers, 'content-type': 'text/html; charset=utf-8' }).end(pageHtml(`demo-${randomBytes(3).toString('hex')}`));
       return true;

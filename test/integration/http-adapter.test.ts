@@ -1,8 +1,27 @@
+import { request as httpRequest } from 'node:http';
 import { setImmediate as turn } from 'node:timers/promises';
 import { serveHandlers } from '../../local/http-adapter';
 import { eventually } from '../support/eventually';
 
+/** A request with its target exactly as given (fetch would normalize it): the status it gets. */
+function rawStatus(base: string, target: string): Promise<number> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => httpRequest({ hostname, port, path: target, method: 'GET' }, (response) => resolve(response.resume().statusCode ?? 0)).on('error', reject).end());
+}
+
 describe('local HTTP adapter', () => {
+  it('answers a request target that is not a plain path with 400 or 404, never 500', async () => {
+    const server = await serveHandlers([{ method: 'GET', path: '/connections', handler: () => Promise.resolve({ statusCode: 200 }) }]);
+    try {
+      expect(await rawStatus(server.url, '//x:y@evil:99999/')).toBe(404);
+      expect(await rawStatus(server.url, '//evil.example/connections')).toBe(404);
+      expect(await rawStatus(server.url, 'http://evil.example/connections')).toBe(400);
+      expect(await rawStatus(server.url, '/connections')).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('stops only after the invocations under way have ended, so none is cut off from what it calls', async () => {
     const order: string[] = [];
     let release!: () => void;
