@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { controlTable } from '../../lambdas/core/definitions';
 import { eventually } from '../support/eventually';
+import { processTree, running } from '../support/process-tree';
 
 /**
  * The local proof of the product's checkpoints: `npm start --once --data-dir DIR` killed with
@@ -53,25 +54,7 @@ function kill(pid: number): void {
   }
 }
 
-/** `pid` and every process under it, from /proc's children lists. */
-function tree(pid: number): number[] {
-  const children: number[] = [];
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) children.push(...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
-  } catch {
-    // It ended while we looked.
-  }
-  return [pid, ...children.flatMap(tree)];
-}
 
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 interface FileTask {
   readonly queryId: string;
@@ -142,7 +125,7 @@ describe('npm start after kill -9 in the middle of a load', () => {
     } finally {
       dynamodb.destroy();
       // The whole tree at once, as a power cut or the OOM killer would: no handler, no flush, no stop.
-      const pids = tree(first.npm.pid!);
+      const pids = processTree(first.npm.pid!);
       for (const pid of pids) kill(pid);
       kill(-first.npm.pid!);
       await eventually(() => (pids.some(running) ? undefined : true), 'every process of the killed tree to end', 30_000);

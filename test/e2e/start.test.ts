@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { eventually } from '../support/eventually';
+import { processTree, running } from '../support/process-tree';
 
 /**
  * `npm start` as a newcomer runs it, stopped the three ways a person or a supervisor stops it:
@@ -47,26 +48,7 @@ function npmStart(args: string[]): Started {
   return run;
 }
 
-/** `pid` and every process under it, from /proc's children lists. */
-function tree(pid: number): number[] {
-  const children: number[] = [];
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) children.push(...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
-  } catch {
-    // It ended while we looked.
-  }
-  return [pid, ...children.flatMap(tree)];
-}
 
-/** Running, as opposed to gone or a zombie waiting for a parent that already left (it holds no socket). */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 function refuses(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -80,7 +62,7 @@ function refuses(port: number): Promise<boolean> {
 async function startThenStop(args: string[], stop: (npmPid: number) => void, expected: { exitCode: number; line: string }): Promise<string> {
   const run = npmStart(args);
   await eventually(() => (run.output().includes('connected 1 customer(s)') ? true : undefined), `npm start to connect its demo customer; output so far:\n${run.output()}`, 180_000);
-  const pids = tree(run.npm.pid!);
+  const pids = processTree(run.npm.pid!);
   const ports = [...new Set([...run.output().matchAll(/http:\/\/127\.0\.0\.1:(\d+)/g)].map((match) => Number(match[1])))];
   // npm, node (no shell between them), fauxqs at least; the API, the sandbox, the emulators.
   expect(pids.length).toBeGreaterThanOrEqual(3);
