@@ -5,14 +5,14 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { buildApp, STACK_NAME } from '../../lib/app';
-import { NO_BUNDLING } from './support/stack';
+import { NO_BUNDLING, scratchOutdir } from './support/stack';
 
 const ROOT = path.join(__dirname, '..', '..');
 const cdkJson = JSON.parse(readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
 
 describe('the CDK app (bin/ring-portability.ts)', () => {
   it('synthesizes with the settings in cdk.json and no unacknowledged cdk-nag finding', () => {
-    const { app, stack } = buildApp({ context: { ...cdkJson.context, ...NO_BUNDLING } });
+    const { app, stack } = buildApp({ outdir: scratchOutdir(), context: { ...cdkJson.context, ...NO_BUNDLING } });
     const assembly = app.synth();
     const template = assembly.getStackByName(STACK_NAME).template as { Outputs: Record<string, unknown> };
     expect(Object.keys(template.Outputs)).toEqual(
@@ -26,7 +26,7 @@ describe('the CDK app (bin/ring-portability.ts)', () => {
     process.env.CDK_DEFAULT_ACCOUNT = '123456789012';
     process.env.CDK_DEFAULT_REGION = 'eu-west-1';
     try {
-      const { app } = buildApp({ context: { ...cdkJson.context, ...NO_BUNDLING } });
+      const { app } = buildApp({ outdir: scratchOutdir(), context: { ...cdkJson.context, ...NO_BUNDLING } });
       expect(() => app.synth()).not.toThrow();
     } finally {
       for (const [key, value] of [['CDK_DEFAULT_ACCOUNT', saved.account], ['CDK_DEFAULT_REGION', saved.region]] as const) {
@@ -37,7 +37,7 @@ describe('the CDK app (bin/ring-portability.ts)', () => {
   });
 
   it('fails synth on a cdk-nag finding (the checks are really applied)', () => {
-    const { app, stack } = buildApp({ context: { ...cdkJson.context, ...NO_BUNDLING } });
+    const { app, stack } = buildApp({ outdir: scratchOutdir(), context: { ...cdkJson.context, ...NO_BUNDLING } });
     new Bucket(stack, 'NonCompliantBucket');
     expect(() => app.synth()).toThrow(/AwsSolutions-S1[\s\S]*NonCompliantBucket|NonCompliantBucket[\s\S]*AwsSolutions-S1/);
   });

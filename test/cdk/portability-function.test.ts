@@ -8,12 +8,12 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { RingPortability } from '../../lib/ring-portability';
 import { NODE_RUNTIME, PortabilityFunction } from '../../lib/stateless/portability-function';
-import { NO_BUNDLING } from './support/stack';
+import { NO_BUNDLING, scratchOutdir } from './support/stack';
 
 const ENTRY = 'test/cdk/fixtures/handler.ts';
 
 function build(configure?: (fn: PortabilityFunction, portability: RingPortability) => void) {
-  const app = new App({ context: NO_BUNDLING });
+  const app = new App({ context: NO_BUNDLING, outdir: scratchOutdir() });
   const stack = new Stack(app, 'FunctionTest');
   const portability = new RingPortability(stack, 'RingPortability');
   const fn = new PortabilityFunction(stack, 'Fetch', {

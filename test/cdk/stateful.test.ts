@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { parseSettings } from '../../lambdas/core/settings';
 import { RingPortabilityStack } from '../../lib/ring-portability-stack';
 import { controlTable, deadLetterQueueId, pipelineQueues, POINT_IN_TIME_RECOVERY_DAYS, recordsTable } from '../../lambdas/core/definitions';
-import { NO_BUNDLING, resourcesOf, synthStack } from './support/stack';
+import { NO_BUNDLING, resourcesOf, scratchOutdir, synthStack } from './support/stack';
 
 const { stack, template } = synthStack();
 const { stateful, monitoring } = stack.portability;
@@ -266,7 +266,7 @@ describe('client-credential secrets', () => {
 
 describe('a second stack', () => {
   it('synthesizes beside the first in one app, with another prefix, and no physical name in common', () => {
-    const app = new App({ context: NO_BUNDLING });
+    const app = new App({ context: NO_BUNDLING, outdir: scratchOutdir() });
     const first = new RingPortabilityStack(app, 'First', { settings: parseSettings({}) });
     const second = new RingPortabilityStack(app, 'Second', { settings: parseSettings({ resourcePrefix: 'second-ring' }) });
     const namesOf = (stackOf: RingPortabilityStack) => {
@@ -286,7 +286,7 @@ describe('a second stack', () => {
   });
 
   it('counts its metrics under a namespace of its own, so neither stack alarms on the other’s failures', () => {
-    const app = new App({ context: NO_BUNDLING });
+    const app = new App({ context: NO_BUNDLING, outdir: scratchOutdir() });
     const stacks = ['first-ring', 'second-ring'].map((prefix) => new RingPortabilityStack(app, `Stack-${prefix}`, { settings: parseSettings({ resourcePrefix: prefix }) }));
     const namespacesOf = (prefix: string) => {
       const checked = Template.fromStack(stacks.find((stack) => stack.node.id === `Stack-${prefix}`)!).toJSON() as {
@@ -306,7 +306,7 @@ describe('a second stack', () => {
   });
 
   it('refuses a second stack with the same prefix in the same app: their connection secrets would be shared', () => {
-    const app = new App({ context: NO_BUNDLING });
+    const app = new App({ context: NO_BUNDLING, outdir: scratchOutdir() });
     new RingPortabilityStack(app, 'First', { settings: parseSettings({}) });
     expect(() => new RingPortabilityStack(app, 'Second', { settings: parseSettings({}) })).toThrow(/resourcePrefix "ring-portability" is already used by First/);
   });
