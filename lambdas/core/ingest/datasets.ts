@@ -11,9 +11,56 @@ import { DATASET_PARTITIONS } from '../connections/partitions';
 export type DatasetName = Exclude<(typeof DATASET_PARTITIONS)[number], 'Unknown'>;
 export const DATASET_NAMES = DATASET_PARTITIONS.filter((name): name is DatasetName => name !== 'Unknown');
 
-/** The date test of `isoDate`, shared with ajv (a refine does not survive the export to JSON Schema). */
+/**
+ * The date test of `isoDate`, shared with ajv (a refine does not survive the export to JSON
+ * Schema): what `Date.parse` can read. Every record has a few dates, nearly all in the one form
+ * Ring writes, so that form is recognised by its characters first, without the parse.
+ */
 export function isIsoDate(value: string): boolean {
-  return Number.isFinite(Date.parse(value));
+  return isPlainUtcDate(value) || Number.isFinite(Date.parse(value));
+}
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` with every field in range: a form `Date.parse`
+ * always reads (a property test holds it to that). False means only "ask `Date.parse`".
+ */
+function isPlainUtcDate(value: string): boolean {
+  const length = value.length;
+  if (length < 20 || length > 35) return false;
+  if (value.charCodeAt(4) !== 0x2d || value.charCodeAt(7) !== 0x2d || value.charCodeAt(10) !== 0x54 || value.charCodeAt(13) !== 0x3a || value.charCodeAt(16) !== 0x3a) return false;
+  if (digits(value, 0, 4) < 0) return false;
+  const month = digits(value, 5, 2);
+  const day = digits(value, 8, 2);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || !inRange(value, 11, 23) || !inRange(value, 14, 59) || !inRange(value, 17, 59)) return false;
+  let at = 19;
+  if (value.charCodeAt(at) === 0x2e) {
+    const start = ++at;
+    while (at < length && isDigit(value.charCodeAt(at))) at++;
+    if (at === start || at - start > 9) return false;
+  }
+  const zone = value.charCodeAt(at);
+  if (zone === 0x5a) return at + 1 === length;
+  return (zone === 0x2b || zone === 0x2d) && at + 6 === length && inRange(value, at + 1, 23) && value.charCodeAt(at + 3) === 0x3a && inRange(value, at + 4, 59);
+}
+
+function isDigit(code: number): boolean {
+  return code >= 0x30 && code <= 0x39;
+}
+
+/** The number written by `count` digits at `at`, or -1. */
+function digits(value: string, at: number, count: number): number {
+  let number = 0;
+  for (let i = at; i < at + count; i++) {
+    const code = value.charCodeAt(i);
+    if (!isDigit(code)) return -1;
+    number = number * 10 + code - 0x30;
+  }
+  return number;
+}
+
+function inRange(value: string, at: number, max: number): boolean {
+  const number = digits(value, at, 2);
+  return number >= 0 && number <= max;
 }
 /** The ajv format that runs `isIsoDate` where our exported schemas had `isoDate`. */
 export const ISO_DATE_FORMAT = 'zod-iso-date';

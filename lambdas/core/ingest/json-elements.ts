@@ -15,6 +15,8 @@ export class MalformedJsonError extends PortabilityError {
 export interface JsonElement {
   /** The element's bytes, as UTF-8 text (parse with JSON.parse). */
   readonly text: string;
+  /** The element's bytes themselves: a view of the chunk they arrived in (or a copy, for an element over several chunks). */
+  readonly bytes: Buffer;
   /** Byte offset of its first byte in the file. */
   readonly start: number;
   /** Byte offset just after its last byte: a checkpoint to resume from. */
@@ -232,11 +234,11 @@ export class JsonElementSplitter {
     const tail = chunk.subarray(sliceStart === -1 ? 0 : sliceStart, endIndex);
     this.size += tail.length;
     if (this.size > this.maxBytes) throw new MalformedJsonError(this.elementStart, `an element is larger than ${this.maxBytes} bytes`);
-    const text = this.parts.length === 0 ? tail.toString('utf8') : Buffer.concat([...this.parts, tail]).toString('utf8');
+    const bytes = this.parts.length === 0 ? tail : Buffer.concat([...this.parts, tail]);
     this.parts = [];
     this.elements++;
     this.state = State.AfterElement;
     this.primitive = false;
-    return { text, start: this.elementStart, end: endOffset };
+    return { text: bytes.toString('utf8'), bytes, start: this.elementStart, end: endOffset };
   }
 }

@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { canonicalBytes } from './canonical-bytes';
 
 /**
  * JSON with object keys sorted at every level: equal records give equal text. It runs once per
@@ -136,7 +137,13 @@ export function recordSortKey(record: Record<string, unknown>, digest = recordDi
   return `${eventDate}#${digest}`;
 }
 
-/** The sha256 of the canonical record, in hex: the part of the sort key that identifies it. */
-export function recordDigest(record: Record<string, unknown>): string {
-  return hash('sha256', canonicalJson(record), 'hex');
+/**
+ * The sha256 of the canonical record, in hex: the part of the sort key that identifies it.
+ * `source`, the UTF-8 bytes `record` was parsed from, lets it hash the canonical form written
+ * from those bytes (canonical-bytes.ts) rather than serialise a sorted copy of the record; the
+ * bytes hashed are the same either way.
+ */
+export function recordDigest(record: Record<string, unknown>, source?: Uint8Array): string {
+  const canonical = source === undefined ? undefined : canonicalBytes(source);
+  return hash('sha256', canonical ?? canonicalJson(record), 'hex');
 }

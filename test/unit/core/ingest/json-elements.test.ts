@@ -40,8 +40,14 @@ describe('JsonElementSplitter', () => {
     fc.assert(
       fc.property(fc.array(fc.jsonValue(), { maxLength: 20 }), fc.constantFrom(0, 2), fc.array(fc.integer({ min: 1, max: 17 }), { minLength: 1, maxLength: 5 }), (array, indent, chunks) => {
         const text = JSON.stringify(array, null, indent);
-        const elements = split(Buffer.from(text), chunks);
+        const bytes = Buffer.from(text);
+        const elements = split(bytes, chunks);
         expect(values(elements)).toEqual(JSON.parse(text));
+        // Each element's bytes are the file's from its start to its end, and its text is their decoding.
+        for (const element of elements) {
+          expect(element.bytes.equals(bytes.subarray(element.start, element.end))).toBe(true);
+          expect(element.bytes.toString('utf8')).toBe(element.text);
+        }
       }),
       { numRuns: 300 },
     );

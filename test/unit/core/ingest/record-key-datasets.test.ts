@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import fc from 'fast-check';
-import { recordKey } from '../../../../lambdas/core/ingest/record-key';
+import { canonicalBytes } from '../../../../lambdas/core/ingest/canonical-bytes';
+import { recordDigest, recordKey } from '../../../../lambdas/core/ingest/record-key';
 import { DATASET_NAMES } from '../../../../sandbox/data/datasets';
 import { recordAt, type DataSpec } from '../../../../sandbox/data/files';
 import { Rng } from '../../../../sandbox/random';
@@ -109,6 +110,8 @@ describe('record keys of every dataset, from the element text as load computes t
           const key = recordKey('customer', dataset, parsed);
           expect(key).toEqual(referenceKey('customer', dataset, parsed));
           expect(key).toEqual(referenceKey('customer', dataset, original));
+          // Load's path: the canonical form written from the element's bytes, whatever their spelling.
+          expect(`${key.sk.slice(0, key.sk.indexOf('#'))}#${recordDigest(parsed, Buffer.from(text))}`).toBe(key.sk);
         },
       ),
       { numRuns: 1_000 },
@@ -118,8 +121,11 @@ describe('record keys of every dataset, from the element text as load computes t
   it('equal the reference keys for the sandbox’s own files, record by record', () => {
     for (const dataset of DATASET_NAMES) {
       for (let i = 0; i < 200; i++) {
-        const record = JSON.parse(JSON.stringify(recordAt(SPEC, dataset, i))) as Record<string, unknown>;
+        const text = JSON.stringify(recordAt(SPEC, dataset, i));
+        const record = JSON.parse(text) as Record<string, unknown>;
         expect(recordKey('customer', dataset, record)).toEqual(referenceKey('customer', dataset, record));
+        // The sandbox spells records as Ring does: the bytes path must take them, not fall back.
+        expect(Buffer.from(canonicalBytes(Buffer.from(text)) ?? []).toString()).toBe(reference(record));
       }
     }
   });
