@@ -3,11 +3,11 @@ import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { Download, FileDownloader, RawObjectStore } from '../core/ingest/fetch';
 import type { ManifestWriter } from '../core/ingest/complete';
 import type { RawReader, RecordItem, RecordWriter, StoredRecord } from '../core/ingest/load';
 import { downloadFailure } from '../core/ring/errors';
+import { uploadStream, type StreamUploadOptions } from './multipart-upload';
 
 /**
  * GETs presigned URLs with node's http client (10-13 % faster than fetch() for bodies, per
@@ -41,21 +41,20 @@ export class HttpFileDownloader implements FileDownloader {
   }
 }
 
-/** Multipart streaming into the raw-data bucket; a failed upload is aborted (no orphan parts). */
+/**
+ * Multipart streaming into the raw-data bucket (uploadStream: parts filled in place, CRC32 per
+ * part); a failed upload is aborted (no orphan parts). Memory: three 8 MiB parts, two of them
+ * in flight while the third fills.
+ */
 export class S3RawObjectStore implements RawObjectStore {
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
+    private readonly options: StreamUploadOptions = { partSize: 8 * 1024 * 1024, buffers: 3 },
   ) {}
 
   async upload(key: string, body: Readable, contentType: string): Promise<void> {
-    await new Upload({
-      client: this.s3,
-      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
-      partSize: 8 * 1024 * 1024,
-      queueSize: 2,
-      leavePartsOnError: false,
-    }).done();
+    await uploadStream(this.s3, { Bucket: this.bucket, Key: key, ContentType: contentType }, body, this.options);
   }
 }
 
