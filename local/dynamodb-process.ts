@@ -16,9 +16,11 @@ export interface DynamoDbProcessOptions {
  * (its tables lived in that heap): the whole system ran at the speed of one core. Started as
  * fauxqs is (`emulators/fauxqs.ts`); the child (`emulators/dynamodb-child.ts`) runs under tsx so
  * that it starts dynalite through `startDynamoDb`, with the same bounds and limits as in-process.
+ * `nodeArgs` go to node itself, before the script: `bench/dynalite-load.ts --profile` passes
+ * `--cpu-prof`, which NODE_OPTIONS does not allow.
  */
-export async function startDynamoDbProcess(options: DynamoDbProcessOptions = {}): Promise<ChildService> {
+export async function startDynamoDbProcess(options: DynamoDbProcessOptions = {}, nodeArgs: readonly string[] = []): Promise<ChildService> {
   // Under tsx, so the child runs `startDynamoDb` itself (emulators/dynamodb.ts), whatever started the parent (tsx, jest).
   const tsx = pathToFileURL(require.resolve('tsx')).href;
-  return startChildService('dynalite', ['--import', tsx, SERVER_SCRIPT, JSON.stringify(options)]);
+  return startChildService('dynalite', [...nodeArgs, '--import', tsx, SERVER_SCRIPT, JSON.stringify(options)]);
 }

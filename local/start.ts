@@ -17,7 +17,7 @@ import { sandboxCall, startRuntime, type Runtime } from './runtime';
 import { amount, ProgressView } from './progress-view';
 import { LOCAL_API_CREDENTIALS } from './sigv4';
 import { startOptions } from './start-options';
-import { TreeRssPeak } from './tree-rss';
+import { cpuBetween, sampleTreeCpu, TreeRssPeak } from './tree-rss';
 
 const MiB = 1024 * 1024;
 /** The sandbox accounts `npm start` creates for connecting by hand: not credentials of anything real. */
@@ -47,6 +47,7 @@ async function main(): Promise<number> {
 
     const truths = new Map<string, Truth>();
     const connectedAt = Date.now();
+    const cpuAtConnect = sampleTreeCpu();
     let progress: CustomerProgress[] = [];
     // The whole tree's memory (fauxqs runs in a child), sampled with every progress line.
     const rss = new TreeRssPeak();
@@ -61,6 +62,8 @@ async function main(): Promise<number> {
     }
     view.finish();
     const importMs = Date.now() - connectedAt;
+    // Where the import's work went, by process (the runtime holds the handlers, the sandbox and the S3 layer; dynalite and fauxqs have their own).
+    const importCpu = cpuBetween(cpuAtConnect, sampleTreeCpu());
 
     const rows: { customer: DemoCustomer; queryId: string; datasets: DatasetRow[] }[] = [];
     for (const [i, customer] of customers.entries()) rows.push({ customer, queryId: progress[i].doneQueryId!, datasets: await compareWithTruth(runtime, customer, progress[i].doneQueryId!, truths) });
@@ -68,6 +71,10 @@ async function main(): Promise<number> {
     printSummary(rows);
     const totals = total(rows.flatMap((row) => row.datasets));
     console.log(`\n${matches ? '✓ every file, byte and record matches the sandbox’s ground truth' : '✗ the import differs from the ground truth (rows marked ✗)'} — ${(totals.bytes / MiB).toFixed(1)} MiB, ${totals.records} records in ${(importMs / 1000).toFixed(1)} s`);
+    const importCpuSeconds = importCpu.reduce((sum, entry) => sum + entry.cpuSeconds, 0);
+    const cpuByName = new Map<string, number>();
+    for (const entry of importCpu) cpuByName.set(processName(entry), (cpuByName.get(processName(entry)) ?? 0) + entry.cpuSeconds);
+    console.log(`CPU during the import: ${importCpuSeconds.toFixed(1)} s (${[...cpuByName].map(([name, seconds]) => `${name} ${seconds.toFixed(1)}`).join(', ')}), ${totals.records > 0 ? ((importCpuSeconds * 1e6) / totals.records).toFixed(0) : '-'} µs per record`);
     const calls = await sandboxCall<{ path: string; status: number }[]>(runtime.sandbox, 'GET', '/calls');
     const failedCalls: Record<string, number> = {};
     for (const call of calls.filter((candidate) => candidate.status >= 400)) failedCalls[call.status] = (failedCalls[call.status] ?? 0) + 1;
@@ -85,6 +92,8 @@ async function main(): Promise<number> {
         durations: { startupMs: connectedAt - started, importMs, totalMs: Date.now() - started },
         peakRssBytes: rss.peakBytes,
         peakRssByProcess: rss.processes().map(({ pid, command, peakBytes }) => ({ pid, command, peakBytes })),
+        // CPU time (user + system) each process of the tree used between the customers' connecting and the import's end.
+        importCpu: { totalSeconds: Math.round(importCpuSeconds * 100) / 100, byProcess: importCpu.map((entry) => ({ name: processName(entry), ...entry })) },
         options: { customers: opts.customers, sizeBytes: opts.size, faults: opts.faults ?? null },
         // Every answer of 400 or more the sandbox gave (its call log: the last 10,000), injected or not; `faults` holds the injected ones by kind.
         ringCalls: { total: calls.length, failedByStatus: failedCalls },
@@ -111,6 +120,15 @@ async function main(): Promise<number> {
   } finally {
     await stop();
   }
+}
+
+/** A short name for a process of the tree, for the CPU line and the report. */
+function processName(entry: { pid: number; command: string }): string {
+  if (entry.pid === process.pid) return 'runtime';
+  if (entry.command.includes('dynamodb-child')) return 'dynalite';
+  if (entry.command.includes('fauxqs')) return 'fauxqs';
+  if (entry.command.includes('esbuild')) return 'esbuild';
+  return `pid ${entry.pid}`;
 }
 
 /** The exit codes a shell gives a process a signal ended: 128 + the signal's number. */

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { sampleTreeRss, TreeRssPeak } from '../../../local/tree-rss';
+import { cpuBetween, sampleTreeCpu, sampleTreeRss, TreeRssPeak } from '../../../local/tree-rss';
 
 const MiB = 1024 * 1024;
 
@@ -40,5 +40,31 @@ describe('tree RSS', () => {
     expect(peak.peakBytes).toBe(first.totalBytes);
     expect(peak.processes()[0].pid).toBeGreaterThan(0);
     expect(first.processes.get(process.pid)?.bytes).toBeGreaterThan(0);
+  });
+
+  it('measures the CPU time of each process of the tree between two samples, a child’s included', async () => {
+    // A child that does a fixed amount of work once told to, then says so and waits until stdin closes.
+    const child = spawn(
+      process.execPath,
+      ['-e', 'console.log("ready"); process.stdin.once("data", () => { let x = 0; for (let i = 0; i < 3e8; i++) x = (x + i) % 7; console.log("done", x); }); process.stdin.on("end", () => process.exit(0));'],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    try {
+      const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+      expect((await lines.next()).value).toBe('ready');
+      const before = sampleTreeCpu();
+      expect(before.get(child.pid!)?.command).toContain(process.execPath);
+      child.stdin.write('go\n');
+      expect((await lines.next()).value).toMatch(/^done/);
+      const used = cpuBetween(before, sampleTreeCpu());
+      const own = used.find((entry) => entry.pid === child.pid);
+      // 3e8 iterations take tens of clock ticks on any machine; the child was idle before.
+      expect(own?.cpuSeconds).toBeGreaterThan(0.05);
+      expect(used.map((entry) => entry.pid)).toContain(process.pid);
+      expect(used.map((entry) => entry.cpuSeconds)).toEqual([...used.map((entry) => entry.cpuSeconds)].sort((a, b) => b - a));
+    } finally {
+      child.stdin.end();
+      await once(child, 'exit');
+    }
   });
 });

@@ -1,0 +1,134 @@
+/**
+ * The local DynamoDB's CPU per record under load's pattern: dynalite in its own process, on
+ * disk, as `npm start` runs it (local/dynamodb-process.ts), sent what load sends for a new
+ * file — a BatchGetItem of 100 keys (the existence read, with load's projection), then the
+ * absent records as BatchWriteItem of 25 — with 4 such batches in flight. Prints the CPU time
+ * of dynalite's process and of this one (the SDK clients) per record: CPU time, unlike
+ * records per second, says the same on a busy machine as on an idle one. Each round writes new
+ * records into the same table, so a later round shows what a fuller LevelDB costs (compaction).
+ *
+ *   npx tsx bench/dynalite-load.ts                   # 40,000 records
+ *   npx tsx bench/dynalite-load.ts --records 100000 --rounds 2
+ *   npx tsx bench/dynalite-load.ts --profile DIR      # dynalite's process under node --cpu-prof, its profile in DIR
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { startDynamoDbProcess } from '../local/dynamodb-process';
+
+const { values } = parseArgs({ options: { records: { type: 'string', default: '40000' }, rounds: { type: 'string', default: '1' }, profile: { type: 'string' } } });
+const RECORDS = Number(values.records);
+const ROUNDS = Number(values.rounds);
+if (!(Number.isInteger(RECORDS) && RECORDS >= 100)) throw new Error('--records must be an integer of 100 or more');
+if (!(Number.isInteger(ROUNDS) && ROUNDS >= 1)) throw new Error('--rounds must be an integer of 1 or more');
+const IN_FLIGHT = 4;
+
+/** A record item as load writes it: an Events record (~350 bytes of JSON) under the records table's keys. */
+function item(n: number) {
+  return {
+    pk: 'bench-customer#Ring.EventManager.Events',
+    sk: `2026-01-${String((n % 28) + 1).padStart(2, '0')}#${n.toString(16).padStart(64, '0')}`,
+    record: {
+      event_id: `evt-${n}`,
+      device_id: `device-${n % 17}`,
+      kind: 'motion',
+      created_at: '2026-01-01T12:00:00.000Z',
+      duration: 30,
+      favorite: false,
+      cv_properties: { person_detected: n % 2 === 0, stream_source: 'doorbell', detection_type: 'human' },
+      location_id: 'location-1',
+    },
+    queryId: '00000000-0000-4000-8000-000000000000',
+    sourceKey: 'raw/bench-customer/00000000-0000-4000-8000-000000000000/Ring.EventManager.Events/0.json',
+    sourceOffset: n * 350,
+    ingestedAt: '2026-01-01T00:00:00.000Z',
+  };
+}
+
+/** User + system CPU seconds of a process or one of its threads, from /proc (Linux). */
+function cpuSecondsOf(pid: number, thread?: string): number {
+  const fields = readFileSync(`/proc/${pid}${thread ? `/task/${thread}` : ''}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds by thread name (the main thread is `node`, libuv's pool `libuv-worker`, V8's `V8Worker`…). */
+function threadCpuOf(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const thread of readdirSync(`/proc/${pid}/task`)) {
+    const name = thread === String(pid) ? 'main' : readFileSync(`/proc/${pid}/task/${thread}/comm`, 'utf8').trim();
+    byName.set(name, (byName.get(name) ?? 0) + cpuSecondsOf(pid, thread));
+  }
+  return byName;
+}
+
+async function main(): Promise<void> {
+  const directory = mkdtempSync(path.join(tmpdir(), 'dynalite-load-'));
+  const dynamodb = await startDynamoDbProcess({ path: directory }, values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : []);
+  const client = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const documents = DynamoDBDocumentClient.from(client);
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: 'records',
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+    for (let round = 0; round < ROUNDS; round++) {
+      const base = round * RECORDS;
+      const childBefore = cpuSecondsOf(dynamodb.pid);
+      const threadsBefore = threadCpuOf(dynamodb.pid);
+      const ownBefore = process.cpuUsage();
+      const started = performance.now();
+      const running = new Set<Promise<void>>();
+      for (let from = base; from < base + RECORDS; from += 100) {
+        while (running.size >= IN_FLIGHT) await Promise.race(running);
+        const batch = readThenWrite(documents, from, Math.min(base + RECORDS, from + 100)).then(() => void running.delete(batch));
+        running.add(batch);
+      }
+      await Promise.all(running);
+      const seconds = (performance.now() - started) / 1000;
+      const own = process.cpuUsage(ownBefore);
+      const child = cpuSecondsOf(dynamodb.pid) - childBefore;
+      const perRecord = (cpuSeconds: number) => `${((cpuSeconds * 1e6) / RECORDS).toFixed(0)} µs`;
+      console.log(
+        `${RECORDS} records: dynalite ${perRecord(child)} of CPU per record, client ${perRecord((own.user + own.system) / 1e6)}; ${(RECORDS / seconds).toFixed(0)} records/s (wall)`,
+      );
+      const threads = [...threadCpuOf(dynamodb.pid)].map(([name, cpu]) => [name, cpu - (threadsBefore.get(name) ?? 0)] as const).filter(([, cpu]) => cpu > 0);
+      console.log(`  dynalite's threads: ${threads.map(([name, cpu]) => `${name} ${perRecord(cpu)}`).join(', ')}`);
+    }
+  } finally {
+    client.destroy();
+    await dynamodb.stop();
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+async function readThenWrite(documents: DynamoDBDocumentClient, from: number, to: number): Promise<void> {
+  const items = Array.from({ length: to - from }, (_, i) => item(from + i));
+  const Keys = items.map(({ pk, sk }) => ({ pk, sk }));
+  const found = await documents.send(new BatchGetCommand({ RequestItems: { records: { Keys, ProjectionExpression: 'pk, sk, queryId, sourceKey, sourceOffset, ingestedAt, pointer' } } }));
+  if ((found.Responses?.records ?? []).length > 0) throw new Error('the bench writes new keys only');
+  for (let i = 0; i < items.length; i += 25) {
+    let pending = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+    while (pending.length > 0) {
+      const result = await documents.send(new BatchWriteCommand({ RequestItems: { records: pending } }));
+      pending = (result.UnprocessedItems?.records ?? []) as typeof pending;
+    }
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
