@@ -15,9 +15,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startDynamoDbProcess } from '../local/dynamodb-process';
+import { recordsTableAt } from './records-table';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '40000' }, rounds: { type: 'string', default: '1' }, profile: { type: 'string' } } });
 const RECORDS = Number(values.records);
@@ -67,23 +68,11 @@ function threadCpuOf(pid: number): Map<string, number> {
 async function main(): Promise<void> {
   const directory = mkdtempSync(path.join(tmpdir(), 'dynalite-load-'));
   const dynamodb = await startDynamoDbProcess({ path: directory }, values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : []);
-  const client = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  const documents = DynamoDBDocumentClient.from(client);
+  let client: DynamoDBClient | undefined;
   try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: 'records',
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-      }),
-    );
+    const table = await recordsTableAt(dynamodb.endpoint);
+    client = table.client;
+    const { documents } = table;
     for (let round = 0; round < ROUNDS; round++) {
       const base = round * RECORDS;
       const childBefore = cpuSecondsOf(dynamodb.pid);
@@ -108,7 +97,7 @@ async function main(): Promise<void> {
       console.log(`  dynalite's threads: ${threads.map(([name, cpu]) => `${name} ${perRecord(cpu)}`).join(', ')}`);
     }
   } finally {
-    client.destroy();
+    client?.destroy();
     await dynamodb.stop();
     rmSync(directory, { recursive: true, force: true });
   }

@@ -17,9 +17,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
+import { recordsTableAt } from './records-table';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '20000' }, 'in-flight': { type: 'string', default: '4' } } });
 const RECORDS = Number(values.records);
@@ -63,23 +64,11 @@ async function measure(mode: 'memory' | 'disk'): Promise<{ writesPerSecond: numb
   const server: Server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(directory ? { path: directory } : {}) });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const client = new DynamoDBClient({ endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  const documents = DynamoDBDocumentClient.from(client);
+  let client: DynamoDBClient | undefined;
   try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: 'records',
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-      }),
-    );
+    const table = await recordsTableAt(endpoint);
+    client = table.client;
+    const { documents } = table;
     const readStarted = performance.now();
     await inBatches(RECORDS, 100, async (from, to) => {
       const Keys = Array.from({ length: to - from }, (_, i) => {
@@ -100,7 +89,7 @@ async function measure(mode: 'memory' | 'disk'): Promise<{ writesPerSecond: numb
     const writeSeconds = (performance.now() - writeStarted) / 1000;
     return { writesPerSecond: RECORDS / writeSeconds, readsPerSecond: RECORDS / readSeconds };
   } finally {
-    client.destroy();
+    client?.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     if (directory) rmSync(directory, { recursive: true, force: true });
   }
