@@ -98,6 +98,8 @@ export class Coalescer {
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
+    // Nothing to write (dynalite's DeleteTable of an empty table or of its tags): no flush would settle it.
+    if (operations.length === 0) return Promise.resolve();
     for (const operation of operations) this.unwritten.set(operation.key, { text: operation.value });
     this.writes.push(...operations);
     return new Promise((resolve, reject) => {

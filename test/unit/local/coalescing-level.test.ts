@@ -128,6 +128,14 @@ describe('coalesced LevelDB calls (dynalite on disk)', () => {
     expect(await db.get('a')).toBeUndefined();
   });
 
+  it('settles an empty batch on its own (dynalite deletes an empty table’s items and tags with one)', async () => {
+    const { db } = await database();
+    await db.put('k', 1);
+    // No other write joins its turn: without a write of its own it must still settle.
+    await expect(db.batch([])).resolves.toBeUndefined();
+    expect(await db.get('k')).toBe(1);
+  });
+
   it('rejects calls made after the database closed with LevelDB’s own error', async () => {
     const { db } = await database();
     await db.close();
