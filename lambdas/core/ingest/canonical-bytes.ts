@@ -240,7 +240,11 @@ function sortedMembers(source: Uint8Array, count: number): Int32Array | undefine
     let j = k - 1;
     for (; j >= 0; j--) {
       const compared = compareKeys(source, order[j], member);
-      if (compared === 0) return undefined;
+      // Put the member back before declining: the order is kept for the next record of this size.
+      if (compared === 0) {
+        order[j + 1] = member;
+        return undefined;
+      }
       if (compared < 0) break;
       order[j + 1] = order[j];
     }

@@ -84,6 +84,13 @@ describe('canonical JSON written from the element bytes', () => {
     expect(expectCanonicalOrDeclined('{"a":[{"b":1,"b":2}]}')).toBe('declined');
   });
 
+  it('still takes records of a size after declining one of that size for a repeated key found mid-sort', () => {
+    // The repeat is found after the sort has moved "c" up: the order kept for 3 members must stay whole.
+    expect(expectCanonicalOrDeclined('{"a":1,"c":2,"a":3}')).toBe('declined');
+    expect(expectCanonicalOrDeclined('{"c":1,"b":2,"a":3}')).toBe('taken');
+    expect(expectCanonicalOrDeclined('{"eventType":"x","eventDate":"y","id":3}')).toBe('taken');
+  });
+
   it('declines what is not one JSON object', () => {
     for (const text of ['', '{', '{"a":1', '{"a":1}x', '{"a":1}}', '[1,2]', '{"a" 1}', '"abc"', '1', 'null']) expect(canonicalBytes(Buffer.from(text))).toBeUndefined();
   });
