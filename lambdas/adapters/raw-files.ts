@@ -43,8 +43,8 @@ export class HttpFileDownloader implements FileDownloader {
 
 /**
  * Multipart streaming into the raw-data bucket (uploadStream: parts filled in place, CRC32 per
- * part); a failed upload is aborted (no orphan parts). Memory: three 8 MiB parts, two of them
- * in flight while the third fills.
+ * part); a failed upload is aborted (no orphan parts). Memory: three 8 MiB parts, up to three
+ * in flight (a buffer takes the next part once its own is stored).
  */
 export class S3RawObjectStore implements RawObjectStore {
   constructor(

@@ -196,4 +196,27 @@ describe('copyToS3 through S3RawObjectStore', () => {
     expect(`${failure?.message} ${String(failure?.stack)} ${String((failure as { cause?: unknown })?.cause)}`).not.toMatch(/5ec7e7|AKIDEXAMPLE|\/ring\/files|X-Amz-/);
     expect(await openUploads(Key)).toEqual([]);
   });
+
+  it('closes the download when S3 refuses the upload, not when the downloader times out', async () => {
+    // Sends two parts and a byte (enough for the upload to start, and be refused) and keeps the
+    // connection open: only the client can end it.
+    let closed: () => void;
+    const connectionClosed = new Promise<void>((resolve) => (closed = resolve));
+    const open = createServer((request, response) => {
+      request.socket.on('close', () => closed());
+      response.writeHead(200, { 'content-length': String(6 * PART) });
+      response.write(Buffer.alloc(2 * PART + 1, 0x62));
+    });
+    await new Promise<void>((resolve) => open.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(open.address() as { port: number }).port}/ring/files/1.json`;
+      const objects = new S3RawObjectStore(s3, 'no-such-bucket-for-this-test', { partSize: PART, buffers: 3 });
+      // The downloader's idle timeout (10 min) is longer than the test's own: only the fix closes it in time.
+      await expect(copyToS3({ downloader: new HttpFileDownloader(600_000), objects }, url, newKey('refused.json'), 'application/json')).rejects.toMatchObject({ name: 'NoSuchBucket' });
+      await connectionClosed;
+    } finally {
+      open.closeAllConnections();
+      await new Promise<void>((resolve) => open.close(() => resolve()));
+    }
+  });
 });

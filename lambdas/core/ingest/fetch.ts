@@ -155,7 +155,14 @@ export async function copyToS3(deps: Pick<FetchDeps, 'downloader' | 'objects'>, 
     },
   });
   download.body.on('error', (error) => meter.destroy(new CutDownloadError(error.message)));
-  await deps.objects.upload(key, download.body.pipe(meter), contentType);
+  try {
+    await deps.objects.upload(key, download.body.pipe(meter), contentType);
+  } catch (error) {
+    // The upload destroys the stream it read (the meter), not the response behind it: close the
+    // connection now rather than when the downloader's timeout ends it.
+    download.body.destroy();
+    throw error;
+  }
   return { bytes, sha256: hash.digest('hex') };
 }
 
