@@ -306,9 +306,19 @@ function report(
   console.log('\nratios');
   for (const entry of goals) {
     const status = entry.met === undefined ? 'n/m ' : entry.met ? 'ok  ' : 'MISS';
-    const value = entry.value === undefined ? 'not measured' : Number.isFinite(entry.value) ? entry.value.toFixed(2) : '∞';
+    const value = entry.value === undefined ? 'not measured' : Number.isFinite(entry.value) ? shown(entry.value, entry.goal, entry.met) : '∞';
     console.log(`  ${status} ${entry.name.padEnd(56)} ${value}  (goal ${entry.goal})`);
   }
+}
+
+/**
+ * Two decimals; a missed goal's value is rounded away from its bound (0.7996 against ≥ 0.8 shows
+ * 0.79, not 0.80), so a MISS never prints a value that reads as met.
+ */
+function shown(value: number, goal: string, met: boolean | undefined): string {
+  if (met !== false) return value.toFixed(2);
+  const rounded = goal.startsWith('≥') ? Math.floor(value * 100) : goal.startsWith('≤') ? Math.ceil(value * 100) : Math.round(value * 100);
+  return (rounded / 100).toFixed(2);
 }
 
 function measure(task: WorkerTask, nodeFlags: string[] = []): Promise<WorkerResult> {
