@@ -1,29 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { parseSettings, type SettingsInput } from '../../../lambdas/core/settings';
 import { RingPortabilityStack } from '../../../lib/ring-portability-stack';
+import { scratchOutdir } from '../../support/scratch-outdir';
+
+export { scratchOutdir };
 
 /** Context that skips esbuild bundling: CDK tests check configuration, not bundles. */
 export const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
-
-const outdirs: string[] = [];
-afterAll(() => {
-  for (const dir of outdirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-/**
- * A directory for one app's synth, removed after the test file. Without an `outdir`, every
- * synth writes a new `cdk.out*` under the system's temp dir and nothing removes it: a CI run
- * left about a hundred per run.
- */
-export function scratchOutdir(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ring-cdk-test-'));
-  outdirs.push(dir);
-  return dir;
-}
 
 export function synthStack(settings: SettingsInput = {}): { stack: RingPortabilityStack; template: Template } {
   const stack = buildStack(settings);

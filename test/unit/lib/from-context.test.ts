@@ -1,5 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { settingsFromContext, settingsInputFromContext } from '../../../lib/config/from-context';
+import { scratchOutdir } from '../../support/scratch-outdir';
 
 describe('settings from CDK context', () => {
   it('reads the ringPortability object and applies -c overrides on top, parsing JSON values', () => {
@@ -19,7 +20,7 @@ describe('settings from CDK context', () => {
   });
 
   it('reads `null` as JSON, so one command can turn the createDataQuery window off', () => {
-    const app = new App({ context: { 'ringPortability.rateLimits.createDataQuery.perWindow': 'null', 'ringPortability.rateLimits.createDataQuery.perDay': '1500' } });
+    const app = new App({ outdir: scratchOutdir(), context: { 'ringPortability.rateLimits.createDataQuery.perWindow': 'null', 'ringPortability.rateLimits.createDataQuery.perDay': '1500' } });
     expect(settingsFromContext(app.node).rateLimits.createDataQuery).toMatchObject({ perWindow: null, perDay: 1_500 });
   });
 
@@ -28,7 +29,7 @@ describe('settings from CDK context', () => {
   });
 
   it('validates what it read, naming the context key', () => {
-    const app = new App({ context: { 'ringPortability.defaultRegion': 'eu-central-1' } });
+    const app = new App({ outdir: scratchOutdir(), context: { 'ringPortability.defaultRegion': 'eu-central-1' } });
     expect(() => settingsFromContext(app.node)).toThrow('ringPortability.defaultRegion: Invalid option');
   });
 
