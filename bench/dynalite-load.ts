@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startDynamoDbProcess } from '../local/dynamodb-process';
-import { recordsTableAt } from './records-table';
+import { recordItem, recordsTableAt } from './records-table';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '40000' }, rounds: { type: 'string', default: '1' }, profile: { type: 'string' } } });
 const RECORDS = Number(values.records);
@@ -26,28 +26,6 @@ const ROUNDS = Number(values.rounds);
 if (!(Number.isInteger(RECORDS) && RECORDS >= 100)) throw new Error('--records must be an integer of 100 or more');
 if (!(Number.isInteger(ROUNDS) && ROUNDS >= 1)) throw new Error('--rounds must be an integer of 1 or more');
 const IN_FLIGHT = 4;
-
-/** A record item as load writes it: an Events record (~350 bytes of JSON) under the records table's keys. */
-function item(n: number) {
-  return {
-    pk: 'bench-customer#Ring.EventManager.Events',
-    sk: `2026-01-${String((n % 28) + 1).padStart(2, '0')}#${n.toString(16).padStart(64, '0')}`,
-    record: {
-      event_id: `evt-${n}`,
-      device_id: `device-${n % 17}`,
-      kind: 'motion',
-      created_at: '2026-01-01T12:00:00.000Z',
-      duration: 30,
-      favorite: false,
-      cv_properties: { person_detected: n % 2 === 0, stream_source: 'doorbell', detection_type: 'human' },
-      location_id: 'location-1',
-    },
-    queryId: '00000000-0000-4000-8000-000000000000',
-    sourceKey: 'raw/bench-customer/00000000-0000-4000-8000-000000000000/Ring.EventManager.Events/0.json',
-    sourceOffset: n * 350,
-    ingestedAt: '2026-01-01T00:00:00.000Z',
-  };
-}
 
 /** User + system CPU seconds of a process or one of its threads, from /proc (Linux). */
 function cpuSecondsOf(pid: number, thread?: string): number {
@@ -104,7 +82,7 @@ async function main(): Promise<void> {
 }
 
 async function readThenWrite(documents: DynamoDBDocumentClient, from: number, to: number): Promise<void> {
-  const items = Array.from({ length: to - from }, (_, i) => item(from + i));
+  const items = Array.from({ length: to - from }, (_, i) => recordItem(from + i));
   const Keys = items.map(({ pk, sk }) => ({ pk, sk }));
   const found = await documents.send(new BatchGetCommand({ RequestItems: { records: { Keys, ProjectionExpression: 'pk, sk, queryId, sourceKey, sourceOffset, ingestedAt, pointer' } } }));
   if ((found.Responses?.records ?? []).length > 0) throw new Error('the bench writes new keys only');

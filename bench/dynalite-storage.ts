@@ -20,34 +20,12 @@ import { parseArgs } from 'node:util';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
-import { recordsTableAt } from './records-table';
+import { recordItem, recordsTableAt } from './records-table';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '20000' }, 'in-flight': { type: 'string', default: '4' } } });
 const RECORDS = Number(values.records);
 const IN_FLIGHT = Number(values['in-flight']);
 if (!(Number.isInteger(RECORDS) && RECORDS >= 25) || !(Number.isInteger(IN_FLIGHT) && IN_FLIGHT >= 1)) throw new Error('--records must be 25 or more and --in-flight 1 or more');
-
-function item(n: number) {
-  return {
-    pk: 'bench-customer#Ring.EventManager.Events',
-    sk: `2026-01-${String((n % 28) + 1).padStart(2, '0')}#${n.toString(16).padStart(64, '0')}`,
-    queryId: '00000000-0000-4000-8000-000000000000',
-    sourceKey: 'raw/bench-customer/00000000-0000-4000-8000-000000000000/Ring.EventManager.Events/0.json',
-    sourceOffset: n * 570,
-    ingestedAt: '2026-01-01T00:00:00.000Z',
-    record: {
-      event_id: `evt-${n}`,
-      device_id: `device-${n % 17}`,
-      kind: 'motion',
-      created_at: '2026-01-01T12:00:00.000Z',
-      duration: 30,
-      favorite: false,
-      cv_properties: { person_detected: n % 2 === 0, stream_source: 'doorbell', detection_type: 'human' },
-      location_id: 'location-1',
-      description: 'x'.repeat(300),
-    },
-  };
-}
 
 async function inBatches(count: number, size: number, send: (from: number, to: number) => Promise<void>): Promise<void> {
   const running = new Set<Promise<void>>();
@@ -72,7 +50,7 @@ async function measure(mode: 'memory' | 'disk'): Promise<{ writesPerSecond: numb
     const readStarted = performance.now();
     await inBatches(RECORDS, 100, async (from, to) => {
       const Keys = Array.from({ length: to - from }, (_, i) => {
-        const { pk, sk } = item(from + i);
+        const { pk, sk } = recordItem(from + i, 300);
         return { pk, sk };
       });
       await documents.send(new BatchGetCommand({ RequestItems: { records: { Keys } } }));
@@ -80,7 +58,7 @@ async function measure(mode: 'memory' | 'disk'): Promise<{ writesPerSecond: numb
     const readSeconds = (performance.now() - readStarted) / 1000;
     const writeStarted = performance.now();
     await inBatches(RECORDS, 25, async (from, to) => {
-      let pending = Array.from({ length: to - from }, (_, i) => ({ PutRequest: { Item: item(from + i) } }));
+      let pending = Array.from({ length: to - from }, (_, i) => ({ PutRequest: { Item: recordItem(from + i, 300) } }));
       while (pending.length > 0) {
         const result = await documents.send(new BatchWriteCommand({ RequestItems: { records: pending } }));
         pending = (result.UnprocessedItems?.records ?? []) as typeof pending;
