@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileStats, fileStream, schemaText, type DataFile, type FileStats } from './data/files';
 import { xmlEscape } from './http';
@@ -89,10 +89,21 @@ export class DownloadService {
       return;
     }
 
+    const cutAfter = fault?.cutAfterBytes;
+    const cut = () => {
+      this.sandbox.faults.countDownloadCut();
+      response.destroy();
+    };
+
     if (match![4] === 'schema.json') {
-      const text = schemaText(file.dataset);
-      response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), etag: `"${file.dataset}"` });
-      response.end(request.method === 'HEAD' ? undefined : text);
+      // A schema is an S3 object like any other: a cut falls on it too.
+      const text = Buffer.from(schemaText(file.dataset));
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': text.length, etag: `"${file.dataset}"` });
+      if (request.method === 'HEAD') {
+        response.end();
+        return;
+      }
+      await pipeline(Readable.from([text]), slice(0, text.length - 1, cutAfter, cut), response).catch(() => undefined);
       return;
     }
 
@@ -114,11 +125,6 @@ export class DownloadService {
       response.end();
       return;
     }
-    const cutAfter = fault?.cutAfterBytes;
-    const cut = () => {
-      this.sandbox.faults.countDownloadCut();
-      response.destroy();
-    };
     const sent = slice(start, end, cutAfter, cut);
     const complete = await pipeline(fileStream(query.spec, file), sent, response).then(
       () => true,

@@ -125,7 +125,7 @@ export class FaultInjector {
     return this.rules.map(({ rule, fired }) => ({ ...rule, fired }));
   }
 
-  /** Counts a call of `operation` and returns the rules that fire on it, merged. */
+  /** Counts a call of `operation` and returns the rules that fire on it, merged (a later rule's effect wins). */
   next(operation: FaultOperation): Omit<FaultRule, 'operation' | 'nth' | 'probability' | 'times'> | undefined {
     const call = (this.calls.get(operation) ?? 0) + 1;
     this.calls.set(operation, call);
@@ -138,6 +138,12 @@ export class FaultInjector {
       if (!fires) continue;
       entry.fired++;
       const { operation: _o, nth: _n, probability: _p, times: _t, ...effect } = rule;
+      // A download is either refused or cut, never both: a later rule's outcome replaces an
+      // earlier one's, so a rule listed last wins however the earlier ones fired.
+      if (merged && (effect.downloadError !== undefined || effect.cutAfterBytes !== undefined)) {
+        const { downloadError: _e, cutAfterBytes: _c, ...rest } = merged;
+        merged = rest;
+      }
       merged = { ...merged, ...effect };
     }
     return merged;

@@ -32,6 +32,7 @@ describe('the whole system, locally (npm start)', () => {
       { operation: 'createDataQuery', nth: [2], error: 'INTERNAL_SERVER_ERROR' },
       // After 1 byte: which file is downloaded third depends on timing, and a small file (a
       // schema, a dataset of two records) is shorter than any larger cut, which then cuts nothing.
+      // Listed last, it wins over the flaky profile's refusal when both fire on that download.
       { operation: 'download', nth: [3], cutAfterBytes: 1 },
     ];
     await sandboxCall(runtime.sandbox, 'PUT', '/faults', { rules: [...FAULT_PROFILES.flaky, ...certain] });

@@ -97,6 +97,33 @@ describe('file downloads', () => {
     expect(Buffer.from(await (await fetch(records[0].file)).arrayBuffer())).toHaveLength(declared);
   });
 
+  it('cuts a schema download too: it is an S3 object like the data file', async () => {
+    const { records } = await listed({ datasets: { 'Ring.EventManager.Events': 5 } });
+    await control(sandbox, 'PUT', '/faults', { rules: [{ operation: 'download', nth: [1], cutAfterBytes: 1 }] });
+    const response = await fetch(records[0].schema);
+    expect(Number(response.headers.get('content-length'))).toBeGreaterThan(1);
+    await expect(response.arrayBuffer()).rejects.toThrow();
+    expect(await control(sandbox, 'GET', '/faults/counts')).toMatchObject({ downloads: { cut: 1, refused: {} } });
+    expect(await (await fetch(records[0].schema)).json()).toMatchObject({ title: 'Ring.EventManager.Events' });
+  });
+
+  it('refuses or cuts a download, never both: the rule listed last decides', async () => {
+    const { records } = await listed({ datasets: { 'Ring.EventManager.Events': 500 } });
+    await control(sandbox, 'PUT', '/faults', {
+      rules: [
+        { operation: 'download', nth: [1, 2], downloadError: 'InternalError' },
+        { operation: 'download', nth: [1], cutAfterBytes: 1000 },
+        { operation: 'download', nth: [2], cutAfterBytes: 1000 },
+        { operation: 'download', nth: [2], downloadError: 'SlowDown' },
+      ],
+    });
+    const first = await fetch(records[0].file);
+    expect(first.status).toBe(200);
+    await expect(first.arrayBuffer()).rejects.toThrow();
+    expect((await fetch(records[0].file)).status).toBe(503);
+    expect(await control(sandbox, 'GET', '/faults/counts')).toMatchObject({ downloads: { cut: 1, refused: { SlowDown: 1 } } });
+  });
+
   it('injects S3 errors into downloads', async () => {
     const { records } = await listed();
     await control(sandbox, 'PUT', '/faults', { rules: [{ operation: 'download', nth: [1], downloadError: 'SlowDown' }] });
