@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { CollectStore, FileTask } from '../core/ingest/collect';
+import type { CollectFrom, CollectStore, FileTask } from '../core/ingest/collect';
 import type { FetchedFile, FetchStore } from '../core/ingest/fetch';
 import type { CompletionStore, FileSummary } from '../core/ingest/complete';
 import type { LoadCheckpoint, LoadResult, LoadStore, RecordCounts } from '../core/ingest/load';
@@ -33,6 +33,12 @@ export function fileSummary(item: Record<string, unknown>): FileSummary {
   };
 }
 
+/** Where listing goes on, as saved on the query item (none saved: the first page). */
+export function collectFrom(saved: unknown): CollectFrom {
+  const { n, pageToken } = (saved ?? {}) as { n?: unknown; pageToken?: unknown };
+  return typeof n === 'number' && typeof pageToken === 'string' ? { n, pageToken } : { n: 0 };
+}
+
 /** File tasks (`QUERY#<id>` / `FILE#<n>`) and the query's collect state, in the control table. */
 export class DynamoDbCollectStore implements CollectStore {
   constructor(
@@ -40,16 +46,36 @@ export class DynamoDbCollectStore implements CollectStore {
     private readonly tableName: string,
   ) {}
 
-  startCollecting(queryId: string, now: number): Promise<boolean> {
-    return unlessConflict(
+  async startCollecting(queryId: string, now: number): Promise<CollectFrom | undefined> {
+    let started: Record<string, unknown> | undefined;
+    const held = await unlessConflict(
+      this.documents
+        .send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: queryKey(queryId),
+            UpdateExpression: 'SET #status = :collecting, #gpk = :gpk, collectStartedAt = if_not_exists(collectStartedAt, :now)',
+            ConditionExpression: '#status IN (:completed, :collecting)',
+            ExpressionAttributeNames: { '#status': 'status', '#gpk': GSI_PK },
+            ExpressionAttributeValues: { ':collecting': 'COLLECTING', ':completed': 'COMPLETED', ':gpk': 'QSTATUS#COLLECTING', ':now': new Date(now).toISOString() },
+            ReturnValues: 'ALL_NEW',
+          }),
+        )
+        .then(({ Attributes }) => void (started = Attributes)),
+    );
+    return held ? collectFrom(started?.collectFrom) : undefined;
+  }
+
+  async saveCollectFrom(queryId: string, from: CollectFrom): Promise<void> {
+    await unlessConflict(
       this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: queryKey(queryId),
-          UpdateExpression: 'SET #status = :collecting, #gpk = :gpk, collectStartedAt = if_not_exists(collectStartedAt, :now)',
-          ConditionExpression: '#status IN (:completed, :collecting)',
-          ExpressionAttributeNames: { '#status': 'status', '#gpk': GSI_PK },
-          ExpressionAttributeValues: { ':collecting': 'COLLECTING', ':completed': 'COMPLETED', ':gpk': 'QSTATUS#COLLECTING', ':now': new Date(now).toISOString() },
+          UpdateExpression: 'SET collectFrom = :from',
+          ConditionExpression: '#status = :collecting',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':from': from.pageToken === undefined ? { n: from.n } : { n: from.n, pageToken: from.pageToken }, ':collecting': 'COLLECTING' },
         }),
       ),
     );

@@ -22,6 +22,8 @@ export function makeCollectHandler(deps: CollectDeps & { readonly completedQueue
     metrics.count('CollectDuration', deps.clock.now() - started);
     if (outcome.outcome === 'collected') metrics.count('FilesListed', outcome.files);
     if (outcome.outcome === 'retry-later') return { retryAfterSeconds: outcome.retryAfterSeconds };
+    // Out of time mid-listing: a continuation lists on from the saved page.
+    if (outcome.outcome === 'continue') await deps.completedQueue.send(message);
     return { done: true };
   });
 }

@@ -1,10 +1,10 @@
-import type { CollectStore, FileTask } from '../../lambdas/core/ingest/collect';
+import type { CollectFrom, CollectStore, FileTask } from '../../lambdas/core/ingest/collect';
 import type { CompletionStore, FileSummary, ManifestWriter } from '../../lambdas/core/ingest/complete';
 import type { NotificationQueryStore, SubscriptionStore, TransitionResult } from '../../lambdas/core/notifications/handle';
 import type { QueryRepository } from '../../lambdas/core/queries/import';
 import type { QueryRecord } from '../../lambdas/core/queries/model';
 import { controlItemPrefixes } from '../../lambdas/core/definitions';
-import { fileSummary } from '../../lambdas/adapters/ingest-store';
+import { collectFrom, fileSummary } from '../../lambdas/adapters/ingest-store';
 import { pagesOf } from './connection-stores';
 import { GSI_PK, GSI_SK, HISTORY_PK, HISTORY_SK, PK, SK, withoutKeys, type MemoryTable } from './table';
 
@@ -99,14 +99,19 @@ export class MemorySubscriptionStore implements SubscriptionStore {
 export class MemoryCollectStore implements CollectStore {
   constructor(private readonly table: MemoryTable) {}
 
-  startCollecting(queryId: string, now: number): Promise<boolean> {
+  startCollecting(queryId: string, now: number): Promise<CollectFrom | undefined> {
     const updated = this.table.update(
       queryPk(queryId),
       QUERY_SK,
       (item) => ({ ...item, status: 'COLLECTING', [GSI_PK]: 'QSTATUS#COLLECTING', collectStartedAt: item.collectStartedAt ?? new Date(now).toISOString() }),
       (current) => current?.status === 'COMPLETED' || current?.status === 'COLLECTING',
     );
-    return Promise.resolve(updated !== undefined);
+    return Promise.resolve(updated === undefined ? undefined : collectFrom(updated.collectFrom));
+  }
+
+  saveCollectFrom(queryId: string, from: CollectFrom): Promise<void> {
+    this.table.update(queryPk(queryId), QUERY_SK, (item) => ({ ...item, collectFrom: { ...from } }), (current) => current?.status === 'COLLECTING');
+    return Promise.resolve();
   }
 
   putTask(task: FileTask): Promise<boolean> {

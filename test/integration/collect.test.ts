@@ -1,5 +1,6 @@
 import { DynamoDbQueryRepository } from '../../lambdas/adapters/query-store';
-import type { FetchMessage } from '../../lambdas/core/ingest/collect';
+import type { Context } from 'aws-lambda';
+import { COLLECT_RESERVE_MS, type FetchMessage } from '../../lambdas/core/ingest/collect';
 import type { WorkQueue } from '../../lambdas/core/ports';
 import { connectWorld, type ConnectWorld } from './support/connect-world';
 import { collectHandler, completedQuery, LONG_CONTEXT } from './support/pipeline';
@@ -30,7 +31,10 @@ function recordingQueue(failAfter = Infinity) {
   return { sent, queue };
 }
 
-const collector = (files: WorkQueue) => collectHandler(world, files);
+const collector = (files: WorkQueue, completed?: WorkQueue) => collectHandler(world, files, completed);
+
+/** The sandbox's listing calls for a query since its calls were last cleared. */
+const listings = async (queryId: string) => (await world.control<{ path: string }[]>('GET', '/calls')).filter((call) => call.path.includes(`/data-queries/${queryId}/records`)).length;
 
 /** A connected customer whose query completed at the sandbox and is recorded COMPLETED here. */
 async function completedWithTruth(datasets: Record<string, number>, recordsPerFile: number) {
@@ -65,6 +69,45 @@ describe('collect stage', () => {
     const rest = recordingQueue();
     await collector(rest.queue)(sqsEvent([{ body }]), context);
     expect([...crashing.sent, ...rest.sent].map((message) => message.n).sort((a, b) => a - b)).toEqual(Array.from({ length: truth.totalFiles }, (_, i) => i));
+  });
+
+  it('runs out of time on the second page: a continuation lists on from that page, and every file is sent once', async () => {
+    const { queryId, truth, body } = await completedWithTruth({ 'Ring.EventManager.Events': 520, 'Ring.Alarm.HubData': 3 }, 2);
+    expect(truth.totalFiles).toBe(262);
+    await world.control('DELETE', '/calls');
+    const files = recordingQueue();
+    const continuations = recordingQueue();
+    // Time runs short after 255 files, five into the second page (250 a page).
+    const short = { getRemainingTimeInMillis: () => (files.sent.length < 255 ? 300_000 : COLLECT_RESERVE_MS - 1) } as unknown as Context;
+    expect(await collector(files.queue, continuations.queue)(sqsEvent([{ body }]), short)).toEqual({ batchItemFailures: [] });
+    expect(files.sent.map((message) => message.n)).toEqual(Array.from({ length: 255 }, (_, i) => i));
+    expect(await queries.get(queryId)).toMatchObject({ status: 'COLLECTING' });
+    expect(continuations.sent).toEqual([body]);
+
+    expect(await collector(files.queue)(sqsEvent([{ body: continuations.sent[0] }]), context)).toEqual({ batchItemFailures: [] });
+    expect(files.sent.map((message) => message.n)).toEqual(Array.from({ length: truth.totalFiles }, (_, i) => i));
+    expect(files.sent.map((message) => message.dataset)).toEqual(truth.files.map((file) => file.dataset));
+    expect(await queries.get(queryId)).toMatchObject({ status: 'LOADING', files: truth.totalFiles });
+    // Two pages listed by the first invocation, the second page alone by the continuation.
+    expect(await listings(queryId)).toBe(3);
+  });
+
+  it('a retry after Ring failed on a later page lists on from that page, not from the first', async () => {
+    const { queryId, truth, body } = await completedWithTruth({ 'Ring.EventManager.Events': 1_100 }, 2);
+    expect(truth.totalFiles).toBe(550);
+    await world.control('DELETE', '/calls');
+    await world.control('PUT', '/faults', { rules: [{ operation: 'listDataQueryRecords', nth: [3], error: 'INTERNAL_SERVER_ERROR' }] });
+    const files = recordingQueue();
+    const later = recordingQueue();
+    expect(await collector(files.queue, later.queue)(sqsEvent([{ body }]), context)).toEqual({ batchItemFailures: [] });
+    expect(files.sent).toHaveLength(500);
+    expect(later.sent).toEqual([{ ...body, notBefore: expect.any(Number) }]);
+
+    await collector(files.queue)(sqsEvent([{ body }]), context);
+    expect(files.sent.map((message) => message.n)).toEqual(Array.from({ length: truth.totalFiles }, (_, i) => i));
+    expect(await queries.get(queryId)).toMatchObject({ status: 'LOADING', files: truth.totalFiles });
+    // Pages 1 and 2, the refused page 3, then page 3 again: never page 1 twice.
+    expect(await listings(queryId)).toBe(4);
   });
 
   it('fails the query and asks for a new import when the listing window has elapsed', async () => {

@@ -196,6 +196,10 @@ describe('in-memory stores behave as the AWS adapters', () => {
       const transcript: unknown[] = [await collect.startCollecting(id, NOW)];
       await notifications.finish(id, 'COMPLETED', NOW + 1);
       transcript.push(await collect.startCollecting(id, NOW + 2), await collect.startCollecting(id, NOW + 3), await collect.startCollecting(`unknown-${run}`, NOW));
+      // Where listing goes on: saved only while COLLECTING, answered by the next start.
+      await collect.saveCollectFrom(id, { n: 250, pageToken: 'page-2' });
+      await collect.saveCollectFrom(other, { n: 500, pageToken: 'page-3' });
+      transcript.push(await collect.startCollecting(id, NOW + 4));
       const task = { queryId: id, customerId: 'c1', n: 0, pageIndex: 0, listedAt: iso(3), dataset: 'Ring.Alarm.HubData' };
       transcript.push(await collect.putTask(task), await collect.putTask({ ...task, listedAt: iso(4) }), await collect.isEnqueued(id, 0));
       await collect.markEnqueued(id, 0);

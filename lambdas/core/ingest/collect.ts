@@ -26,9 +26,20 @@ export interface FetchMessage extends FileTask {
   readonly schemaUrl: string;
 }
 
+/** Where a query's listing goes on: the page's token (undefined: the first page) and the position of its first file. */
+export interface CollectFrom {
+  readonly n: number;
+  readonly pageToken?: string;
+}
+
 export interface CollectStore {
-  /** COMPLETED → COLLECTING; true if this call (or an earlier delivery) holds the query in COLLECTING. */
-  startCollecting(queryId: string, now: number): Promise<boolean>;
+  /**
+   * COMPLETED → COLLECTING: where listing starts (the first page, or where an earlier
+   * invocation stopped), or undefined when the query is not waiting to be collected.
+   */
+  startCollecting(queryId: string, now: number): Promise<CollectFrom | undefined>;
+  /** Records where listing goes on, while the query is COLLECTING. */
+  saveCollectFrom(queryId: string, from: CollectFrom): Promise<void>;
   /** Records a file task once; false if it already exists (redelivery). */
   putTask(task: FileTask): Promise<boolean>;
   /** Whether the task's fetch message went out (so a crashed collect re-sends only what is missing). */
@@ -49,7 +60,18 @@ export interface CollectDeps {
   readonly logger: Logger;
 }
 
-export type CollectOutcome = { readonly outcome: 'collected'; readonly files: number } | { readonly outcome: 'skipped'; readonly reason: string } | { readonly outcome: 'retry-later'; readonly retryAfterSeconds: number };
+export type CollectOutcome =
+  | { readonly outcome: 'collected'; readonly files: number }
+  | { readonly outcome: 'skipped'; readonly reason: string }
+  | { readonly outcome: 'retry-later'; readonly retryAfterSeconds: number }
+  /** Out of time: listing goes on from the saved page in the next invocation. */
+  | { readonly outcome: 'continue'; readonly from: CollectFrom };
+
+/**
+ * The time an invocation keeps for what follows a file (its four calls) and for saving where
+ * to go on: below this, collect stops at the current page and a continuation resumes there.
+ */
+export const COLLECT_RESERVE_MS = 20_000;
 
 /**
  * The collect stage: lists every page of a completed query (250 a page) and turns each listed
@@ -57,18 +79,35 @@ export type CollectOutcome = { readonly outcome: 'collected'; readonly files: nu
  * twice or collect dies half-way. Ring's answers decide: not completed yet → later; listing
  * window elapsed → the query FAILED and a new import requested; authorization gone → the
  * connection is revoked.
+ *
+ * A query of many files takes more than one invocation (four calls a file): before each file
+ * collect checks its remaining time, and with less than COLLECT_RESERVE_MS left it saves the
+ * page it is on and answers `continue`, for a continuation to list from that page on. A retry
+ * (rate limit, Ring's 5xx) also goes on from the page it failed on, never from the first.
  */
 export async function collectQuery(deps: CollectDeps, message: CompletedQuery, options: CallOptions = {}): Promise<CollectOutcome> {
   const { store, connections, intake, clock, logger } = deps;
   const record = await connections.get(message.customerId);
   if (!record || record.status !== 'ACTIVE') return { outcome: 'skipped', reason: `connection is ${record?.status ?? 'gone'}` };
-  if (!(await store.startCollecting(message.queryId, clock.now()))) return { outcome: 'skipped', reason: 'query is not waiting to be collected' };
+  const start = await store.startCollecting(message.queryId, clock.now());
+  if (!start) return { outcome: 'skipped', reason: 'query is not waiting to be collected' };
   const connection: Connection = { customerId: record.customerId, brand: record.brand, region: record.region, secretId: record.secretId };
+  const remainingMs = () => options.remainingMs?.() ?? Number.POSITIVE_INFINITY;
 
-  let n = 0;
+  /** The page being listed: its token and the position of its first file. */
+  let from: CollectFrom = start;
+  let n = from.n;
   try {
-    for await (const page of intake.listDataQueryRecords(connection, message.queryId, { maxResults: 250 }, options)) {
+    for (;;) {
+      const page = await intake.listPage(connection, message.queryId, { pageToken: from.pageToken, maxResults: 250 }, options);
+      n = from.n;
       for (const [pageIndex, listed] of page.records.entries()) {
+        // At least one file per invocation, whatever the time: a continuation always gets further.
+        if (n > start.n && remainingMs() < COLLECT_RESERVE_MS) {
+          await store.saveCollectFrom(message.queryId, from);
+          logger.info('collect out of time; a continuation lists on from this page', { queryId: message.queryId, n: from.n });
+          return { outcome: 'continue', from };
+        }
         const task: FileTask = {
           queryId: message.queryId,
           customerId: message.customerId,
@@ -86,12 +125,16 @@ export async function collectQuery(deps: CollectDeps, message: CompletedQuery, o
         }
         n++;
       }
+      if (!page.nextPageToken) break;
+      from = { n, pageToken: page.nextPageToken };
     }
   } catch (error) {
-    if (error instanceof RetryLaterError) return { outcome: 'retry-later', retryAfterSeconds: error.retryAfterSeconds };
+    if (error instanceof RetryLaterError) return { outcome: 'retry-later', retryAfterSeconds: await goOnFrom(deps, message, from, error.retryAfterSeconds) };
     if (error instanceof RelinkRequiredError) return { outcome: 'skipped', reason: 'the customer must connect again' };
     if (!(error instanceof RingApiError)) throw error;
-    if (error.decision === 'retry' || error.type === 'QUERY_NOT_COMPLETED') return { outcome: 'retry-later', retryAfterSeconds: Math.max(30, error.retryAfterSeconds ?? 0) };
+    if (error.decision === 'retry' || error.type === 'QUERY_NOT_COMPLETED') {
+      return { outcome: 'retry-later', retryAfterSeconds: await goOnFrom(deps, message, from, Math.max(30, error.retryAfterSeconds ?? 0)) };
+    }
     if (error.decision === 'recreate' || error.decision === 'relist') {
       await store.fail(message.queryId, `${error.type ?? error.status} while listing`, clock.now());
       const request: ImportRequest & { brand: string; endedQueryId: string } = { customerId: message.customerId, brand: message.brand, reason: 'recheck', requestedAt: new Date(clock.now()).toISOString(), endedQueryId: message.queryId };
@@ -109,6 +152,12 @@ export async function collectQuery(deps: CollectDeps, message: CompletedQuery, o
   await store.finishCollecting(message.queryId, n, clock.now());
   logger.info('query collected', { queryId: message.queryId, files: n });
   return { outcome: 'collected', files: n };
+}
+
+/** Saves the page a retry goes on from (past the first page only); answers the retry's delay. */
+async function goOnFrom(deps: CollectDeps, message: CompletedQuery, from: CollectFrom, retryAfterSeconds: number): Promise<number> {
+  if (from.pageToken !== undefined) await deps.store.saveCollectFrom(message.queryId, from);
+  return retryAfterSeconds;
 }
 
 function safePath(url: string): string {

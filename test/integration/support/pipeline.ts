@@ -56,14 +56,19 @@ export async function anotherCompletedQuery(world: ConnectWorld, customerId: str
 }
 
 /** The collect handler wired to this world, sending its fetch messages to `files`. */
-export function collectHandler(world: ConnectWorld, files: WorkQueue) {
+/**
+ * The collect handler wired to this world: fetch messages go to `files`; a message it puts back
+ * (a continuation, a retry later) to `completed`, by default a queue that refuses, so a test
+ * that does not expect collect to stop early fails if it does.
+ */
+export function collectHandler(world: ConnectWorld, files: WorkQueue, completed: WorkQueue = { send: () => Promise.reject(new Error('collect put back a message this test does not expect')) }) {
   return makeCollectHandler({
     store: new DynamoDbCollectStore(world.aws.clients.documents, world.table),
     connections: world.connections,
     intake: world.intake,
     files,
     imports: world.connectDeps.imports,
-    completedQueue: world.connectDeps.imports,
+    completedQueue: completed,
     clock: world.clock,
     logger: world.logger,
   });
