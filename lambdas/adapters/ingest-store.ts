@@ -35,8 +35,15 @@ export function fileSummary(item: Record<string, unknown>): FileSummary {
 
 /** Where listing goes on, as saved on the query item (none saved: the first page). */
 export function collectFrom(saved: unknown): CollectFrom {
-  const { n, pageToken } = (saved ?? {}) as { n?: unknown; pageToken?: unknown };
-  return typeof n === 'number' && typeof pageToken === 'string' ? { n, pageToken } : { n: 0 };
+  const { n, pageToken, pageIndex } = (saved ?? {}) as { n?: unknown; pageToken?: unknown; pageIndex?: unknown };
+  if (typeof n !== 'number') return { n: 0 };
+  // Without a token the place is on the first page.
+  return { n, ...(typeof pageToken === 'string' ? { pageToken } : {}), ...(typeof pageIndex === 'number' ? { pageIndex } : {}) };
+}
+
+/** What saveCollectFrom stores: the place without undefined members (DynamoDB refuses them). */
+export function savedFrom(from: CollectFrom): Record<string, unknown> {
+  return { n: from.n, ...(from.pageToken !== undefined ? { pageToken: from.pageToken } : {}), ...(from.pageIndex !== undefined ? { pageIndex: from.pageIndex } : {}) };
 }
 
 /** File tasks (`QUERY#<id>` / `FILE#<n>`) and the query's collect state, in the control table. */
@@ -75,7 +82,7 @@ export class DynamoDbCollectStore implements CollectStore {
           UpdateExpression: 'SET collectFrom = :from',
           ConditionExpression: '#status = :collecting',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':from': from.pageToken === undefined ? { n: from.n } : { n: from.n, pageToken: from.pageToken }, ':collecting': 'COLLECTING' },
+          ExpressionAttributeValues: { ':from': savedFrom(from), ':collecting': 'COLLECTING' },
         }),
       ),
     );

@@ -4,7 +4,7 @@ import type { NotificationQueryStore, SubscriptionStore, TransitionResult } from
 import type { QueryRepository } from '../../lambdas/core/queries/import';
 import type { QueryRecord } from '../../lambdas/core/queries/model';
 import { controlItemPrefixes } from '../../lambdas/core/definitions';
-import { collectFrom, fileSummary } from '../../lambdas/adapters/ingest-store';
+import { collectFrom, fileSummary, savedFrom } from '../../lambdas/adapters/ingest-store';
 import { pagesOf } from './connection-stores';
 import { GSI_PK, GSI_SK, HISTORY_PK, HISTORY_SK, PK, SK, withoutKeys, type MemoryTable } from './table';
 
@@ -110,7 +110,7 @@ export class MemoryCollectStore implements CollectStore {
   }
 
   saveCollectFrom(queryId: string, from: CollectFrom): Promise<void> {
-    this.table.update(queryPk(queryId), QUERY_SK, (item) => ({ ...item, collectFrom: { ...from } }), (current) => current?.status === 'COLLECTING');
+    this.table.update(queryPk(queryId), QUERY_SK, (item) => ({ ...item, collectFrom: savedFrom(from) }), (current) => current?.status === 'COLLECTING');
     return Promise.resolve();
   }
 

@@ -33,6 +33,19 @@ function recordingQueue(failAfter = Infinity) {
 
 const collector = (files: WorkQueue, completed?: WorkQueue) => collectHandler(world, files, completed);
 
+/** Runs collect on `body`, then on each continuation it puts back, at most `max` times. */
+async function followContinuations(body: unknown, files: WorkQueue, contextFor: () => Context, max: number) {
+  let message: unknown = body;
+  let invocations = 0;
+  while (message !== undefined && invocations < max) {
+    const back = recordingQueue();
+    expect(await collector(files, back.queue)(sqsEvent([{ body: message }]), contextFor())).toEqual({ batchItemFailures: [] });
+    invocations++;
+    message = back.sent[0];
+  }
+  return { invocations, pending: message !== undefined };
+}
+
 /** The sandbox's listing calls for a query since its calls were last cleared. */
 const listings = async (queryId: string) => (await world.control<{ path: string }[]>('GET', '/calls')).filter((call) => call.path.includes(`/data-queries/${queryId}/records`)).length;
 
@@ -108,6 +121,60 @@ describe('collect stage', () => {
     expect(await queries.get(queryId)).toMatchObject({ status: 'LOADING', files: truth.totalFiles });
     // Pages 1 and 2, the refused page 3, then page 3 again: never page 1 twice.
     expect(await listings(queryId)).toBe(4);
+  });
+
+  it('a continuation starts at the file it stopped before: with no time to spare, each invocation handles one file no earlier one did', async () => {
+    const { queryId, truth, body } = await completedWithTruth({ 'Ring.Alarm.HubData': 10 }, 2);
+    expect(truth.totalFiles).toBe(5);
+    const files = recordingQueue();
+    const none = { getRemainingTimeInMillis: () => COLLECT_RESERVE_MS - 1 } as unknown as Context;
+    const chain = await followContinuations(body, files.queue, () => none, 20);
+    expect(files.sent.map((message) => message.n)).toEqual([0, 1, 2, 3, 4]);
+    expect(chain).toEqual({ invocations: 5, pending: false });
+    expect(await queries.get(queryId)).toMatchObject({ status: 'LOADING', files: 5 });
+  });
+
+  it('slow calls (200 ms each, four a file): the continuations never re-check the files handled before them, and finish', async () => {
+    const { queryId, truth, body } = await completedWithTruth({ 'Ring.EventManager.Events': 520 }, 2);
+    expect(truth.totalFiles).toBe(260);
+    const files = recordingQueue();
+    // A 95 s invocation whose time goes by 400 ms at every look at the clock and 400 ms a file sent.
+    const slow = () => {
+      let looks = 0;
+      const sentBefore = files.sent.length;
+      return { getRemainingTimeInMillis: () => 95_000 - 400 * looks++ - 400 * (files.sent.length - sentBefore) } as unknown as Context;
+    };
+    const chain = await followContinuations(body, files.queue, slow, 25);
+    expect(chain.pending).toBe(false);
+    expect(files.sent.map((message) => message.n)).toEqual(Array.from({ length: 260 }, (_, i) => i));
+    expect(await queries.get(queryId)).toMatchObject({ status: 'LOADING', files: 260 });
+  });
+
+  it('a saved page token Ring no longer accepts (INVALID_NEXT_PAGE) is dropped: listing starts again from the first page, the query is not failed', async () => {
+    const { customerId, queryId, truth, body } = await completedWithTruth({ 'Ring.EventManager.Events': 520 }, 2);
+    expect(truth.totalFiles).toBe(260);
+    const files = recordingQueue();
+    const continuations = recordingQueue();
+    const short = { getRemainingTimeInMillis: () => (files.sent.length < 255 ? 300_000 : COLLECT_RESERVE_MS - 1) } as unknown as Context;
+    await collector(files.queue, continuations.queue)(sqsEvent([{ body }]), short);
+    expect(continuations.sent).toHaveLength(1);
+    await world.control('PUT', '/faults', { rules: [{ operation: 'listDataQueryRecords', nth: [1], error: 'INVALID_NEXT_PAGE' }] });
+    expect(await collector(files.queue)(sqsEvent([{ body: continuations.sent[0] }]), context)).toEqual({ batchItemFailures: [] });
+    expect(files.sent.map((message) => message.n)).toEqual(Array.from({ length: 260 }, (_, i) => i));
+    expect(await queries.get(queryId)).toMatchObject({ status: 'LOADING', files: 260 });
+    expect((await world.queuedImports()).filter((request) => request.customerId === customerId)).toEqual([]);
+  });
+
+  it('a continuation that could not be sent: the redelivered message goes on from the saved file, each file sent once', async () => {
+    const { queryId, truth, body } = await completedWithTruth({ 'Ring.EventManager.Events': 520 }, 2);
+    const files = recordingQueue();
+    const refusing: WorkQueue = { send: () => Promise.reject(new Error('SQS unavailable (injected)')) };
+    const short = { getRemainingTimeInMillis: () => (files.sent.length < 100 ? 300_000 : COLLECT_RESERVE_MS - 1) } as unknown as Context;
+    const event = sqsEvent([{ body }]);
+    expect(await collector(files.queue, refusing)(event, short)).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }] });
+    await collector(files.queue)(sqsEvent([{ body }]), context);
+    expect(files.sent.map((message) => message.n)).toEqual(Array.from({ length: truth.totalFiles }, (_, i) => i));
+    expect(await queries.get(queryId)).toMatchObject({ status: 'LOADING', files: truth.totalFiles });
   });
 
   it('fails the query and asks for a new import when the listing window has elapsed', async () => {

@@ -3,7 +3,7 @@ import { holdConnection } from '../connections/status';
 import type { Clock, Connection, ConnectionRepository, Logger, WorkQueue } from '../ports';
 import type { CompletedQuery } from '../queries/model';
 import { RelinkRequiredError, RetryLaterError, RingApiError } from '../ring/errors';
-import type { CallOptions, IntakeClient } from '../ring/intake-client';
+import type { CallOptions, IntakeClient, RecordsPage } from '../ring/intake-client';
 import { detectDataset } from './datasets';
 
 /** One listed file of a query: what fetch needs to find (or re-list) and download it. */
@@ -26,10 +26,15 @@ export interface FetchMessage extends FileTask {
   readonly schemaUrl: string;
 }
 
-/** Where a query's listing goes on: the page's token (undefined: the first page) and the position of its first file. */
+/**
+ * Where a query's listing goes on: the first file not yet handled, `n` in the listing, at
+ * `pageIndex` on the page `pageToken` lists (undefined: the first page). Every file before it
+ * has its task and its fetch message.
+ */
 export interface CollectFrom {
   readonly n: number;
   readonly pageToken?: string;
+  readonly pageIndex?: number;
 }
 
 export interface CollectStore {
@@ -64,12 +69,12 @@ export type CollectOutcome =
   | { readonly outcome: 'collected'; readonly files: number }
   | { readonly outcome: 'skipped'; readonly reason: string }
   | { readonly outcome: 'retry-later'; readonly retryAfterSeconds: number }
-  /** Out of time: listing goes on from the saved page in the next invocation. */
+  /** Out of time: listing goes on from the saved file in the next invocation. */
   | { readonly outcome: 'continue'; readonly from: CollectFrom };
 
 /**
  * The time an invocation keeps for what follows a file (its four calls) and for saving where
- * to go on: below this, collect stops at the current page and a continuation resumes there.
+ * to go on: below this, collect stops before the next file and a continuation resumes there.
  */
 export const COLLECT_RESERVE_MS = 20_000;
 
@@ -81,9 +86,13 @@ export const COLLECT_RESERVE_MS = 20_000;
  * connection is revoked.
  *
  * A query of many files takes more than one invocation (four calls a file): before each file
- * collect checks its remaining time, and with less than COLLECT_RESERVE_MS left it saves the
- * page it is on and answers `continue`, for a continuation to list from that page on. A retry
- * (rate limit, Ring's 5xx) also goes on from the page it failed on, never from the first.
+ * collect checks its remaining time, and with less than COLLECT_RESERVE_MS left it saves
+ * where it is (the file, its page's token and its place on the page) and answers `continue`.
+ * The continuation lists that page again and starts at that file, skipping the ones before it
+ * without a call, so each invocation handles at least one file no earlier one did. A retry
+ * (a rate limit, Ring's 5xx, a failed write) also goes on from where it stopped. A saved page
+ * token Ring no longer accepts (INVALID_NEXT_PAGE) is dropped, as the reference says, and
+ * listing starts again from the first page (the files already handled cost a check each).
  */
 export async function collectQuery(deps: CollectDeps, message: CompletedQuery, options: CallOptions = {}): Promise<CollectOutcome> {
   const { store, connections, intake, clock, logger } = deps;
@@ -94,20 +103,31 @@ export async function collectQuery(deps: CollectDeps, message: CompletedQuery, o
   const connection: Connection = { customerId: record.customerId, brand: record.brand, region: record.region, secretId: record.secretId };
   const remainingMs = () => options.remainingMs?.() ?? Number.POSITIVE_INFINITY;
 
-  /** The page being listed: its token and the position of its first file. */
-  let from: CollectFrom = start;
-  let n = from.n;
+  /** The first file not handled yet: where a continuation or a retry goes on. */
+  let at: CollectFrom = start;
+  let handled = 0;
+  let startedAgain = false;
   try {
     for (;;) {
-      const page = await intake.listPage(connection, message.queryId, { pageToken: from.pageToken, maxResults: 250 }, options);
-      n = from.n;
-      for (const [pageIndex, listed] of page.records.entries()) {
-        // At least one file per invocation, whatever the time: a continuation always gets further.
-        if (n > start.n && remainingMs() < COLLECT_RESERVE_MS) {
-          await store.saveCollectFrom(message.queryId, from);
-          logger.info('collect out of time; a continuation lists on from this page', { queryId: message.queryId, n: from.n });
-          return { outcome: 'continue', from };
+      let page: RecordsPage;
+      try {
+        page = await intake.listPage(connection, message.queryId, { pageToken: at.pageToken, maxResults: 250 }, options);
+      } catch (error) {
+        if (!(at.pageToken !== undefined && !startedAgain && error instanceof RingApiError && error.type === 'INVALID_NEXT_PAGE')) throw error;
+        logger.warn('Ring refused a saved page token; listing again from the first page', { queryId: message.queryId, n: at.n });
+        startedAgain = true;
+        at = { n: 0 };
+        continue;
+      }
+      let n = at.n;
+      for (let pageIndex = at.pageIndex ?? 0; pageIndex < page.records.length; pageIndex++) {
+        at = { n, pageToken: page.pageToken, pageIndex };
+        if (handled > 0 && remainingMs() < COLLECT_RESERVE_MS) {
+          await store.saveCollectFrom(message.queryId, at);
+          logger.info('collect out of time; a continuation goes on from this file', { queryId: message.queryId, n });
+          return { outcome: 'continue', from: at };
         }
+        const listed = page.records[pageIndex];
         const task: FileTask = {
           queryId: message.queryId,
           customerId: message.customerId,
@@ -124,16 +144,21 @@ export async function collectQuery(deps: CollectDeps, message: CompletedQuery, o
           await store.markEnqueued(task.queryId, n);
         }
         n++;
+        handled++;
       }
+      at = { n, pageToken: page.nextPageToken };
       if (!page.nextPageToken) break;
-      from = { n, pageToken: page.nextPageToken };
     }
   } catch (error) {
-    if (error instanceof RetryLaterError) return { outcome: 'retry-later', retryAfterSeconds: await goOnFrom(deps, message, from, error.retryAfterSeconds) };
+    if (error instanceof RetryLaterError) return { outcome: 'retry-later', retryAfterSeconds: await goOnFrom(deps, message, at, error.retryAfterSeconds) };
     if (error instanceof RelinkRequiredError) return { outcome: 'skipped', reason: 'the customer must connect again' };
-    if (!(error instanceof RingApiError)) throw error;
+    if (!(error instanceof RingApiError)) {
+      // A failed write or send: the redelivery goes on from here if this can still be saved.
+      await store.saveCollectFrom(message.queryId, at).catch(() => undefined);
+      throw error;
+    }
     if (error.decision === 'retry' || error.type === 'QUERY_NOT_COMPLETED') {
-      return { outcome: 'retry-later', retryAfterSeconds: await goOnFrom(deps, message, from, Math.max(30, error.retryAfterSeconds ?? 0)) };
+      return { outcome: 'retry-later', retryAfterSeconds: await goOnFrom(deps, message, at, Math.max(30, error.retryAfterSeconds ?? 0)) };
     }
     if (error.decision === 'recreate' || error.decision === 'relist') {
       await store.fail(message.queryId, `${error.type ?? error.status} while listing`, clock.now());
@@ -149,14 +174,14 @@ export async function collectQuery(deps: CollectDeps, message: CompletedQuery, o
     }
     throw error;
   }
-  await store.finishCollecting(message.queryId, n, clock.now());
-  logger.info('query collected', { queryId: message.queryId, files: n });
-  return { outcome: 'collected', files: n };
+  await store.finishCollecting(message.queryId, at.n, clock.now());
+  logger.info('query collected', { queryId: message.queryId, files: at.n });
+  return { outcome: 'collected', files: at.n };
 }
 
-/** Saves the page a retry goes on from (past the first page only); answers the retry's delay. */
-async function goOnFrom(deps: CollectDeps, message: CompletedQuery, from: CollectFrom, retryAfterSeconds: number): Promise<number> {
-  if (from.pageToken !== undefined) await deps.store.saveCollectFrom(message.queryId, from);
+/** Saves where a retry goes on (unless it is the very start); answers the retry's delay. */
+async function goOnFrom(deps: CollectDeps, message: CompletedQuery, at: CollectFrom, retryAfterSeconds: number): Promise<number> {
+  if (at.n > 0 || at.pageToken !== undefined) await deps.store.saveCollectFrom(message.queryId, at);
   return retryAfterSeconds;
 }
 
