@@ -80,6 +80,22 @@ describe('fetch stage', () => {
     expect(await stored(loads[0].key)).toEqual({ bytes: truth.files[0].bytes, sha256: truth.files[0].sha256 });
   });
 
+  // Download 1 is the schema, 2 the data file: a cut before any byte is a reset before the response's headers.
+  it.each([
+    ['a schema download cut after 1 byte', 1, 1],
+    ['a schema download reset before its headers', 1, 0],
+    ['a data download reset before its headers', 2, 0],
+  ])('retries %s in the invocation, and stores both files whole', async (_what, nth, cutAfterBytes) => {
+    const { messages, truth } = await collected({ 'Ring.EventManager.Events': 40 }, 40);
+    const schema = Buffer.from(await (await fetch(messages[0].schemaUrl)).arrayBuffer());
+    await world.control('PUT', '/faults', { rules: [{ operation: 'download', nth: [nth], cutAfterBytes }] });
+    const { handler, loads } = fetcher();
+    expect(await handler(sqsEvent([{ body: messages[0] }]), context)).toEqual({ batchItemFailures: [] });
+    expect(loads).toEqual([expect.objectContaining({ bytes: truth.files[0].bytes, sha256: truth.files[0].sha256 })]);
+    expect((await stored(loads[0].schemaKey)).bytes).toBe(schema.length);
+    expect(await world.control('GET', '/faults/counts')).toMatchObject({ downloads: { cut: 1 } });
+  });
+
   it('fails the query and asks for a new import when its hour is over before a file could be fetched', async () => {
     const { messages, queryId, customerId } = await collected({ 'Ring.Alarm.HubData': 3 });
     world.sandbox.clock.advance(61 * 60_000);
