@@ -12,7 +12,8 @@ export const FAULT_PROFILES = {
     { operation: 'listDataQueryRecords', probability: 0.04, error: 'TOO_MANY_REQUESTS', retryAfterSeconds: 1 },
     { operation: 'listDataQueryRecords', probability: 0.03, error: 'INTERNAL_SERVER_ERROR' },
     { operation: 'listDataQueryRecords', probability: 0.03, error: 'INTEGRATION_TIMEOUT' },
-    { operation: 'download', probability: 0.05, cutAfterBytes: 4_096 },
+    // Shorter than every schema file (346 bytes and up): a cut falls on a schema too.
+    { operation: 'download', probability: 0.05, cutAfterBytes: 256 },
     { operation: 'download', probability: 0.05, downloadError: 'InternalError' },
     { operation: 'notification', probability: 0.1, duplicate: true },
     { operation: 'notification', probability: 0.1, drop: true },

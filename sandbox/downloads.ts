@@ -144,7 +144,7 @@ export class DownloadService {
   }
 }
 
-/** Passes bytes [start, end] through; with `cutAfter`, destroys the connection after that many. `sent` counts what went through. */
+/** Passes bytes [start, end] through; with `cutAfter` short of them all, destroys the connection after that many. `sent` counts what went through. */
 function slice(start: number, end: number, cutAfter: number | undefined, cut: () => void): Transform & { readonly sent: number } {
   let position = 0;
   let sent = 0;
@@ -155,7 +155,8 @@ function slice(start: number, end: number, cutAfter: number | undefined, cut: ()
       position += chunk.length;
       if (to <= from) return callback();
       let piece = chunk.subarray(from, to);
-      if (cutAfter !== undefined && sent + piece.length >= cutAfter) {
+      // A cut at or past the last byte cuts nothing: the client gets the whole body.
+      if (cutAfter !== undefined && cutAfter <= end - start && sent + piece.length >= cutAfter) {
         piece = piece.subarray(0, cutAfter - sent);
         this.push(piece);
         sent += piece.length;

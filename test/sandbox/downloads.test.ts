@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { FAULT_PROFILES } from '../../local/faults';
+import { DATASETS, type DatasetName } from '../../sandbox/data/datasets';
+import { schemaText } from '../../sandbox/data/files';
 import type { Sandbox } from '../../sandbox/sandbox';
 import { connect, control, intake, startSandbox } from './support';
 
@@ -105,6 +108,22 @@ describe('file downloads', () => {
     await expect(response.arrayBuffer()).rejects.toThrow();
     expect(await control(sandbox, 'GET', '/faults/counts')).toMatchObject({ downloads: { cut: 1, refused: {} } });
     expect(await (await fetch(records[0].schema)).json()).toMatchObject({ title: 'Ring.EventManager.Events' });
+  });
+
+  it('a cut at the last byte or past it cuts nothing, and is not counted', async () => {
+    const { records } = await listed({ datasets: { 'Ring.EventManager.Events': 5 } });
+    const whole = Buffer.from(await (await fetch(records[0].file)).arrayBuffer());
+    const schema = Buffer.from(await (await fetch(records[0].schema)).arrayBuffer());
+    await control(sandbox, 'PUT', '/faults', { rules: [{ operation: 'download', nth: [1, 2], cutAfterBytes: whole.length }] });
+    expect(Buffer.from(await (await fetch(records[0].file)).arrayBuffer())).toEqual(whole);
+    expect(Buffer.from(await (await fetch(records[0].schema)).arrayBuffer())).toEqual(schema);
+    expect(await control(sandbox, 'GET', '/faults/counts')).toMatchObject({ downloads: { cut: 0 } });
+  });
+
+  it('the flaky profile (npm start --faults flaky) cuts inside every schema file, not only data files', () => {
+    const cut = FAULT_PROFILES.flaky.find((rule) => 'cutAfterBytes' in rule) as { cutAfterBytes: number };
+    const smallest = Math.min(...Object.keys(DATASETS).map((dataset) => Buffer.byteLength(schemaText(dataset as DatasetName))));
+    expect(cut.cutAfterBytes).toBeLessThan(smallest);
   });
 
   it('refuses or cuts a download, never both: the rule listed last decides', async () => {
