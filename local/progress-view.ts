@@ -83,3 +83,12 @@ function bar(done: number, of: number | undefined): string {
 export function amount(value: number, unit: string): string {
   return unit === 'MiB' ? `${(value / MiB).toFixed(1)} MiB` : String(value);
 }
+
+/**
+ * An import's records, in parts that add up: valid records are new, unchanged or repeated in
+ * the file (the same record twice, stored once); rejected ones are counted apart.
+ */
+export function importTotals(totals: Record<string, number>): string {
+  const repeated = totals.duplicates ? `, ${totals.duplicates} repeated in the files` : '';
+  return `${totals.records} records (${totals.recordsNew} new, ${totals.recordsUnchanged} unchanged${repeated}; ${totals.rejected} rejected)`;
+}

@@ -14,7 +14,7 @@ import { DemoRun } from './demo-run';
 import type { RecordedEvent } from './emulators/eventbridge';
 import { faultLines, faultSummary } from './fault-summary';
 import { sandboxCall, startRuntime, type Runtime } from './runtime';
-import { amount, ProgressView } from './progress-view';
+import { amount, importTotals, ProgressView } from './progress-view';
 import { LOCAL_API_CREDENTIALS } from './sigv4';
 import { startOptions } from './start-options';
 import { cpuBetween, sampleTreeCpu, TreeRssPeak } from './tree-rss';
@@ -208,7 +208,7 @@ function eventLine(event: RecordedEvent): string {
   const detail = event.detail as Record<string, string | null | undefined> & { totals?: Record<string, number> };
   const what =
     event['detail-type'] === 'Import Completed' && detail.totals
-      ? `query ${detail.queryId}: ${detail.totals.records} records (${detail.totals.recordsNew} new, ${detail.totals.recordsUnchanged} unchanged, ${detail.totals.rejected} rejected), ${amount(detail.totals.bytes, 'MiB')}`
+      ? `query ${detail.queryId}: ${importTotals(detail.totals)}, ${amount(detail.totals.bytes, 'MiB')}`
       : `${detail.previousStatus ?? '-'} → ${detail.status} (${detail.reason})`;
   return `event  ${event['detail-type']}  ${detail.customerId}  ${what}`;
 }

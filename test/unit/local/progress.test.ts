@@ -1,5 +1,5 @@
 import { progressFrom, type QueryItems, type Truth } from '../../../local/demo';
-import { progressLines, stageSummary } from '../../../local/progress-view';
+import { importTotals, progressLines, stageSummary } from '../../../local/progress-view';
 
 const head = (status: string) => ({ pk: 'QUERY#q', sk: 'QUERY', status });
 const file = (n: number, fields: Record<string, unknown> = {}) => ({ pk: 'QUERY#q', sk: `FILE#${String(n).padStart(6, '0')}`, ...fields });
@@ -47,5 +47,12 @@ describe('npm start progress', () => {
 
   it('waits for a query before anything moves', () => {
     expect(progressFrom('c', [], undefined)).toMatchObject({ stage: 'WAITING', share: 0, files: { listed: 0, expected: 0 } });
+  });
+});
+
+describe('an Import Completed event as npm start prints it', () => {
+  it('names the records repeated in the files, so the parts add up to the records', () => {
+    expect(importTotals({ records: 61305, recordsNew: 61304, recordsUnchanged: 0, duplicates: 1, rejected: 0 })).toBe('61305 records (61304 new, 0 unchanged, 1 repeated in the files; 0 rejected)');
+    expect(importTotals({ records: 10, recordsNew: 4, recordsUnchanged: 6, duplicates: 0, rejected: 2 })).toBe('10 records (4 new, 6 unchanged; 2 rejected)');
   });
 });
