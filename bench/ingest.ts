@@ -55,8 +55,33 @@ interface Goal {
   readonly met: boolean | undefined;
 }
 
+const USAGE = `npm run bench [-- options]: the ingestion benchmark, ratios against baselines measured in the same run
+
+  --size SIZE              the file of Ring.EventManager.Events to generate (default 200MB; e.g. 2GB)
+  --dynamodb-records N     records for the DynamoDB measurements and the re-import (default 20000)
+  --repeat N               runs of each measurement, the best kept (default 2, 1 above 1 GB)
+  --strict                 exit 2 when a goal is missed
+  --profile                only the load stage, under node --cpu-prof: its top functions in µs per record
+  -h, --help               this text
+
+Results are merged into bench/results.json under the size's label.
+`;
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { size: { type: 'string', default: '200MB' }, 'dynamodb-records': { type: 'string', default: '20000' }, repeat: { type: 'string' }, strict: { type: 'boolean', default: false }, profile: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: {
+      size: { type: 'string', default: '200MB' },
+      'dynamodb-records': { type: 'string', default: '20000' },
+      repeat: { type: 'string' },
+      strict: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const size = parseSize(values.size);
   const label = values.size.toUpperCase().replace(/\s+/g, '');
   const dynamoRecords = Number(values['dynamodb-records']);
@@ -380,6 +405,8 @@ function mib(bytes: number): string {
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  // A mistyped option is the user's to fix, not a stack trace to read.
+  if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) console.error(`npm run bench: ${(error as Error).message} (npm run bench -- --help lists the options)`);
+  else console.error(error);
   process.exit(1);
 });
