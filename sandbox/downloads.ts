@@ -95,21 +95,11 @@ export class DownloadService {
       response.destroy();
     };
 
-    if (match![4] === 'schema.json') {
-      // A schema is an S3 object like any other: a cut falls on it too.
-      const text = Buffer.from(schemaText(file.dataset));
-      response.writeHead(200, { 'content-type': 'application/json', 'content-length': text.length, etag: `"${file.dataset}"` });
-      if (request.method === 'HEAD') {
-        response.end();
-        return;
-      }
-      await pipeline(Readable.from([text]), slice(0, text.length - 1, cutAfter, cut), response).catch(() => undefined);
-      return;
-    }
-
-    const { bytes, sha256 } = await this.statsOf(query, file);
+    // A schema is an S3 object like the data file: ranges, HEAD and cuts apply to both.
+    const schema = match![4] === 'schema.json' ? Buffer.from(schemaText(file.dataset)) : undefined;
+    const { bytes, sha256 } = schema ? { bytes: schema.length, sha256: file.dataset } : await this.statsOf(query, file);
     const range = parseRange(request.headers.range, bytes);
-    if (range === 'invalid') {
+    if (range === 'unsatisfiable') {
       s3Error(response, 416, 'InvalidRange', 'The requested range is not satisfiable', {}, { 'content-range': `bytes */${bytes}` });
       return;
     }
@@ -117,7 +107,7 @@ export class DownloadService {
     response.writeHead(range ? 206 : 200, {
       'content-type': 'application/json',
       'content-length': end - start + 1,
-      etag: `"${sha256.slice(0, 32)}"`,
+      etag: `"${schema ? file.dataset : sha256.slice(0, 32)}"`,
       'accept-ranges': 'bytes',
       ...(range ? { 'content-range': `bytes ${start}-${end}/${bytes}` } : {}),
     });
@@ -126,12 +116,12 @@ export class DownloadService {
       return;
     }
     const sent = slice(start, end, cutAfter, cut);
-    const complete = await pipeline(fileStream(query.spec, file), sent, response).then(
+    const complete = await pipeline(schema ? Readable.from([schema]) : fileStream(query.spec, file), sent, response).then(
       () => true,
       // The client went away, or the injected cut closed the connection: counted, not complete.
       () => false,
     );
-    this.sandbox.recordDownload({ at: new Date(now).toISOString(), queryId: query.id, file: file.id, n: query.files.indexOf(file), bytes: sent.sent, complete });
+    if (!schema) this.sandbox.recordDownload({ at: new Date(now).toISOString(), queryId: query.id, file: file.id, n: query.files.indexOf(file), bytes: sent.sent, complete });
   }
 
   private sign(path: string, params: URLSearchParams): string {
@@ -171,20 +161,23 @@ function slice(start: number, end: number, cutAfter: number | undefined, cut: ()
   return Object.defineProperty(transform, 'sent', { get: () => sent }) as Transform & { readonly sent: number };
 }
 
-function parseRange(header: string | undefined, size: number): [number, number] | 'invalid' | undefined {
+/**
+ * A Range header as S3 reads it (RFC 9110): one range of bytes; a header it cannot read (not
+ * bytes, several ranges, a last byte before the first) is ignored and the whole object served;
+ * a range that starts past the end, or an empty suffix, is unsatisfiable (416).
+ */
+function parseRange(header: string | undefined, size: number): [number, number] | 'unsatisfiable' | undefined {
   if (!header) return undefined;
   const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!match || (match[1] === '' && match[2] === '')) return 'invalid';
-  let start: number;
-  let end: number;
+  if (!match || (match[1] === '' && match[2] === '')) return undefined;
   if (match[1] === '') {
-    start = Math.max(0, size - Number(match[2]));
-    end = size - 1;
-  } else {
-    start = Number(match[1]);
-    end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+    const suffix = Number(match[2]);
+    return suffix === 0 || size === 0 ? 'unsatisfiable' : [Math.max(0, size - suffix), size - 1];
   }
-  return start >= size || start > end ? 'invalid' : [start, end];
+  const start = Number(match[1]);
+  if (match[2] !== '' && Number(match[2]) < start) return undefined;
+  if (start >= size) return 'unsatisfiable';
+  return [start, match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1)];
 }
 
 function s3Error(

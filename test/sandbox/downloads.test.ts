@@ -89,6 +89,22 @@ describe('file downloads', () => {
     expect(Buffer.from(await part.arrayBuffer())).toEqual(whole.subarray(10));
   });
 
+  it('reads Range as S3 does, for a schema as for a data file: one range served (206), an unreadable one ignored (200), one past the end refused (416)', async () => {
+    const { records } = await listed({ datasets: { 'Ring.EventManager.Events': 50 } });
+    for (const url of [records[0].file, records[0].schema]) {
+      const whole = Buffer.from(await (await fetch(url)).arrayBuffer());
+      const answer = async (range: string) => {
+        const response = await fetch(url, { headers: { range } });
+        const body = Buffer.from(await response.arrayBuffer());
+        return { status: response.status, contentRange: response.headers.get('content-range'), body: response.status === 416 ? 'refused' : body.equals(whole) ? 'whole' : body.toString('latin1') };
+      };
+      expect(await answer('bytes=0-9')).toEqual({ status: 206, contentRange: `bytes 0-9/${whole.length}`, body: whole.subarray(0, 10).toString('latin1') });
+      expect(await answer('bytes=-5')).toEqual({ status: 206, contentRange: `bytes ${whole.length - 5}-${whole.length - 1}/${whole.length}`, body: whole.subarray(-5).toString('latin1') });
+      for (const ignored of ['bytes=5-2', 'bytes=0-0,5-6', 'items=0-9', 'bytes=-']) expect(await answer(ignored)).toEqual({ status: 200, contentRange: null, body: 'whole' });
+      for (const refused of [`bytes=${whole.length}-`, 'bytes=-0']) expect(await answer(refused)).toEqual({ status: 416, contentRange: `bytes */${whole.length}`, body: 'refused' });
+    }
+  });
+
   it('cuts a download after N bytes when told to', async () => {
     const { records } = await listed({ datasets: { 'Ring.EventManager.Events': 500 } });
     await control(sandbox, 'PUT', '/faults', { rules: [{ operation: 'download', nth: [1], cutAfterBytes: 1000 }] });
