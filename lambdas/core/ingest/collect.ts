@@ -92,7 +92,9 @@ export const COLLECT_RESERVE_MS = 20_000;
  * without a call, so each invocation handles at least one file no earlier one did. A retry
  * (a rate limit, Ring's 5xx, a failed write) also goes on from where it stopped. A saved page
  * token Ring no longer accepts (INVALID_NEXT_PAGE) is dropped, as the reference says, and
- * listing starts again from the first page (the files already handled cost a check each).
+ * listing starts again from the first page, passing over the files before the place (a listing
+ * call a page). A page that lists fewer files than when the place was saved starts over too,
+ * checking every file again. Either happens at most once an invocation.
  */
 export async function collectQuery(deps: CollectDeps, message: CompletedQuery, options: CallOptions = {}): Promise<CollectOutcome> {
   const { store, connections, intake, clock, logger } = deps;
@@ -105,8 +107,16 @@ export async function collectQuery(deps: CollectDeps, message: CompletedQuery, o
 
   /** The first file not handled yet: where a continuation or a retry goes on. */
   let at: CollectFrom = start;
+  /** Files handled in this invocation; files below `sent` are known to have their message (after starting over). */
   let handled = 0;
+  let sent = 0;
   let startedAgain = false;
+  const startOver = (why: string, knownSent: number) => {
+    logger.warn(`${why}; listing again from the first page`, { queryId: message.queryId, n: at.n });
+    startedAgain = true;
+    sent = knownSent;
+    at = { n: 0 };
+  };
   try {
     for (;;) {
       let page: RecordsPage;
@@ -114,14 +124,25 @@ export async function collectQuery(deps: CollectDeps, message: CompletedQuery, o
         page = await intake.listPage(connection, message.queryId, { pageToken: at.pageToken, maxResults: 250 }, options);
       } catch (error) {
         if (!(at.pageToken !== undefined && !startedAgain && error instanceof RingApiError && error.type === 'INVALID_NEXT_PAGE')) throw error;
-        logger.warn('Ring refused a saved page token; listing again from the first page', { queryId: message.queryId, n: at.n });
-        startedAgain = true;
-        at = { n: 0 };
+        // Every file before the place has its message: passed over without a call, and not
+        // counted as handled, so a continuation gets further even when each token it saved is
+        // refused in turn.
+        startOver('Ring refused a saved page token', at.n);
+        continue;
+      }
+      if ((at.pageIndex ?? 0) > 0 && page.records.length <= at.pageIndex! && !startedAgain) {
+        // The page lists fewer files than when the place was saved: the listing changed, so the
+        // numbers before the place may not match it either. Every file is checked again.
+        startOver(`page lists ${page.records.length} files, fewer than when this place was saved`, 0);
         continue;
       }
       let n = at.n;
       for (let pageIndex = at.pageIndex ?? 0; pageIndex < page.records.length; pageIndex++) {
         at = { n, pageToken: page.pageToken, pageIndex };
+        if (n < sent) {
+          n++;
+          continue;
+        }
         if (handled > 0 && remainingMs() < COLLECT_RESERVE_MS) {
           await store.saveCollectFrom(message.queryId, at);
           logger.info('collect out of time; a continuation goes on from this file', { queryId: message.queryId, n });
@@ -164,8 +185,9 @@ export async function collectQuery(deps: CollectDeps, message: CompletedQuery, o
       await store.fail(message.queryId, `${error.type ?? error.status} while listing`, clock.now());
       const request: ImportRequest & { brand: string; endedQueryId: string } = { customerId: message.customerId, brand: message.brand, reason: 'recheck', requestedAt: new Date(clock.now()).toISOString(), endedQueryId: message.queryId };
       await deps.imports.send(request);
-      logger.warn('query could no longer be listed; a new import was requested', { queryId: message.queryId, type: error.type });
-      return { outcome: 'skipped', reason: 'listing window elapsed' };
+      const reason = error.decision === 'recreate' ? 'listing window elapsed' : `${error.type ?? error.status} while listing`;
+      logger.warn('query could not be listed to its end; a new import was requested', { queryId: message.queryId, type: error.type });
+      return { outcome: 'skipped', reason };
     }
     if (error.decision === 'stop-connection') {
       await holdConnection(connections, message.customerId, error, clock.now());
