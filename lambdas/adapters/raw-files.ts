@@ -9,10 +9,13 @@ import type { RawReader, RecordItem, RecordWriter, StoredRecord } from '../core/
 import { downloadFailure } from '../core/ring/errors';
 import { uploadStream, type StreamUploadOptions } from './multipart-upload';
 
+/** Errors of a connection made, then lost before the response (a reset, a hang-up, a timeout), or of a DNS answer that may come next time. */
+const LOST_CONNECTION = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EAI_AGAIN']);
+
 /**
  * GETs presigned URLs with node's http client (10-13 % faster than fetch() for bodies, per
  * DESIGN.md), a connect/idle timeout, no redirects followed; non-200 becomes a typed error, and
- * a request that got no response a CutDownloadError (fetch tries it again).
+ * a connection lost before the response a CutDownloadError (fetch tries it again).
  */
 export class HttpFileDownloader implements FileDownloader {
   constructor(private readonly timeoutMs = 30_000) {}
@@ -35,9 +38,12 @@ export class HttpFileDownloader implements FileDownloader {
         response.on('end', () => reject(downloadFailure(response.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), response.headers['retry-after'])));
         response.on('error', reject);
       });
-      request.on('timeout', () => request.destroy(new Error('download timed out')));
-      // No answer at all (a reset before the headers, a timeout): as a cut, tried again like one.
-      request.on('error', (error) => reject(new CutDownloadError(`no response: ${error.message}`)));
+      request.on('timeout', () => request.destroy(Object.assign(new Error('download timed out'), { code: 'ETIMEDOUT' })));
+      request.on('error', (error: NodeJS.ErrnoException) =>
+        // A connection lost before the answer: as a cut, tried again like one. A host that refuses
+        // or cannot be found, or a certificate refused, is no passing fault: the message fails.
+        reject(LOST_CONNECTION.has(error.code ?? '') ? new CutDownloadError(`no response: ${error.message}`) : error),
+      );
       request.end();
     });
   }

@@ -3,7 +3,7 @@ import { Transform, type Readable } from 'node:stream';
 import type { ImportRequest } from '../connections/model';
 import type { Clock, Connection, ConnectionRepository, Logger, WorkQueue } from '../ports';
 import { RetryLaterError, RingApiError } from '../ring/errors';
-import type { CallOptions, IntakeClient } from '../ring/intake-client';
+import type { CallOptions, IntakeClient, RecordsPage } from '../ring/intake-client';
 import type { FetchMessage } from './collect';
 
 export interface Download {
@@ -58,6 +58,8 @@ export interface FetchDeps {
 /** URLs live 5 minutes; this close to the end they are re-listed first. */
 export const URL_FRESH_MS = 4 * 60_000;
 const ATTEMPTS = 3;
+/** What another attempt needs of the invocation's time: the downloader's 30 s timeout, and the rest. */
+export const RETRY_RESERVE_MS = 45_000;
 
 export type FetchOutcome = { readonly outcome: 'fetched' | 'already'; readonly file: FetchedFile } | { readonly outcome: 'skipped'; readonly reason: string } | { readonly outcome: 'retry-later'; readonly retryAfterSeconds: number };
 
@@ -84,6 +86,8 @@ export async function fetchFile(deps: FetchDeps, message: FetchMessage, options:
   let urls = { fileUrl: message.fileUrl, schemaUrl: message.schemaUrl };
   let listedAt = Date.parse(message.listedAt);
   for (let attempt = 1; ; attempt++) {
+    // A host that hangs costs its whole timeout an attempt: another is tried only if it fits.
+    if (attempt > 1 && (options.remainingMs?.() ?? Number.POSITIVE_INFINITY) < RETRY_RESERVE_MS) return { outcome: 'retry-later', retryAfterSeconds: 30 };
     try {
       if (clock.now() - listedAt > URL_FRESH_MS) {
         urls = await relist(deps, connection, message, options, urls.fileUrl);
@@ -174,12 +178,39 @@ export async function copyToS3(deps: Pick<FetchDeps, 'downloader' | 'objects'>, 
 async function relist(deps: FetchDeps, connection: Connection, message: FetchMessage, options: CallOptions, staleFileUrl: string): Promise<{ fileUrl: string; schemaUrl: string }> {
   for (const maxResults of [250, 249]) {
     if (message.pageIndex >= maxResults) break;
-    const page = await deps.intake.listPage(connection, message.queryId, { pageToken: message.pageToken, maxResults }, options);
+    let page: RecordsPage;
+    try {
+      page = await deps.intake.listPage(connection, message.queryId, { pageToken: message.pageToken, maxResults }, options);
+    } catch (error) {
+      if (!(message.pageToken !== undefined && error instanceof RingApiError && error.type === 'INVALID_NEXT_PAGE')) throw error;
+      return relistFromStart(deps, connection, message, options, staleFileUrl);
+    }
     const listed = page.records[message.pageIndex];
     if (!listed) throw new RingApiError(404, 'S3', 'FileNotListed', `file ${message.n} is no longer listed`, 'recreate');
     if (listed.file !== staleFileUrl) return { fileUrl: listed.file, schemaUrl: listed.schema };
   }
   throw new RetryLaterError(60, 'Ring still serves the cached listing; try after its 5 minutes');
+}
+
+/**
+ * Fresh URLs for the task's file when Ring refuses its page's token (INVALID_NEXT_PAGE): the
+ * listing again from its first page, as the reference says, to the file's place in it (the
+ * position of its page's first file, `n - pageIndex`, plus its index), a listing call a page.
+ */
+async function relistFromStart(deps: FetchDeps, connection: Connection, message: FetchMessage, options: CallOptions, staleFileUrl: string): Promise<{ fileUrl: string; schemaUrl: string }> {
+  let first = 0;
+  let pageToken: string | undefined;
+  for (;;) {
+    const page = await deps.intake.listPage(connection, message.queryId, { pageToken, maxResults: 250 }, options);
+    if (message.n < first + page.records.length) {
+      const listed = page.records[message.n - first];
+      if (listed.file === staleFileUrl) throw new RetryLaterError(60, 'Ring still serves the cached listing; try after its 5 minutes');
+      return { fileUrl: listed.file, schemaUrl: listed.schema };
+    }
+    first += page.records.length;
+    if (!page.nextPageToken) throw new RingApiError(404, 'S3', 'FileNotListed', `file ${message.n} is no longer listed`, 'recreate');
+    pageToken = page.nextPageToken;
+  }
 }
 
 
