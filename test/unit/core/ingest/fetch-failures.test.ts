@@ -113,7 +113,7 @@ describe('fetch: re-listing a file whose page token Ring refuses', () => {
     };
     const opened: string[] = [];
     const downloader: FileDownloader = { open: (url) => Promise.reject(new RingApiError(403, 'S3', 'AccessDenied', `opened ${(opened.push(url), 'stop')}`, 'fail')) };
-    const { fetchDeps } = deps(downloader, intake as unknown as IntakeClient);
+    const { fetchDeps } = deps(downloader, intake);
     const stale = message('http://127.0.0.1:9', { n: 253, pageToken: 'T1.old', pageIndex: 3, listedAt: new Date(NOW - 5 * 60_000).toISOString() });
     await expect(fetchFile(fetchDeps, stale)).rejects.toThrow('opened stop');
     expect(tokens).toEqual(['T1.old', undefined, 'T1.new']);
