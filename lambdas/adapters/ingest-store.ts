@@ -35,15 +35,20 @@ export function fileSummary(item: Record<string, unknown>): FileSummary {
 
 /** Where listing goes on, as saved on the query item (none saved: the first page). */
 export function collectFrom(saved: unknown): CollectFrom {
-  const { n, pageToken, pageIndex } = (saved ?? {}) as { n?: unknown; pageToken?: unknown; pageIndex?: unknown };
+  const { n, pageToken, pageIndex, sent } = (saved ?? {}) as { n?: unknown; pageToken?: unknown; pageIndex?: unknown; sent?: unknown };
   if (typeof n !== 'number') return { n: 0 };
   // Without a token the place is on the first page.
-  return { n, ...(typeof pageToken === 'string' ? { pageToken } : {}), ...(typeof pageIndex === 'number' ? { pageIndex } : {}) };
+  return { n, ...(typeof pageToken === 'string' ? { pageToken } : {}), ...(typeof pageIndex === 'number' ? { pageIndex } : {}), ...(typeof sent === 'number' ? { sent } : {}) };
 }
 
 /** What saveCollectFrom stores: the place without undefined members (DynamoDB refuses them). */
 export function savedFrom(from: CollectFrom): Record<string, unknown> {
-  return { n: from.n, ...(from.pageToken !== undefined ? { pageToken: from.pageToken } : {}), ...(from.pageIndex !== undefined ? { pageIndex: from.pageIndex } : {}) };
+  return {
+    n: from.n,
+    ...(from.pageToken !== undefined ? { pageToken: from.pageToken } : {}),
+    ...(from.pageIndex !== undefined ? { pageIndex: from.pageIndex } : {}),
+    ...(from.sent !== undefined ? { sent: from.sent } : {}),
+  };
 }
 
 /** File tasks (`QUERY#<id>` / `FILE#<n>`) and the query's collect state, in the control table. */

@@ -9,8 +9,26 @@ import type { RawReader, RecordItem, RecordWriter, StoredRecord } from '../core/
 import { downloadFailure } from '../core/ring/errors';
 import { uploadStream, type StreamUploadOptions } from './multipart-upload';
 
-/** Errors of a connection made, then lost before the response (a reset, a hang-up, a timeout), or of a DNS answer that may come next time. */
-const LOST_CONNECTION = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EAI_AGAIN']);
+/**
+ * Errors of a connection made, then lost before the response (a reset, a hang-up, a silence).
+ * Anything before a connection (refused, no such host, DNS, a connect that never completes, a
+ * certificate) fails the message: SQS tries it again at 30 s, 2 and 8 minutes, then the
+ * dead-letter queue and its alarm, where retrying it here would go on unseen.
+ */
+const LOST_CONNECTION = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED']);
+
+/**
+ * The downloader's timeout: silent after connecting is a lost connection; never connected (a
+ * host that drops the connection attempt) is no passing fault, like a refused one.
+ */
+export function timeoutError(connecting: boolean): NodeJS.ErrnoException {
+  return connecting ? Object.assign(new Error('download could not connect in time'), { code: 'ECONNTIMEOUT' }) : Object.assign(new Error('download timed out'), { code: 'ETIMEDOUT' });
+}
+
+/** A request that got no response: a CutDownloadError (tried again) if the connection was lost, else the error itself (the message fails). */
+export function noResponse(error: NodeJS.ErrnoException): Error {
+  return LOST_CONNECTION.has(error.code ?? '') ? new CutDownloadError(`no response: ${error.message}`) : error;
+}
 
 /**
  * GETs presigned URLs with node's http client (10-13 % faster than fetch() for bodies, per
@@ -38,12 +56,8 @@ export class HttpFileDownloader implements FileDownloader {
         response.on('end', () => reject(downloadFailure(response.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), response.headers['retry-after'])));
         response.on('error', reject);
       });
-      request.on('timeout', () => request.destroy(Object.assign(new Error('download timed out'), { code: 'ETIMEDOUT' })));
-      request.on('error', (error: NodeJS.ErrnoException) =>
-        // A connection lost before the answer: as a cut, tried again like one. A host that refuses
-        // or cannot be found, or a certificate refused, is no passing fault: the message fails.
-        reject(LOST_CONNECTION.has(error.code ?? '') ? new CutDownloadError(`no response: ${error.message}`) : error),
-      );
+      request.on('timeout', () => request.destroy(timeoutError(request.socket?.connecting !== false)));
+      request.on('error', (error: NodeJS.ErrnoException) => reject(noResponse(error)));
       request.end();
     });
   }

@@ -35,6 +35,8 @@ export interface CollectFrom {
   readonly n: number;
   readonly pageToken?: string;
   readonly pageIndex?: number;
+  /** Files below it have their message too, when that is beyond `n` (a pass-over after a refused token, not finished). */
+  readonly sent?: number;
 }
 
 export interface CollectStore {
@@ -93,8 +95,10 @@ export const COLLECT_RESERVE_MS = 20_000;
  * (a rate limit, Ring's 5xx, a failed write) also goes on from where it stopped. A saved page
  * token Ring no longer accepts (INVALID_NEXT_PAGE) is dropped, as the reference says, and
  * listing starts again from the first page, passing over the files before the place (a listing
- * call a page). A page that lists fewer files than when the place was saved starts over too,
- * checking every file again. Either happens at most once an invocation.
+ * call a page; a pass-over out of time goes on later, its mark saved as `sent`). A page that
+ * lists fewer files than when the place was saved starts over too, checking every file again.
+ * Either happens at most once an invocation. A listing that ends before the files already sent
+ * has changed: the query fails and a new import is asked for.
  */
 export async function collectQuery(deps: CollectDeps, message: CompletedQuery, options: CallOptions = {}): Promise<CollectOutcome> {
   const { store, connections, intake, clock, logger } = deps;
@@ -107,10 +111,20 @@ export async function collectQuery(deps: CollectDeps, message: CompletedQuery, o
 
   /** The first file not handled yet: where a continuation or a retry goes on. */
   let at: CollectFrom = start;
-  /** Files handled in this invocation; files below `sent` are known to have their message (after starting over). */
+  /** Files below `sent` are known to have their message: passed over after starting again. */
+  let sent = start.sent ?? 0;
+  /** What this invocation got done: files handled, pages passed over. */
   let handled = 0;
-  let sent = 0;
+  let passed = 0;
   let startedAgain = false;
+  /** Where to go on: the place, and how far files are known sent when that is further. */
+  const place = (): CollectFrom => (sent > at.n ? { ...at, sent } : at);
+  const goOnLater = async (): Promise<CollectOutcome> => {
+    const from = place();
+    await store.saveCollectFrom(message.queryId, from);
+    logger.info('collect out of time; a continuation goes on from here', { queryId: message.queryId, n: from.n, sent: from.sent });
+    return { outcome: 'continue', from };
+  };
   const startOver = (why: string, knownSent: number) => {
     logger.warn(`${why}; listing again from the first page`, { queryId: message.queryId, n: at.n });
     startedAgain = true;
@@ -119,6 +133,8 @@ export async function collectQuery(deps: CollectDeps, message: CompletedQuery, o
   };
   try {
     for (;;) {
+      // Passing over pages costs a listing call each: out of time, the pass-over goes on later too.
+      if ((handled > 0 || passed > 0) && remainingMs() < COLLECT_RESERVE_MS) return await goOnLater();
       let page: RecordsPage;
       try {
         page = await intake.listPage(connection, message.queryId, { pageToken: at.pageToken, maxResults: 250 }, options);
@@ -127,7 +143,7 @@ export async function collectQuery(deps: CollectDeps, message: CompletedQuery, o
         // Every file before the place has its message: passed over without a call, and not
         // counted as handled, so a continuation gets further even when each token it saved is
         // refused in turn.
-        startOver('Ring refused a saved page token', at.n);
+        startOver('Ring refused a saved page token', Math.max(sent, at.n));
         continue;
       }
       if ((at.pageIndex ?? 0) > 0 && page.records.length <= at.pageIndex! && !startedAgain) {
@@ -143,11 +159,7 @@ export async function collectQuery(deps: CollectDeps, message: CompletedQuery, o
           n++;
           continue;
         }
-        if (handled > 0 && remainingMs() < COLLECT_RESERVE_MS) {
-          await store.saveCollectFrom(message.queryId, at);
-          logger.info('collect out of time; a continuation goes on from this file', { queryId: message.queryId, n });
-          return { outcome: 'continue', from: at };
-        }
+        if ((handled > 0 || passed > 0) && remainingMs() < COLLECT_RESERVE_MS) return await goOnLater();
         const listed = page.records[pageIndex];
         const task: FileTask = {
           queryId: message.queryId,
@@ -167,24 +179,32 @@ export async function collectQuery(deps: CollectDeps, message: CompletedQuery, o
         n++;
         handled++;
       }
+      if (n <= sent && page.records.length > 0) passed++;
       at = { n, pageToken: page.nextPageToken };
       if (!page.nextPageToken) break;
     }
+    if (at.n < sent) {
+      // The listing ends before files already sent: it changed since they were, and the query's
+      // count could not match what fetch and load will do. A new query lists it afresh.
+      await store.fail(message.queryId, `the listing ended at ${at.n} files, before the ${sent} already sent`, clock.now());
+      await requestRecheck(deps, message);
+      logger.warn('query listing changed while it was collected; a new import was requested', { queryId: message.queryId, files: at.n, sent });
+      return { outcome: 'skipped', reason: 'the listing changed' };
+    }
   } catch (error) {
-    if (error instanceof RetryLaterError) return { outcome: 'retry-later', retryAfterSeconds: await goOnFrom(deps, message, at, error.retryAfterSeconds) };
+    if (error instanceof RetryLaterError) return { outcome: 'retry-later', retryAfterSeconds: await goOnFrom(deps, message, place(), error.retryAfterSeconds) };
     if (error instanceof RelinkRequiredError) return { outcome: 'skipped', reason: 'the customer must connect again' };
     if (!(error instanceof RingApiError)) {
       // A failed write or send: the redelivery goes on from here if this can still be saved.
-      await store.saveCollectFrom(message.queryId, at).catch(() => undefined);
+      await store.saveCollectFrom(message.queryId, place()).catch(() => undefined);
       throw error;
     }
     if (error.decision === 'retry' || error.type === 'QUERY_NOT_COMPLETED') {
-      return { outcome: 'retry-later', retryAfterSeconds: await goOnFrom(deps, message, at, Math.max(30, error.retryAfterSeconds ?? 0)) };
+      return { outcome: 'retry-later', retryAfterSeconds: await goOnFrom(deps, message, place(), Math.max(30, error.retryAfterSeconds ?? 0)) };
     }
     if (error.decision === 'recreate' || error.decision === 'relist') {
       await store.fail(message.queryId, `${error.type ?? error.status} while listing`, clock.now());
-      const request: ImportRequest & { brand: string; endedQueryId: string } = { customerId: message.customerId, brand: message.brand, reason: 'recheck', requestedAt: new Date(clock.now()).toISOString(), endedQueryId: message.queryId };
-      await deps.imports.send(request);
+      await requestRecheck(deps, message);
       const reason = error.decision === 'recreate' ? 'listing window elapsed' : `${error.type ?? error.status} while listing`;
       logger.warn('query could not be listed to its end; a new import was requested', { queryId: message.queryId, type: error.type });
       return { outcome: 'skipped', reason };
@@ -201,9 +221,21 @@ export async function collectQuery(deps: CollectDeps, message: CompletedQuery, o
   return { outcome: 'collected', files: at.n };
 }
 
+/** A new import for the customer, after this query could not be listed to its end. */
+async function requestRecheck(deps: CollectDeps, message: CompletedQuery): Promise<void> {
+  const request: ImportRequest & { brand: string; endedQueryId: string } = {
+    customerId: message.customerId,
+    brand: message.brand,
+    reason: 'recheck',
+    requestedAt: new Date(deps.clock.now()).toISOString(),
+    endedQueryId: message.queryId,
+  };
+  await deps.imports.send(request);
+}
+
 /** Saves where a retry goes on (unless it is the very start); answers the retry's delay. */
 async function goOnFrom(deps: CollectDeps, message: CompletedQuery, at: CollectFrom, retryAfterSeconds: number): Promise<number> {
-  if (at.n > 0 || at.pageToken !== undefined) await deps.store.saveCollectFrom(message.queryId, at);
+  if (at.n > 0 || at.pageToken !== undefined || at.sent !== undefined) await deps.store.saveCollectFrom(message.queryId, at);
   return retryAfterSeconds;
 }
 

@@ -58,8 +58,8 @@ export interface FetchDeps {
 /** URLs live 5 minutes; this close to the end they are re-listed first. */
 export const URL_FRESH_MS = 4 * 60_000;
 const ATTEMPTS = 3;
-/** What another attempt needs of the invocation's time: the downloader's 30 s timeout, and the rest. */
-export const RETRY_RESERVE_MS = 45_000;
+/** What another attempt needs of the invocation's time: two silences of the downloader's 30 s (the schema, the data file), and the rest. */
+export const RETRY_RESERVE_MS = 70_000;
 
 export type FetchOutcome = { readonly outcome: 'fetched' | 'already'; readonly file: FetchedFile } | { readonly outcome: 'skipped'; readonly reason: string } | { readonly outcome: 'retry-later'; readonly retryAfterSeconds: number };
 

@@ -123,11 +123,46 @@ describe('collect: where a long listing goes on', () => {
     expect(w.query()).toMatchObject({ status: 'LOADING', files: 1000 });
   });
 
+  it('a pass-over that runs short of time (30 s a listing call) goes on later from the page it reached, and never lists with less than the reserve left', async () => {
+    let remaining = 95_000;
+    const listedAt: number[] = [];
+    const r = ring([250, 250, 250, 250], (token) => {
+      listedAt.push(remaining);
+      remaining -= 30_000;
+      return token?.endsWith('.s0') && r.session() > 0 ? invalidNextPage() : undefined;
+    });
+    const w = world(r.intake);
+    expect(await collectQuery(w.deps, message, { remainingMs: () => (w.sent.length < 751 ? Number.POSITIVE_INFINITY : 1_000) })).toMatchObject({ outcome: 'continue', from: { n: 751 } });
+    r.newSession();
+    listedAt.length = 0;
+    remaining = 95_000;
+    // The saved token refused: page 1 and page 2 passed over, then out of time with a fresh token and the mark.
+    expect(await collectQuery(w.deps, message, { remainingMs: () => remaining })).toEqual({ outcome: 'continue', from: { n: 500, pageToken: 'T2.s1', sent: 751 } });
+    expect(listedAt).toEqual([95_000, 65_000, 35_000]);
+    remaining = 95_000;
+    listedAt.length = 0;
+    // The fresh token taken, pages 3 and 4: files from 751 on.
+    expect(await collectQuery(w.deps, message, { remainingMs: () => remaining })).toEqual({ outcome: 'collected', files: 1000 });
+    expect(listedAt).toEqual([95_000, 65_000]);
+    expect(w.sent).toEqual(upTo(1000));
+  });
+
+  it('a refused token and a listing that now ends before the files already sent: the query fails, saying the listing changed, and a new import is asked for', async () => {
+    const sizes = [250, 250, 250, 250];
+    const r = ring(sizes, (token) => (token?.endsWith('.s0') && r.session() > 0 ? invalidNextPage() : undefined));
+    const w = world(r.intake);
+    await collectQuery(w.deps, message, { remainingMs: () => (w.sent.length < 751 ? Number.POSITIVE_INFINITY : 1_000) });
+    r.newSession();
+    sizes.splice(2, 2, 100);
+    expect(await collectQuery(w.deps, message)).toEqual({ outcome: 'skipped', reason: 'the listing changed' });
+    expect(w.query()).toMatchObject({ status: 'FAILED', statusReason: 'the listing ended at 600 files, before the 751 already sent' });
+    expect(w.imports).toEqual([expect.objectContaining({ reason: 'recheck', endedQueryId: QUERY })]);
+  });
+
   it('a saved place whose page now lists fewer files: a warning, and listing starts over from page 1 with every file checked', async () => {
     const sizes = [4, 6, 2];
     const w = world(ring(sizes).intake);
-    let looks = 0;
-    expect(await collectQuery(w.deps, message, { remainingMs: () => (looks++ < 8 ? 300_000 : 1_000) })).toEqual({ outcome: 'continue', from: { n: 9, pageToken: 'T1.s0', pageIndex: 5 } });
+    expect(await collectQuery(w.deps, message, { remainingMs: () => (w.sent.length < 9 ? 300_000 : 1_000) })).toEqual({ outcome: 'continue', from: { n: 9, pageToken: 'T1.s0', pageIndex: 5 } });
     sizes[1] = 3;
     expect(await collectQuery(w.deps, message)).toEqual({ outcome: 'collected', files: 9 });
     expect(w.warnings).toEqual(['page lists 3 files, fewer than when this place was saved; listing again from the first page']);

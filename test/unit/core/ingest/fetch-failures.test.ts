@@ -4,8 +4,8 @@
  * wrote most of these.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { HttpFileDownloader } from '../../../../lambdas/adapters/raw-files';
-import { fetchFile, RETRY_RESERVE_MS, type FetchDeps, type FileDownloader } from '../../../../lambdas/core/ingest/fetch';
+import { HttpFileDownloader, noResponse, timeoutError } from '../../../../lambdas/adapters/raw-files';
+import { CutDownloadError, fetchFile, RETRY_RESERVE_MS, type FetchDeps, type FileDownloader } from '../../../../lambdas/core/ingest/fetch';
 import type { FetchMessage } from '../../../../lambdas/core/ingest/collect';
 import { RingApiError } from '../../../../lambdas/core/ring/errors';
 import type { IntakeClient, RecordsPage } from '../../../../lambdas/core/ring/intake-client';
@@ -60,6 +60,14 @@ describe('fetch: hosts that fail before answering', () => {
     );
     expect(failure).toMatchObject({ code: 'ECONNREFUSED' });
     for (const text of [failure!.message, ...logged]) expect(text).not.toMatch(/X-Amz|TOKENSECRET|f00dface|\?/);
+  });
+
+  it('what is tried again: a connection lost (reset, hang-up, silent after connecting); what fails the message: a connect that never completes, a DNS failure, a certificate', () => {
+    const lost = ['ECONNRESET', 'EPIPE', 'ECONNABORTED'].map((code) => noResponse(Object.assign(new Error(code), { code })));
+    expect(lost.every((error) => error instanceof CutDownloadError)).toBe(true);
+    expect(noResponse(timeoutError(false))).toBeInstanceOf(CutDownloadError);
+    const failing = [timeoutError(true), ...['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'EPROTO'].map((code) => Object.assign(new Error(code), { code }))];
+    for (const error of failing) expect(noResponse(error)).toBe(error);
   });
 
   it('a connection reset before the headers is tried again in the invocation', async () => {
