@@ -203,8 +203,8 @@ export class JsonElementSplitter {
       this.quoteAt = -1;
       this.backslashAt = -1;
     }
-    if (this.quoteAt !== -2 && this.quoteAt < from) this.quoteAt = chunk.indexOf(QUOTE, from) === -1 ? -2 : chunk.indexOf(QUOTE, from);
-    if (this.backslashAt !== -2 && this.backslashAt < from) this.backslashAt = chunk.indexOf(BACKSLASH, from) === -1 ? -2 : chunk.indexOf(BACKSLASH, from);
+    if (this.quoteAt !== -2 && this.quoteAt < from) this.quoteAt = notFound(chunk.indexOf(QUOTE, from));
+    if (this.backslashAt !== -2 && this.backslashAt < from) this.backslashAt = notFound(chunk.indexOf(BACKSLASH, from));
     const quote = this.quoteAt === -2 ? Infinity : this.quoteAt;
     const backslash = this.backslashAt === -2 ? Infinity : this.backslashAt;
     const next = Math.min(quote, backslash);
@@ -241,4 +241,9 @@ export class JsonElementSplitter {
     this.primitive = false;
     return { text: bytes.toString('utf8'), bytes, start: this.elementStart, end: endOffset };
   }
+}
+
+/** An index from indexOf, with -1 (none left in the chunk) remembered as -2. */
+function notFound(index: number): number {
+  return index === -1 ? -2 : index;
 }
