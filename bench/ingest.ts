@@ -44,7 +44,7 @@ const WORKER = path.join(__dirname, '..', '.build', 'bench-worker.js');
  * fail on 200 MB and make its goal a free pass).
  */
 const LAMBDA_NODE_FLAGS = INGESTION_NODE_OPTIONS.split(' ');
-const PRODUCT_STAGES: ReadonlySet<WorkerTask['kind']> = new Set(['fetch', 'parse', 'parse-parallel', 'load', 'reimport']);
+const PRODUCT_STAGES: ReadonlySet<WorkerTask['kind']> = new Set(['fetch', 'hash-memory', 'upload-memory', 'parse', 'parse-parallel', 'load', 'reimport']);
 const RESULTS = path.join(__dirname, 'results.json');
 
 /** A ratio the issue asks for; `value` undefined: not measured in this run (neither met nor missed). */
@@ -53,6 +53,8 @@ interface Goal {
   readonly value: number | undefined;
   readonly goal: string;
   readonly met: boolean | undefined;
+  /** The most the ratio can be on this machine, from other measurements of the same run, and why. */
+  readonly bound?: { readonly value: number; readonly why: string };
 }
 
 const USAGE = `npm run bench [-- options]: the ingestion benchmark, ratios against baselines measured in the same run
@@ -140,6 +142,12 @@ async function main(): Promise<void> {
     sink = await startS3Sink();
     const fetchedToSink = await best({ kind: 'fetch', url: fileUrl, aws: { ...target, endpoints: { ...target.endpoints, s3: sink.endpoint } }, key: 'bench/events.json' });
     if (sink.received() !== bytes * repeat) throw new Error(`the discarding S3 received ${sink.received()} bytes, not ${repeat} × ${bytes}`);
+    // Fetch's parts, each alone on its one thread (a fetch function has 0.58 vCPU): their CPU per MiB adds up to fetch's least.
+    step('sha256 alone, from memory');
+    const hashOnly = await best({ kind: 'hash-memory', bytes });
+    step('the upload alone into the discarding S3, from memory');
+    const uploadOnly = await best({ kind: 'upload-memory', bytes, aws: { ...target, endpoints: { ...target.endpoints, s3: sink.endpoint } }, key: 'bench/memory.json' });
+    if (sink.received() !== 2 * bytes * repeat) throw new Error(`the discarding S3 received ${sink.received()} bytes, not 2 × ${repeat} × ${bytes}`);
     step('S3 emulator intake: the same multipart upload from disk');
     const upload = await best({ kind: 'upload', path: dataPath, aws: target, key: 'bench/upload.json' });
     if (fetched.sha256 !== raw.sha256 || fetchedToSink.sha256 !== raw.sha256) throw new Error(`fetch stored other bytes: sha256 ${fetched.sha256} / ${fetchedToSink.sha256} ≠ ${raw.sha256}`);
@@ -173,12 +181,20 @@ async function main(): Promise<void> {
     const reimport = reimportTable(reimports.imports ?? []);
 
     const rate = (result: WorkerResult, amount = result.bytes) => amount / (result.ms / 1000);
+    const cpuPerMiB = (result: WorkerResult) => result.cpuMs / (result.bytes / MiB);
     const goals: Goal[] = [
       naive.error
         ? { name: 'load ÷ naive JSON.parse importer', value: Number.POSITIVE_INFINITY, goal: '≥ 2 (naive failed)', met: true }
         : goal('load ÷ naive JSON.parse importer', rate(parse) / rate(naive), '≥ 2', (value) => value >= 2),
       goal('load ÷ split+JSON.parse alone (one core)', rate(parse) / rate(split), '≥ 0.5', (value) => value >= 0.5),
-      goal('fetch into a discarding S3 ÷ plain download', rate(fetchedToSink) / rate(plain), '≥ 0.8', (value) => value >= 0.8),
+      {
+        ...goal('fetch into a discarding S3 ÷ plain download', rate(fetchedToSink) / rate(plain), '≥ 0.8', (value) => value >= 0.8),
+        bound: {
+          // One thread receives, hashes and sends each byte: at best the sum of the three alone's CPU per MiB.
+          value: 1000 / (cpuPerMiB(plain) + cpuPerMiB(hashOnly) + cpuPerMiB(uploadOnly)) / (rate(plain) / MiB),
+          why: 'one thread: plain download + sha256 + upload, CPU per MiB of each alone',
+        },
+      },
       goal('fetch ÷ S3 emulator multipart intake from disk', rate(fetched) / rate(upload), '≥ 0.9', (value) => value >= 0.9),
       goal('load DynamoDB writes ÷ emulator BatchWriteItem ceiling', rate(loadWrites, loadWrites.records) / rate(ceiling, ceiling.records), '≥ 0.8', (value) => value >= 0.8),
       goal('fetch peak RSS (MiB)', Math.max(fetched.peakRssBytes, fetchedToSink.peakRssBytes) / MiB, '≤ 200', (value) => value <= 200),
@@ -200,6 +216,8 @@ async function main(): Promise<void> {
         plainDownload: rate(plain) / MiB,
         fetch: rate(fetched) / MiB,
         fetchIntoDiscardingS3: rate(fetchedToSink) / MiB,
+        sha256FromMemory: rate(hashOnly) / MiB,
+        uploadFromMemoryIntoDiscardingS3: rate(uploadOnly) / MiB,
         s3EmulatorUploadFromDisk: rate(upload) / MiB,
         loadFromS3WithoutWrites: rate(loadFromS3) / MiB,
         loadOnTwoWorkerThreads: rate(parallel) / MiB,
@@ -213,7 +231,17 @@ async function main(): Promise<void> {
       },
       // CPU time per MiB of each stage's own process: what the cores were busy with, less skewed by other work than MiB/s.
       cpuMsPerMiB: Object.fromEntries(
-        Object.entries({ rawReadSha256: raw, loadParseValidate: parse, splitAndJsonParseOnly: split, plainDownload: plain, fetch: fetched, fetchIntoDiscardingS3: fetchedToSink, s3EmulatorUploadFromDisk: upload }).map(
+        Object.entries({
+          rawReadSha256: raw,
+          sha256FromMemory: hashOnly,
+          loadParseValidate: parse,
+          splitAndJsonParseOnly: split,
+          plainDownload: plain,
+          fetch: fetched,
+          fetchIntoDiscardingS3: fetchedToSink,
+          uploadFromMemoryIntoDiscardingS3: uploadOnly,
+          s3EmulatorUploadFromDisk: upload,
+        }).map(
           ([name, result]) => [name, result.cpuMs / (result.bytes / MiB)],
         ),
       ),
@@ -232,7 +260,7 @@ async function main(): Promise<void> {
         naiveImporter: naive.peakRssBytes / MiB,
       },
       naiveImporterError: naive.error ?? null,
-      ratios: Object.fromEntries(goals.map((entry) => [entry.name, { value: entry.value ?? null, goal: entry.goal, met: entry.met ?? null }])),
+      ratios: Object.fromEntries(goals.map((entry) => [entry.name, { value: entry.value ?? null, goal: entry.goal, met: entry.met ?? null, ...(entry.bound ? { bound: entry.bound } : {}) }])),
     };
     report(label, run, goals);
     for (const [name, value] of Object.entries(run.context)) console.log(`  info ${name.padEnd(56)} ${value.toFixed(2)}`);
@@ -332,7 +360,8 @@ function report(
   for (const entry of goals) {
     const status = entry.met === undefined ? 'n/m ' : entry.met ? 'ok  ' : 'MISS';
     const value = entry.value === undefined ? 'not measured' : Number.isFinite(entry.value) ? shown(entry.value, entry.goal, entry.met) : '∞';
-    console.log(`  ${status} ${entry.name.padEnd(56)} ${value}  (goal ${entry.goal})`);
+    const bound = entry.bound ? `; at most ${entry.bound.value.toFixed(2)} here, ${entry.bound.why}` : '';
+    console.log(`  ${status} ${entry.name.padEnd(56)} ${value}  (goal ${entry.goal}${bound})`);
   }
 }
 

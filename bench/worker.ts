@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { get } from 'node:http';
+import { Readable } from 'node:stream';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbRecordWriter, HttpFileDownloader, S3RawObjectStore, S3RawReader } from '../lambdas/adapters/raw-files';
@@ -20,9 +21,11 @@ import { parseParallel } from './parallel';
 
 export type WorkerTask =
   | { readonly kind: 'hash'; readonly path: string }
+  | { readonly kind: 'hash-memory'; readonly bytes: number }
   | { readonly kind: 'download'; readonly url: string }
   | { readonly kind: 'fetch'; readonly url: string; readonly aws: AwsTarget; readonly key: string }
   | { readonly kind: 'upload'; readonly path: string; readonly aws: AwsTarget; readonly key: string }
+  | { readonly kind: 'upload-memory'; readonly bytes: number; readonly aws: AwsTarget; readonly key: string }
   | { readonly kind: 'parse'; readonly path: string; readonly schemaPath: string }
   | { readonly kind: 'parse-parallel'; readonly path: string; readonly schemaPath: string; readonly threads: number }
   | { readonly kind: 'split'; readonly path: string }
@@ -44,7 +47,10 @@ export interface WorkerResult {
   readonly records?: number;
   readonly sha256?: string;
   readonly peakRssBytes: number;
-  /** CPU time (user + system) of the process: less skewed than `ms` when other work shares the cores. */
+  /**
+   * CPU time (user + system, every thread) of the task, its process's start and module loading
+   * left out: less skewed than `ms` when other work shares the cores.
+   */
   readonly cpuMs: number;
   readonly error?: string;
   /** Per import of a `reimport` task: what DynamoDB billed for it, in capacity units. */
@@ -78,6 +84,14 @@ async function run(task: WorkerTask): Promise<Omit<WorkerResult, 'ms' | 'peakRss
         bytes += chunk.length;
       }
       return { bytes, sha256: hash.digest('hex') };
+    }
+    case 'hash-memory': {
+      // sha256 alone, no read: the same 1 MiB hashed until `bytes`.
+      const hash = createHash('sha256');
+      const block = memoryBlock();
+      for (let done = 0; done < task.bytes; done += block.length) hash.update(done + block.length <= task.bytes ? block : block.subarray(0, task.bytes - done));
+      hash.digest();
+      return { bytes: task.bytes };
     }
     case 'download': {
       const bytes = await new Promise<number>((resolve, reject) => {
@@ -116,6 +130,16 @@ async function run(task: WorkerTask): Promise<Omit<WorkerResult, 'ms' | 'peakRss
       try {
         await new S3RawObjectStore(clients.s3, task.aws.bucket).upload(task.key, createReadStream(task.path, { highWaterMark: 1024 * 1024 }), 'application/json');
         return { bytes: statSync(task.path).size };
+      } finally {
+        clients.destroy();
+      }
+    }
+    case 'upload-memory': {
+      // The upload's own cost, no read: the same 1 MiB sent until `bytes`, as fetch sends a download.
+      const clients = localAwsClients(task.aws.endpoints, task.aws.region);
+      try {
+        await new S3RawObjectStore(clients.s3, task.aws.bucket).upload(task.key, Readable.from(repeated(memoryBlock(), task.bytes)), 'application/json');
+        return { bytes: task.bytes };
       } finally {
         clients.destroy();
       }
@@ -244,6 +268,16 @@ function loadDeps(raw: RawReader, writer: LoadDeps['writer']): LoadDeps {
   };
 }
 
+/** 1 MiB of JSON-like bytes, for the measurements without a file. */
+function memoryBlock(): Buffer {
+  return Buffer.alloc(1024 * 1024, '{"eventType":"motion","duration":12},\n');
+}
+
+/** `block` again and again, `bytes` in all (the last one cut). */
+function* repeated(block: Buffer, bytes: number): Generator<Buffer> {
+  for (let done = 0; done < bytes; done += block.length) yield done + block.length <= bytes ? block : block.subarray(0, bytes - done);
+}
+
 function loadMessage(customerId: string, key: string, schemaKey: string, queryId = 'bench') {
   return { queryId, customerId, n: 0, dataset: DATASET, key, schemaKey, bytes: 0, sha256: '' };
 }
@@ -251,6 +285,7 @@ function loadMessage(customerId: string, key: string, schemaKey: string, queryId
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '{}') as WorkerTask;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   let result: Omit<WorkerResult, 'ms' | 'peakRssBytes' | 'cpuMs'> & { writeMs?: number };
   try {
     result = await run(task);
@@ -258,8 +293,8 @@ async function main(): Promise<void> {
     result = { bytes: 0, error: `${(error as Error).name}: ${(error as Error).message}`.slice(0, 300) };
   }
   const { writeMs, ...rest } = result;
-  const usage = process.resourceUsage();
-  const output: WorkerResult = { ...rest, ms: writeMs ?? performance.now() - started, peakRssBytes: usage.maxRSS * 1024, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000 };
+  const cpu = process.cpuUsage(cpuBefore);
+  const output: WorkerResult = { ...rest, ms: writeMs ?? performance.now() - started, peakRssBytes: process.resourceUsage().maxRSS * 1024, cpuMs: (cpu.user + cpu.system) / 1000 };
   process.stdout.write(`${JSON.stringify(output)}\n`);
 }
 
