@@ -91,6 +91,8 @@ export class JsonElementSplitter {
 
   /** Feeds the next bytes; returns the elements they completed. */
   push(chunk: Buffer): JsonElement[] {
+    // Where the last push found its quotes says nothing of this one: the caller may refill a buffer and push it again.
+    this.scanned = undefined;
     const out: JsonElement[] = [];
     let sliceStart = this.state === State.InElement ? 0 : -1;
     for (let i = 0; i < chunk.length; i++) {
@@ -196,7 +198,7 @@ export class JsonElementSplitter {
   private backslashAt = -1;
   private scanned: Buffer | undefined;
 
-  /** Index of the next `"` or `\\` at or after `from` in `chunk`, or -1; remembered per chunk. */
+  /** Index of the next `"` or `\\` at or after `from` in `chunk`, or -1; remembered within one push. */
   private nextSpecial(chunk: Buffer, from: number): number {
     if (this.scanned !== chunk) {
       this.scanned = chunk;

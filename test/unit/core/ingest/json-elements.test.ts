@@ -83,6 +83,30 @@ describe('JsonElementSplitter', () => {
     expect(() => split(Buffer.from(text), [64], { maxElementBytes: 1000 })).toThrow('larger than 1000 bytes');
   });
 
+  it('reads a chunk buffer the caller refills and pushes again (one read buffer reused)', () => {
+    const text = '[{"a":"xyz"},{"b":1},"ab","cd",{"c":"\\"q"}]';
+    const expected = values(split(Buffer.from(text)));
+    for (const size of [2, 4, 8, 9, 10]) {
+      const splitter = new JsonElementSplitter();
+      const buffer = Buffer.alloc(size);
+      const out: JsonElement[] = [];
+      for (let at = 0; at < text.length; at += size) {
+        const part = buffer.subarray(0, buffer.write(text.slice(at, at + size), 'latin1'));
+        // The same object each time when the part fills the buffer: where the last push found its quotes says nothing of these bytes.
+        out.push(...splitter.push(part.length === size ? buffer : part));
+      }
+      out.push(...splitter.end());
+      expect(values(out)).toEqual(expected);
+    }
+  });
+
+  it('reads the same chunk object pushed twice as two chunks', () => {
+    const splitter = new JsonElementSplitter();
+    const same = Buffer.from('"ab","cd",');
+    const texts = [splitter.push(Buffer.from('[')), splitter.push(same), splitter.push(same), splitter.push(Buffer.from('1]')), splitter.end()].flat().map((element) => element.text);
+    expect(texts).toEqual(['"ab"', '"cd"', '"ab"', '"cd"', '1']);
+  });
+
   it('resumes after a checkpoint, reading from that byte offset (HTTP Range)', () => {
     const text = JSON.stringify(Array.from({ length: 10 }, (_, i) => ({ i, s: 'é'.repeat(i) })));
     const bytes = Buffer.from(text);
