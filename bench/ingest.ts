@@ -181,7 +181,10 @@ async function main(): Promise<void> {
     const reimport = reimportTable(reimports.imports ?? []);
 
     const rate = (result: WorkerResult, amount = result.bytes) => amount / (result.ms / 1000);
-    const cpuPerMiB = (result: WorkerResult) => result.cpuMs / (result.bytes / MiB);
+    // The main thread's alone where the system says it (the collector's helper threads may run beside it on the other core).
+    const parts = [plain, hashOnly, uploadOnly];
+    const oneThread = parts.every((part) => part.mainThreadCpuMs !== undefined);
+    const threadMsPerMiB = parts.reduce((sum, part) => sum + (oneThread ? part.mainThreadCpuMs! : part.cpuMs) / (part.bytes / MiB), 0);
     const goals: Goal[] = [
       naive.error
         ? { name: 'load ÷ naive JSON.parse importer', value: Number.POSITIVE_INFINITY, goal: '≥ 2 (naive failed)', met: true }
@@ -191,8 +194,8 @@ async function main(): Promise<void> {
         ...goal('fetch into a discarding S3 ÷ plain download', rate(fetchedToSink) / rate(plain), '≥ 0.8', (value) => value >= 0.8),
         bound: {
           // One thread receives, hashes and sends each byte: at best the sum of the three alone's CPU per MiB.
-          value: 1000 / (cpuPerMiB(plain) + cpuPerMiB(hashOnly) + cpuPerMiB(uploadOnly)) / (rate(plain) / MiB),
-          why: 'one thread: plain download + sha256 + upload, CPU per MiB of each alone',
+          value: 1000 / threadMsPerMiB / (rate(plain) / MiB),
+          why: `one thread: plain download + sha256 + upload, ${oneThread ? "the main thread's" : 'the process’s'} CPU per MiB of each alone`,
         },
       },
       goal('fetch ÷ S3 emulator multipart intake from disk', rate(fetched) / rate(upload), '≥ 0.9', (value) => value >= 0.9),
