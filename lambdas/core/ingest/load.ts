@@ -436,16 +436,18 @@ class BoundedWrites {
 
 /**
  * The last records' digests, to skip repeats within a file. A hit means the record is neither
- * read nor written, so a collision would lose a record: each entry is the whole sha256. They
- * are kept as 32 bytes in two open-addressing tables of typed arrays, `limit` entries each (the
- * older one is cleared and reused when the newer one fills): off the JS heap, so the window
- * costs the collector nothing, and about 9 MB at 50,000. A Set of the 64-character hex strings
- * cost more per record than hashing it (each string kept alive until its generation ended).
+ * read nor written, so a collision would lose a record: each entry is the whole sha256. Two
+ * generations of `limit` entries (the older one is cleared and reused when the newer one
+ * fills), each the digests as 8 words in the order they came and an open-addressing index of
+ * (fingerprint, entry) pairs: a lookup probes the small index (1 MiB at 50,000, mostly in the
+ * CPU's cache) and reads a stored digest only when its fingerprint, another word of it, is the
+ * same. All off the JS heap, so the window costs the collector nothing: about 5 MB at 50,000.
+ * A Set of the 64-character hex strings cost more per record than hashing it (each string kept
+ * alive until its generation ended).
  */
 export class RecentKeys {
-  private current: Uint32Array;
-  private previous: Uint32Array;
-  private size = 0;
+  private current: WindowGeneration;
+  private previous: WindowGeneration;
   private readonly mask: number;
   /** The digest being looked up, as 8 words (the hex string parsed once per call). */
   private readonly words = new Uint32Array(8);
@@ -455,8 +457,8 @@ export class RecentKeys {
     let slots = 1;
     while (slots < 2 * limit) slots *= 2;
     this.mask = slots - 1;
-    this.current = new Uint32Array(slots * SLOT_WORDS);
-    this.previous = new Uint32Array(slots * SLOT_WORDS);
+    this.current = windowGeneration(slots, limit);
+    this.previous = windowGeneration(slots, limit);
   }
 
   /** False when `digest` (64 lowercase hex digits) is among the last ones; else remembers it. */
@@ -470,35 +472,55 @@ export class RecentKeys {
       }
       words[w] = word;
     }
-    if (this.find(this.current) >= 0 || this.find(this.previous) >= 0) return false;
-    if (this.size >= this.limit) {
+    // Never 0, which marks a free slot.
+    const fingerprint = words[1] | 1;
+    let free = this.find(this.current, fingerprint);
+    if (free >= 0 || this.find(this.previous, fingerprint) >= 0) return false;
+    let target = this.current;
+    if (target.size >= this.limit) {
       const older = this.previous;
-      this.previous = this.current;
-      this.current = older.fill(0);
-      this.size = 0;
+      older.index.fill(0);
+      older.size = 0;
+      this.previous = target;
+      this.current = target = older;
+      // An empty index: the digest's first probe is free.
+      free = -((words[0] & this.mask) * 2) - 1;
     }
-    const slot = -this.find(this.current) - 1;
-    const table = this.current;
-    for (let w = 0; w < 8; w++) table[slot + w] = words[w];
-    table[slot + 8] = 1;
-    this.size++;
+    const slot = -free - 1;
+    const entry = target.size++;
+    target.index[slot] = fingerprint;
+    target.index[slot + 1] = entry;
+    target.digests.set(words, entry * 8);
     return true;
   }
 
-  /** The digest's slot in `table` (its first word's index), or -1 - the empty slot where it would go. */
-  private find(table: Uint32Array): number {
+  /** The digest's slot in the generation's index, or -1 - the free slot where it would go. */
+  private find(generation: WindowGeneration, fingerprint: number): number {
+    const { index, digests } = generation;
     const words = this.words;
-    let index = words[0] & this.mask;
+    let at = words[0] & this.mask;
     for (;;) {
-      const slot = index * SLOT_WORDS;
-      if (table[slot + 8] === 0) return -slot - 1;
-      let same = true;
-      for (let w = 0; w < 8 && same; w++) same = table[slot + w] === words[w];
-      if (same) return slot;
-      index = (index + 1) & this.mask;
+      const slot = at * 2;
+      const stored = index[slot];
+      if (stored === 0) return -slot - 1;
+      if (stored === fingerprint) {
+        const base = index[slot + 1] * 8;
+        let same = true;
+        for (let w = 0; w < 8 && same; w++) same = digests[base + w] === words[w];
+        if (same) return slot;
+      }
+      at = (at + 1) & this.mask;
     }
   }
 }
 
-/** A digest's 8 words and a word that marks the slot used. */
-const SLOT_WORDS = 9;
+/** One generation of the window: its index (fingerprint, entry) per slot, its digests by entry. */
+interface WindowGeneration {
+  readonly index: Int32Array;
+  readonly digests: Uint32Array;
+  size: number;
+}
+
+function windowGeneration(slots: number, limit: number): WindowGeneration {
+  return { index: new Int32Array(slots * 2), digests: new Uint32Array(limit * 8), size: 0 };
+}
