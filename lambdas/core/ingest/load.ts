@@ -449,8 +449,9 @@ export class RecentKeys {
   private current: WindowGeneration;
   private previous: WindowGeneration;
   private readonly mask: number;
-  /** The digest being looked up, as 8 words (the hex string parsed once per call). */
+  /** The digest being looked up, as 8 words (the hex string decoded once per call, natively, into their bytes). */
   private readonly words = new Uint32Array(8);
+  private readonly bytes = Buffer.from(this.words.buffer);
 
   constructor(private readonly limit: number) {
     // At most half full: linear probing stays short.
@@ -464,14 +465,7 @@ export class RecentKeys {
   /** False when `digest` (64 lowercase hex digits) is among the last ones; else remembers it. */
   addIfNew(digest: string): boolean {
     const words = this.words;
-    for (let w = 0; w < 8; w++) {
-      let word = 0;
-      for (let c = 8 * w; c < 8 * w + 8; c++) {
-        const code = digest.charCodeAt(c);
-        word = (word << 4) | (code <= 0x39 ? code - 0x30 : code - 0x57);
-      }
-      words[w] = word;
-    }
+    if (this.bytes.write(digest, 'hex') !== 32) throw new Error('the recent-keys window takes a sha256 as 64 hex digits');
     // Never 0, which marks a free slot.
     const fingerprint = words[1] | 1;
     let free = this.find(this.current, fingerprint);
