@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startDynamoDbProcess } from '../local/dynamodb-process';
+import { cpuSecondsOf } from './proc-cpu';
 import { recordItem, recordsTableAt } from './records-table';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '40000' }, rounds: { type: 'string', default: '1' }, profile: { type: 'string' } } });
@@ -27,11 +28,6 @@ if (!(Number.isInteger(RECORDS) && RECORDS >= 100)) throw new Error('--records m
 if (!(Number.isInteger(ROUNDS) && ROUNDS >= 1)) throw new Error('--rounds must be an integer of 1 or more');
 const IN_FLIGHT = 4;
 
-/** User + system CPU seconds of a process or one of its threads, from /proc (Linux). */
-function cpuSecondsOf(pid: number, thread?: string): number {
-  const fields = readFileSync(`/proc/${pid}${thread ? `/task/${thread}` : ''}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 /** CPU seconds by thread name (the main thread is `node`, libuv's pool `libuv-worker`, V8's `V8Worker`…). */
 function threadCpuOf(pid: number): Map<string, number> {

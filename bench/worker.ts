@@ -18,6 +18,7 @@ import { recordKey } from '../lambdas/core/ingest/record-key';
 import { compileRingSchema } from '../lambdas/core/ingest/ring-schema';
 import { localAwsClients, type LocalEndpoints } from '../local/clients';
 import { parseParallel } from './parallel';
+import { cpuSecondsOf } from './proc-cpu';
 
 export type WorkerTask =
   | { readonly kind: 'hash'; readonly path: string }
@@ -270,11 +271,10 @@ function loadDeps(raw: RawReader, writer: LoadDeps['writer']): LoadDeps {
   };
 }
 
-/** User + system CPU of this process's main thread so far, from /proc (Linux; clock ticks of 10 ms), else undefined. */
+/** CPU of this process's main thread so far (Linux), else undefined. */
 function mainThreadCpuMs(): number | undefined {
   try {
-    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return cpuSecondsOf(process.pid, String(process.pid)) * 1000;
   } catch {
     return undefined;
   }
